@@ -1,0 +1,254 @@
+//! The wrapper's contract, checked on every backend this machine offers.
+use super::*;
+use crate::backend::{READ_BIT, WRITE_BIT};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::net::UnixStream;
+use std::time::{Duration, Instant};
+
+/// The backends to test: each that can create a loop here. io_uring may be
+/// blocked (seccomp); then it is skipped with a note.
+fn backends() -> Vec<BackendKind> {
+    let wanted: &[BackendKind] = if cfg!(target_os = "linux") {
+        &[BackendKind::IoUring, BackendKind::Epoll]
+    } else {
+        &[BackendKind::Kqueue]
+    };
+    wanted
+        .iter()
+        .copied()
+        .filter(|&k| match Reactor::new(k) {
+            Ok(_) => true,
+            Err(e) => {
+                eprintln!("skipping backend {k}: {e}");
+                false
+            }
+        })
+        .collect()
+}
+
+/// Runs ticks until `pred` holds for the bits reported for `token`, or the
+/// deadline passes; returns the last bits seen.
+fn run_until(r: &mut Reactor, token: u64, pred: impl Fn(Readiness) -> bool) -> Readiness {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    let mut last = Readiness::default();
+    while Instant::now() < deadline {
+        r.run(Timeout::Ms(50)).unwrap();
+        for e in r.events() {
+            if e.token == token {
+                last = e.readiness;
+            }
+        }
+        if pred(last) {
+            break;
+        }
+    }
+    last
+}
+
+fn pair() -> (UnixStream, UnixStream) {
+    let (a, b) = UnixStream::pair().unwrap();
+    a.set_nonblocking(true).unwrap();
+    b.set_nonblocking(true).unwrap();
+    (a, b)
+}
+
+#[test]
+fn socketpair_is_readable_after_a_write() {
+    for kind in backends() {
+        let mut r = Reactor::new(kind).unwrap();
+        assert_eq!(r.backend(), kind);
+        let (a, mut b) = pair();
+        let w = r.watch(a.as_raw_fd(), Interest::READ, 1).unwrap();
+        r.run(Timeout::NoWait).unwrap();
+        assert_eq!(r.events().count(), 0, "{kind}: nothing to read yet");
+        std::io::Write::write_all(&mut b, b"x").unwrap();
+        let got = run_until(&mut r, 1, |x| x.is_readable());
+        assert!(got.is_readable() && !got.is_writable(), "{kind}: {got:?}");
+        r.unwatch(w);
+    }
+}
+
+#[test]
+fn socketpair_is_writable() {
+    for kind in backends() {
+        let mut r = Reactor::new(kind).unwrap();
+        let (a, _b) = pair();
+        let w = r.watch(a.as_raw_fd(), Interest::WRITE, 2).unwrap();
+        let got = run_until(&mut r, 2, |x| x.is_writable());
+        assert!(got.is_writable() && !got.is_readable(), "{kind}: {got:?}");
+        r.unwatch(w);
+    }
+}
+
+#[test]
+fn read_and_write_interest_on_one_fd() {
+    for kind in backends() {
+        let mut r = Reactor::new(kind).unwrap();
+        let (a, mut b) = pair();
+        let w = r.watch(a.as_raw_fd(), Interest::READ | Interest::WRITE, 3).unwrap();
+        let got = run_until(&mut r, 3, |x| x.is_writable());
+        assert_eq!(got, Readiness::from_bits(WRITE_BIT), "{kind}");
+        std::io::Write::write_all(&mut b, b"x").unwrap();
+        let got = run_until(&mut r, 3, |x| x.is_readable());
+        assert_eq!(got, Readiness::from_bits(READ_BIT | WRITE_BIT), "{kind}");
+        r.unwatch(w);
+    }
+}
+
+/// RSS of this process in KiB (Linux); None elsewhere.
+fn rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+#[test]
+fn ten_thousand_watch_unwatch_cycles_leave_nothing_behind() {
+    for kind in backends() {
+        let mut r = Reactor::new(kind).unwrap();
+        let (a, mut b) = pair();
+        std::io::Write::write_all(&mut b, b"ready").unwrap();
+        let mut stray = 0usize;
+        let mut rss_after_warmup = None;
+        for i in 0..10_000u64 {
+            let token = 1_000 + i;
+            let w = r.watch(a.as_raw_fd(), Interest::READ, token).unwrap();
+            r.unwatch(w);
+            let w = r.watch(a.as_raw_fd(), Interest::READ, token + 1_000_000).unwrap();
+            r.run(Timeout::NoWait).unwrap();
+            stray += r.events().filter(|e| e.token == token).count();
+            r.unwatch(w);
+            stray += r.events().count();
+            if i == 1_000 {
+                rss_after_warmup = rss_kib();
+            }
+        }
+        for _ in 0..4 {
+            r.run(Timeout::NoWait).unwrap();
+            stray += r.events().count();
+        }
+        assert_eq!(stray, 0, "{kind}: readiness reported for an unwatched fd");
+        assert_eq!(r.live_watches(), 0, "{kind}: watches not released");
+        if let (Some(before), Some(after)) = (rss_after_warmup, rss_kib()) {
+            assert!(after < before + 2048, "{kind}: RSS grew from {before} KiB to {after} KiB");
+        }
+    }
+}
+
+#[test]
+fn peer_hang_up_is_reported() {
+    for kind in backends() {
+        let mut r = Reactor::new(kind).unwrap();
+        let (a, b) = pair();
+        let w = r.watch(a.as_raw_fd(), Interest::READ, 4).unwrap();
+        drop(b);
+        let got = run_until(&mut r, 4, |x| x.is_hangup());
+        assert!(got.is_hangup() && got.is_readable(), "{kind}: {got:?}");
+        r.unwatch(w);
+    }
+}
+
+#[test]
+fn timer_fires_within_bounds_and_can_be_rearmed_and_cleared() {
+    for kind in backends() {
+        let mut r = Reactor::new(kind).unwrap();
+        let start = Instant::now();
+        r.timer_set(30);
+        let mut fired = false;
+        while !fired && start.elapsed() < Duration::from_secs(2) {
+            fired = r.run(Timeout::Forever).unwrap().timer;
+        }
+        let took = start.elapsed();
+        assert!(fired, "{kind}");
+        assert!(took >= Duration::from_millis(29), "{kind}: fired early after {took:?}");
+        assert!(took < Duration::from_millis(1000), "{kind}: fired late after {took:?}");
+
+        // Re-arm: a later setting replaces an earlier one.
+        let start = Instant::now();
+        r.timer_set(500);
+        r.timer_set(20);
+        let mut fired = false;
+        while !fired && start.elapsed() < Duration::from_secs(2) {
+            fired = r.run(Timeout::Forever).unwrap().timer;
+        }
+        assert!(fired && start.elapsed() < Duration::from_millis(450), "{kind}");
+
+        // Clear: no expiry is reported.
+        r.timer_set(10);
+        r.timer_clear();
+        let start = Instant::now();
+        let mut fired = false;
+        while start.elapsed() < Duration::from_millis(100) {
+            fired |= r.run(Timeout::Ms(20)).unwrap().timer;
+        }
+        assert!(!fired, "{kind}: a cleared timer fired");
+    }
+}
+
+#[test]
+fn wakeup_from_another_thread_ends_a_blocking_run() {
+    for kind in backends() {
+        let mut r = Reactor::new(kind).unwrap();
+        let waker = r.waker();
+        let t = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(30));
+            waker.wake().unwrap();
+        });
+        let start = Instant::now();
+        let mut woke = false;
+        while !woke && start.elapsed() < Duration::from_secs(2) {
+            woke = r.run(Timeout::Forever).unwrap().wakeup;
+        }
+        let took = start.elapsed();
+        t.join().unwrap();
+        assert!(woke, "{kind}");
+        assert!(took < Duration::from_millis(30 + 100), "{kind}: woke after {took:?}");
+    }
+}
+
+#[test]
+fn waker_reports_closed_after_the_loop_is_gone() {
+    for kind in backends() {
+        let r = Reactor::new(kind).unwrap();
+        let waker = r.waker();
+        drop(r);
+        assert_eq!(waker.wake(), Err(BackendError::Closed), "{kind}");
+    }
+}
+
+#[test]
+fn invalid_fd_is_an_error_not_a_crash() {
+    for kind in backends() {
+        let mut r = Reactor::new(kind).unwrap();
+        assert_eq!(r.watch(-1, Interest::READ, 5), Err(BackendError::InvalidArg), "{kind}");
+        // An fd number that is certainly closed.
+        let closed = {
+            let (a, _b) = pair();
+            let fd: OwnedFd = a.into();
+            fd.as_raw_fd()
+        };
+        assert_eq!(r.watch(closed, Interest::READ, 6), Err(BackendError::BadFd), "{kind}");
+        assert_eq!(r.live_watches(), 0, "{kind}");
+    }
+}
+
+#[test]
+fn closing_the_fd_before_unwatch_leaves_a_reused_number_working() {
+    for kind in backends() {
+        let mut r = Reactor::new(kind).unwrap();
+        let (a, b) = pair();
+        let old_fd = a.as_raw_fd();
+        let old = r.watch(old_fd, Interest::READ, 7).unwrap();
+        drop(a);
+        drop(b);
+        // The next socket very likely gets the same number; watch it at once.
+        let (c, mut d) = pair();
+        let new = r.watch(c.as_raw_fd(), Interest::READ, 8).unwrap();
+        r.unwatch(old);
+        r.run(Timeout::NoWait).unwrap();
+        std::io::Write::write_all(&mut d, b"x").unwrap();
+        let got = run_until(&mut r, 8, |x| x.is_readable());
+        assert!(got.is_readable(), "{kind}: the new watch lost its registration");
+        r.unwatch(new);
+    }
+}
