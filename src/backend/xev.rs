@@ -84,6 +84,7 @@ pub(crate) enum Timeout {
     /// Poll without blocking.
     NoWait,
     /// Block until something happens.
+    #[cfg_attr(not(test), allow(dead_code))]
     Forever,
     /// Block at most this many milliseconds.
     Ms(u64),
@@ -153,7 +154,9 @@ pub(crate) struct Reactor {
 
 impl fmt::Debug for Reactor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Reactor").field("backend", &self.kind).finish()
+        f.debug_struct("Reactor")
+            .field("backend", &self.kind)
+            .finish()
     }
 }
 

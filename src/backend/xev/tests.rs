@@ -85,7 +85,9 @@ fn read_and_write_interest_on_one_fd() {
     for kind in backends() {
         let mut r = Reactor::new(kind).unwrap();
         let (a, mut b) = pair();
-        let w = r.watch(a.as_raw_fd(), Interest::READ | Interest::WRITE, 3).unwrap();
+        let w = r
+            .watch(a.as_raw_fd(), Interest::READ | Interest::WRITE, 3)
+            .unwrap();
         let got = run_until(&mut r, 3, |x| x.is_writable());
         assert_eq!(got, Readiness::from_bits(WRITE_BIT), "{kind}");
         std::io::Write::write_all(&mut b, b"x").unwrap();
@@ -114,7 +116,9 @@ fn ten_thousand_watch_unwatch_cycles_leave_nothing_behind() {
             let token = 1_000 + i;
             let w = r.watch(a.as_raw_fd(), Interest::READ, token).unwrap();
             r.unwatch(w);
-            let w = r.watch(a.as_raw_fd(), Interest::READ, token + 1_000_000).unwrap();
+            let w = r
+                .watch(a.as_raw_fd(), Interest::READ, token + 1_000_000)
+                .unwrap();
             r.run(Timeout::NoWait).unwrap();
             stray += r.events().filter(|e| e.token == token).count();
             r.unwatch(w);
@@ -130,7 +134,10 @@ fn ten_thousand_watch_unwatch_cycles_leave_nothing_behind() {
         assert_eq!(stray, 0, "{kind}: readiness reported for an unwatched fd");
         assert_eq!(r.live_watches(), 0, "{kind}: watches not released");
         if let (Some(before), Some(after)) = (rss_after_warmup, rss_kib()) {
-            assert!(after < before + 2048, "{kind}: RSS grew from {before} KiB to {after} KiB");
+            assert!(
+                after < before + 2048,
+                "{kind}: RSS grew from {before} KiB to {after} KiB"
+            );
         }
     }
 }
@@ -160,8 +167,14 @@ fn timer_fires_within_bounds_and_can_be_rearmed_and_cleared() {
         }
         let took = start.elapsed();
         assert!(fired, "{kind}");
-        assert!(took >= Duration::from_millis(29), "{kind}: fired early after {took:?}");
-        assert!(took < Duration::from_millis(1000), "{kind}: fired late after {took:?}");
+        assert!(
+            took >= Duration::from_millis(29),
+            "{kind}: fired early after {took:?}"
+        );
+        assert!(
+            took < Duration::from_millis(1000),
+            "{kind}: fired late after {took:?}"
+        );
 
         // Re-arm: a later setting replaces an earlier one.
         let start = Instant::now();
@@ -171,7 +184,10 @@ fn timer_fires_within_bounds_and_can_be_rearmed_and_cleared() {
         while !fired && start.elapsed() < Duration::from_secs(2) {
             fired = r.run(Timeout::Forever).unwrap().timer;
         }
-        assert!(fired && start.elapsed() < Duration::from_millis(450), "{kind}");
+        assert!(
+            fired && start.elapsed() < Duration::from_millis(450),
+            "{kind}"
+        );
 
         // Clear: no expiry is reported.
         r.timer_set(10);
@@ -202,7 +218,10 @@ fn wakeup_from_another_thread_ends_a_blocking_run() {
         let took = start.elapsed();
         t.join().unwrap();
         assert!(woke, "{kind}");
-        assert!(took < Duration::from_millis(30 + 100), "{kind}: woke after {took:?}");
+        assert!(
+            took < Duration::from_millis(30 + 100),
+            "{kind}: woke after {took:?}"
+        );
     }
 }
 
@@ -220,14 +239,22 @@ fn waker_reports_closed_after_the_loop_is_gone() {
 fn invalid_fd_is_an_error_not_a_crash() {
     for kind in backends() {
         let mut r = Reactor::new(kind).unwrap();
-        assert_eq!(r.watch(-1, Interest::READ, 5), Err(BackendError::InvalidArg), "{kind}");
+        assert_eq!(
+            r.watch(-1, Interest::READ, 5),
+            Err(BackendError::InvalidArg),
+            "{kind}"
+        );
         // An fd number that is certainly closed.
         let closed = {
             let (a, _b) = pair();
             let fd: OwnedFd = a.into();
             fd.as_raw_fd()
         };
-        assert_eq!(r.watch(closed, Interest::READ, 6), Err(BackendError::BadFd), "{kind}");
+        assert_eq!(
+            r.watch(closed, Interest::READ, 6),
+            Err(BackendError::BadFd),
+            "{kind}"
+        );
         assert_eq!(r.live_watches(), 0, "{kind}");
     }
 }
@@ -248,7 +275,10 @@ fn closing_the_fd_before_unwatch_leaves_a_reused_number_working() {
         r.run(Timeout::NoWait).unwrap();
         std::io::Write::write_all(&mut d, b"x").unwrap();
         let got = run_until(&mut r, 8, |x| x.is_readable());
-        assert!(got.is_readable(), "{kind}: the new watch lost its registration");
+        assert!(
+            got.is_readable(),
+            "{kind}: the new watch lost its registration"
+        );
         r.unwatch(new);
     }
 }

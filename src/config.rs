@@ -1,0 +1,90 @@
+//! Loop configuration and its defaults (R19).
+
+use crate::BackendKind;
+
+/// How a [`Loop`](crate::Loop) is sized and scheduled. Every field is
+/// honoured; `Config::default()` gives the defaults below.
+///
+/// # Examples
+///
+/// ```
+/// use jzx::{Config, Loop};
+/// let config = Config { default_mailbox_cap: 16, ..Config::default() };
+/// let lp = Loop::with_config(config)?;
+/// # Ok::<(), jzx::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// Most actors alive at once; the actor table grows on demand up to this
+    /// bound (R7). Default 4,194,304.
+    pub max_actors: u32,
+    /// Mailbox capacity of actors spawned without one (R8). Default 1024.
+    pub default_mailbox_cap: u32,
+    /// Messages one actor handles per turn before others run (R4). Default 64.
+    pub max_msgs_per_actor: u32,
+    /// Actors run per turn before I/O is polled again (R4). Default 1024.
+    pub max_actors_per_tick: u32,
+    /// Most fds watched at once; more is `IoRegFailed`. Default 1,048,576.
+    pub max_io_watchers: u32,
+    /// Longest a loop with nothing to do blocks in the event loop before it
+    /// looks again at its own state, in ms (a safety net: wakeups, timers and
+    /// I/O end a block at once). Default 1000.
+    pub io_poll_timeout_ms: u32,
+    /// The event-loop backend. Default [`BackendKind::Auto`].
+    pub backend: BackendKind,
+}
+
+impl Config {
+    /// Default of [`Config::max_actors`].
+    pub const DEFAULT_MAX_ACTORS: u32 = 1 << 22;
+    /// Default of [`Config::default_mailbox_cap`].
+    pub const DEFAULT_MAILBOX_CAP: u32 = 1024;
+    /// Default of [`Config::max_msgs_per_actor`].
+    pub const DEFAULT_MAX_MSGS_PER_ACTOR: u32 = 64;
+    /// Default of [`Config::max_actors_per_tick`].
+    pub const DEFAULT_MAX_ACTORS_PER_TICK: u32 = 1024;
+    /// Default of [`Config::max_io_watchers`].
+    pub const DEFAULT_MAX_IO_WATCHERS: u32 = 1 << 20;
+    /// Default of [`Config::io_poll_timeout_ms`].
+    pub const DEFAULT_IO_POLL_TIMEOUT_MS: u32 = 1000;
+
+    /// This config with every zero field replaced by its default (the C
+    /// ABI's rule: a zero field means default).
+    pub fn normalized(mut self) -> Config {
+        fn or(v: &mut u32, d: u32) {
+            if *v == 0 {
+                *v = d;
+            }
+        }
+        or(&mut self.max_actors, Self::DEFAULT_MAX_ACTORS);
+        or(&mut self.default_mailbox_cap, Self::DEFAULT_MAILBOX_CAP);
+        or(
+            &mut self.max_msgs_per_actor,
+            Self::DEFAULT_MAX_MSGS_PER_ACTOR,
+        );
+        or(
+            &mut self.max_actors_per_tick,
+            Self::DEFAULT_MAX_ACTORS_PER_TICK,
+        );
+        or(&mut self.max_io_watchers, Self::DEFAULT_MAX_IO_WATCHERS);
+        or(
+            &mut self.io_poll_timeout_ms,
+            Self::DEFAULT_IO_POLL_TIMEOUT_MS,
+        );
+        self
+    }
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            max_actors: Self::DEFAULT_MAX_ACTORS,
+            default_mailbox_cap: Self::DEFAULT_MAILBOX_CAP,
+            max_msgs_per_actor: Self::DEFAULT_MAX_MSGS_PER_ACTOR,
+            max_actors_per_tick: Self::DEFAULT_MAX_ACTORS_PER_TICK,
+            max_io_watchers: Self::DEFAULT_MAX_IO_WATCHERS,
+            io_poll_timeout_ms: Self::DEFAULT_IO_POLL_TIMEOUT_MS,
+            backend: BackendKind::Auto,
+        }
+    }
+}

@@ -1,0 +1,910 @@
+//! [`Core`]: the state of one loop and the API shared by [`Loop`](crate::Loop)
+//! and [`Context`](crate::Context).
+//!
+//! Where a message goes, in order:
+//! - **queued**: [`Core::send`] checks the target's id and generation, then
+//!   pushes into its [`Mailbox`] (created on first use), refusing it when the
+//!   mailbox is full (R8);
+//! - **scheduled**: a target that was not already runnable joins the back of
+//!   the run queue (`schedule`);
+//! - **delivered**: the loop's turn (`run_turn`) pops actors from the front of
+//!   the run queue and lets each handle up to `max_msgs_per_actor` messages
+//!   (`ErasedActor::run` in `actor.rs`); one with more goes to the back (R4).
+//!
+//! System events take the same path through the reserved lane (`push_sys`),
+//! which a full mailbox does not block (R9).
+
+use crate::actor::{ActorBox, ErasedActor, SpawnOptions};
+use crate::backend::xev::{BackendError, Reactor, ReadyEvent, WatchId};
+use crate::handle::{Remote, RemoteMsg};
+use crate::id::next_generation;
+use crate::mailbox::{AnyMailbox, Mailbox};
+use crate::message::{ChildExit, StopReason, SysEvent};
+use crate::observer::Observer;
+use crate::timer::TimerQueue;
+use crate::{Actor, ActorId, Addr, BackendKind, Config, Error, Interest, SendError, TimerId};
+use std::any::TypeId;
+use std::collections::{HashMap, VecDeque};
+use std::fmt;
+use std::os::fd::RawFd;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// One entry of the actor table.
+struct Slot {
+    generation: u32,
+    cap: u32,
+    live: bool,
+    scheduled: bool,
+    /// A stop or fail requested by id, applied at the actor's next turn.
+    kill: Option<StopReason>,
+    /// Has fd watches, a name: teardown looks them up only then.
+    has_fds: bool,
+    has_name: bool,
+    parent: Option<ActorId>,
+    actor: Option<Box<dyn ErasedActor>>,
+    mailbox: Option<Box<dyn AnyMailbox>>,
+}
+
+/// A fd watch.
+struct Watch {
+    owner: ActorId,
+    interest: Interest,
+    token: u64,
+    id: WatchId,
+    /// An `IoEvent` for this watch is queued and not yet delivered.
+    queued: bool,
+}
+
+/// A timer's message, type-erased.
+pub(crate) trait TimerMsg {
+    /// Delivers the message to `target` (dropped if `target` is dead).
+    fn fire(self: Box<Self>, core: &mut Core, target: ActorId);
+    /// A one-shot copy of the message, for an interval's next delivery.
+    fn copy(&self) -> Box<dyn TimerMsg>;
+}
+
+struct OnceMsg<M>(M);
+
+impl<M: 'static> TimerMsg for OnceMsg<M> {
+    fn fire(self: Box<Self>, core: &mut Core, target: ActorId) {
+        core.push_timer_msg(target, self.0);
+    }
+    fn copy(&self) -> Box<dyn TimerMsg> {
+        Box::new(Nothing)
+    }
+}
+
+struct RepeatMsg<M>(M);
+
+impl<M: Clone + 'static> TimerMsg for RepeatMsg<M> {
+    fn fire(self: Box<Self>, core: &mut Core, target: ActorId) {
+        core.push_timer_msg(target, self.0);
+    }
+    fn copy(&self) -> Box<dyn TimerMsg> {
+        Box::new(OnceMsg(self.0.clone()))
+    }
+}
+
+/// What `copy` of a one-shot message gives (never asked for).
+struct Nothing;
+
+impl TimerMsg for Nothing {
+    fn fire(self: Box<Self>, _: &mut Core, _: ActorId) {}
+    fn copy(&self) -> Box<dyn TimerMsg> {
+        Box::new(Nothing)
+    }
+}
+
+/// The loop's state, and the API available both on a [`Loop`](crate::Loop)
+/// and, inside behaviors, on a [`Context`](crate::Context) (which
+/// dereferences to `Core`).
+///
+/// # Examples
+///
+/// ```
+/// use jzx::{Actor, Context, Flow, Loop};
+///
+/// struct Parent;
+/// impl Actor for Parent {
+///     type Msg = ();
+///     fn handle(&mut self, cx: &mut Context<'_, Self>, _: ()) -> Flow {
+///         // Context derefs to Core: spawn and send from inside a behavior.
+///         let child = cx.spawn(Child).unwrap();
+///         cx.send(child, 7).unwrap();
+///         Flow::Stop
+///     }
+/// }
+///
+/// struct Child;
+/// impl Actor for Child {
+///     type Msg = u8;
+///     fn handle(&mut self, _cx: &mut Context<'_, Self>, n: u8) -> Flow {
+///         assert_eq!(n, 7);
+///         Flow::Stop
+///     }
+/// }
+///
+/// let mut lp = Loop::new()?;
+/// let parent = lp.spawn(Parent)?;
+/// lp.send(parent, ())?;
+/// lp.run()?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Core {
+    config: Config,
+    slots: Vec<Slot>,
+    free: Vec<u32>,
+    live: usize,
+    pub(crate) run_queue: VecDeque<u32>,
+    pub(crate) reactor: Reactor,
+    timers: TimerQueue<Box<dyn TimerMsg>>,
+    /// The deadline the bridge timer is armed for.
+    armed: Option<u64>,
+    watches: HashMap<RawFd, Watch>,
+    owned_fds: HashMap<u32, Vec<RawFd>>,
+    next_token: u64,
+    observer: Option<Box<dyn Observer>>,
+    names: HashMap<Box<str>, ActorId>,
+    names_of: HashMap<u32, Box<str>>,
+    pub(crate) remote: Arc<Remote>,
+    remote_buf: Vec<RemoteMsg>,
+    events_buf: Vec<ReadyEvent>,
+    pub(crate) in_run: bool,
+    current: Option<ActorId>,
+}
+
+impl fmt::Debug for Core {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Core")
+            .field("backend", &self.reactor.backend())
+            .field("actors", &self.live)
+            .field("timers", &self.timers.len())
+            .field("watches", &self.watches.len())
+            .finish_non_exhaustive()
+    }
+}
+
+fn backend_error(e: BackendError) -> Error {
+    match e {
+        BackendError::NoMemory => Error::NoMemory,
+        BackendError::InvalidArg => Error::InvalidArg,
+        BackendError::Closed => Error::LoopClosed,
+        BackendError::BadFd | BackendError::Resources(_) => Error::IoRegFailed,
+        _ => Error::Unknown,
+    }
+}
+
+impl Core {
+    pub(crate) fn new(config: Config) -> Result<Core, Error> {
+        let config = config.normalized();
+        let reactor = Reactor::new(config.backend).map_err(|e| match e {
+            BackendError::Unavailable => Error::InvalidArg,
+            other => backend_error(other),
+        })?;
+        let remote = Remote::new(reactor.waker());
+        Ok(Core {
+            config,
+            slots: Vec::new(),
+            free: Vec::new(),
+            live: 0,
+            run_queue: VecDeque::new(),
+            reactor,
+            timers: TimerQueue::new(),
+            armed: None,
+            watches: HashMap::new(),
+            owned_fds: HashMap::new(),
+            next_token: 1,
+            observer: None,
+            names: HashMap::new(),
+            names_of: HashMap::new(),
+            remote,
+            remote_buf: Vec::new(),
+            events_buf: Vec::new(),
+            in_run: false,
+            current: None,
+        })
+    }
+
+    // ----------------------------------------------------------------- info
+
+    /// The loop's configuration, zero fields replaced by defaults.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The event-loop backend in use (never `Auto`).
+    pub fn backend(&self) -> BackendKind {
+        self.reactor.backend()
+    }
+
+    /// Live actors.
+    pub fn actor_count(&self) -> usize {
+        self.live
+    }
+
+    /// Pending timers.
+    pub fn timer_count(&self) -> usize {
+        self.timers.len()
+    }
+
+    /// Watched fds.
+    pub fn watch_count(&self) -> usize {
+        self.watches.len()
+    }
+
+    /// Registrations the event-loop bridge still holds, unwatched ones that
+    /// libxev has not finished releasing included (for leak checks: after a
+    /// few idle turns it equals [`Core::watch_count`]).
+    pub fn bridge_watch_count(&self) -> usize {
+        self.reactor.live_watches()
+    }
+
+    /// Whether `id` names a live actor.
+    pub fn is_alive(&self, id: ActorId) -> bool {
+        self.slot(id).is_some()
+    }
+
+    /// The actor whose behavior is running, if any (the C ABI's `sender`).
+    pub fn current_actor(&self) -> Option<ActorId> {
+        self.current
+    }
+
+    /// A typed address for `id` if it is a live actor whose message type is
+    /// `M` (for ids that come from names or from C).
+    pub fn addr_of<M: 'static>(&self, id: ActorId) -> Option<Addr<M>> {
+        let actor = self.slot(id)?.actor.as_ref();
+        // While its behavior runs the actor is out of its slot; it is the
+        // current actor, and its type was checked when it was spawned.
+        match actor {
+            Some(a) if a.msg_type() != TypeId::of::<M>() => None,
+            _ => Some(Addr::new(id)),
+        }
+    }
+
+    fn slot(&self, id: ActorId) -> Option<&Slot> {
+        self.slots
+            .get(id.slot() as usize)
+            .filter(|s| s.live && s.generation == id.generation())
+    }
+
+    fn slot_mut(&mut self, id: ActorId) -> Option<&mut Slot> {
+        self.slots
+            .get_mut(id.slot() as usize)
+            .filter(|s| s.live && s.generation == id.generation())
+    }
+
+    pub(crate) fn id_of_slot(&self, slot: u32) -> ActorId {
+        ActorId::new(slot, self.slots[slot as usize].generation)
+    }
+
+    pub(crate) fn pending_kill(&self, slot: u32) -> Option<StopReason> {
+        self.slots[slot as usize].kill
+    }
+
+    pub(crate) fn mailbox_mut<M: 'static>(&mut self, slot: u32) -> Option<&mut Mailbox<M>> {
+        self.slots[slot as usize]
+            .mailbox
+            .as_mut()?
+            .as_any_mut()
+            .downcast_mut::<Mailbox<M>>()
+    }
+
+    // ---------------------------------------------------------------- spawn
+
+    /// Spawns `actor` with default options. It runs once it has messages (R7).
+    ///
+    /// # Errors
+    ///
+    /// `MaxActors` when `max_actors` actors are alive.
+    pub fn spawn<A: Actor>(&mut self, actor: A) -> Result<Addr<A::Msg>, Error> {
+        self.spawn_with(actor, SpawnOptions::default())
+    }
+
+    /// Spawns `actor` with a mailbox capacity, a name and a parent.
+    ///
+    /// # Errors
+    ///
+    /// `MaxActors` when the table is full; `InvalidArg` when the name is
+    /// taken; `NoSuchActor` when the parent is not alive.
+    pub fn spawn_with<A: Actor>(
+        &mut self,
+        actor: A,
+        opts: SpawnOptions,
+    ) -> Result<Addr<A::Msg>, Error> {
+        self.spawn_boxed(Box::new(ActorBox(actor)), opts)
+            .map(Addr::new)
+    }
+
+    pub(crate) fn spawn_boxed(
+        &mut self,
+        actor: Box<dyn ErasedActor>,
+        opts: SpawnOptions,
+    ) -> Result<ActorId, Error> {
+        if let Some(parent) = opts.parent {
+            if !self.is_alive(parent) {
+                return Err(Error::NoSuchActor);
+            }
+        }
+        if let Some(name) = &opts.name {
+            if self.names.contains_key(name.as_str()) {
+                return Err(Error::InvalidArg);
+            }
+        }
+        let slot = match self.free.pop() {
+            Some(slot) => slot,
+            None => {
+                if self.slots.len() >= self.config.max_actors as usize {
+                    return Err(Error::MaxActors);
+                }
+                self.slots.push(Slot {
+                    generation: 1,
+                    cap: 0,
+                    live: false,
+                    scheduled: false,
+                    kill: None,
+                    has_fds: false,
+                    has_name: false,
+                    parent: None,
+                    actor: None,
+                    mailbox: None,
+                });
+                (self.slots.len() - 1) as u32
+            }
+        };
+        let cap = match opts.mailbox_cap {
+            0 => self.config.default_mailbox_cap,
+            n => n,
+        };
+        let s = &mut self.slots[slot as usize];
+        s.cap = cap;
+        s.live = true;
+        s.scheduled = false;
+        s.kill = None;
+        s.has_fds = false;
+        s.has_name = opts.name.is_some();
+        s.parent = opts.parent;
+        s.actor = Some(actor);
+        s.mailbox = None;
+        let id = ActorId::new(slot, s.generation);
+        self.live += 1;
+        if let Some(name) = opts.name {
+            let name: Box<str> = name.into();
+            self.names.insert(name.clone(), id);
+            self.names_of.insert(slot, name);
+        }
+        if let Some(obs) = self.observer.as_mut() {
+            obs.on_actor_start(id, self.names_of.get(&slot).map(|n| &**n));
+        }
+        Ok(id)
+    }
+
+    // ----------------------------------------------------------------- send
+
+    /// Sends `msg` to `to`. Never blocks.
+    ///
+    /// # Errors
+    ///
+    /// The message comes back in the error (R8): `NoSuchActor` when the
+    /// target is dead, `MailboxFull` when its mailbox is at capacity (the
+    /// observer's `on_mailbox_full` is called first).
+    pub fn send<M: 'static>(&mut self, to: Addr<M>, msg: M) -> Result<(), SendError<M>> {
+        let id = to.id();
+        let Some(slot) = self.slot_mut(id) else {
+            return Err(SendError {
+                error: Error::NoSuchActor,
+                message: msg,
+            });
+        };
+        let cap = slot.cap;
+        if slot.mailbox.is_none() {
+            slot.mailbox = Some(Box::new(Mailbox::<M>::new()));
+        }
+        let Some(mailbox) = slot
+            .mailbox
+            .as_mut()
+            .and_then(|m| m.as_any_mut().downcast_mut::<Mailbox<M>>())
+        else {
+            return Err(SendError {
+                error: Error::InvalidArg,
+                message: msg,
+            });
+        };
+        if let Err(message) = mailbox.push(msg, cap) {
+            if let Some(obs) = self.observer.as_mut() {
+                obs.on_mailbox_full(id);
+            }
+            return Err(SendError {
+                error: Error::MailboxFull,
+                message,
+            });
+        }
+        self.schedule(id.slot());
+        Ok(())
+    }
+
+    /// The same as [`Core::send`]: a send never blocks, so it is always a
+    /// "try"; the name is here for readers who look for it.
+    ///
+    /// # Errors
+    ///
+    /// As [`Core::send`].
+    pub fn try_send<M: 'static>(&mut self, to: Addr<M>, msg: M) -> Result<(), SendError<M>> {
+        self.send(to, msg)
+    }
+
+    /// A message from another thread: delivered like a send; if refused it is
+    /// dropped (a full mailbox is reported to the observer by `send`).
+    pub(crate) fn deliver_remote<M: 'static>(&mut self, to: Addr<M>, msg: M) {
+        let _ = self.send(to, msg);
+    }
+
+    fn schedule(&mut self, slot: u32) {
+        let s = &mut self.slots[slot as usize];
+        if !s.scheduled {
+            s.scheduled = true;
+            self.run_queue.push_back(slot);
+        }
+    }
+
+    /// Queues a system event for `to`, in the reserved lane.
+    fn push_sys(&mut self, to: ActorId, event: SysEvent) {
+        let Some(slot) = self.slot_mut(to) else {
+            return;
+        };
+        if slot.mailbox.is_none() {
+            match slot.actor.as_ref() {
+                Some(actor) => slot.mailbox = Some(actor.new_mailbox()),
+                // Only the running actor is out of its slot, and a running
+                // actor always has a mailbox.
+                None => return,
+            }
+        }
+        if let Some(m) = slot.mailbox.as_mut() {
+            m.push_sys(event);
+        }
+        self.schedule(to.slot());
+    }
+
+    fn push_timer_msg<M: 'static>(&mut self, to: ActorId, msg: M) {
+        let Some(slot) = self.slot_mut(to) else {
+            return;
+        };
+        if slot.mailbox.is_none() {
+            slot.mailbox = Some(Box::new(Mailbox::<M>::new()));
+        }
+        if let Some(m) = slot
+            .mailbox
+            .as_mut()
+            .and_then(|m| m.as_any_mut().downcast_mut::<Mailbox<M>>())
+        {
+            m.push_timer(msg);
+            self.schedule(to.slot());
+        }
+    }
+
+    // ------------------------------------------------------------ stop/fail
+
+    /// Stops an actor normally: it is torn down at its next turn without
+    /// handling its remaining mailbox; on itself, when its behavior returns
+    /// (R12).
+    ///
+    /// # Errors
+    ///
+    /// `NoSuchActor` when `id` is not alive.
+    pub fn stop_actor(&mut self, id: ActorId) -> Result<(), Error> {
+        self.kill(id, StopReason::Normal)
+    }
+
+    /// Fails an actor: as [`Core::stop_actor`], reported as a failure.
+    ///
+    /// # Errors
+    ///
+    /// `NoSuchActor` when `id` is not alive.
+    pub fn fail_actor(&mut self, id: ActorId) -> Result<(), Error> {
+        self.kill(id, StopReason::Fail)
+    }
+
+    fn kill(&mut self, id: ActorId, reason: StopReason) -> Result<(), Error> {
+        let slot = self.slot_mut(id).ok_or(Error::NoSuchActor)?;
+        slot.kill.get_or_insert(reason);
+        self.schedule(id.slot());
+        Ok(())
+    }
+
+    /// Runs one actor's turn: handles up to `max_msgs_per_actor` messages,
+    /// then requeues or tears it down.
+    pub(crate) fn run_actor(&mut self, slot: u32) {
+        let budget = self.config.max_msgs_per_actor;
+        let Some(mut actor) = self.slots[slot as usize].actor.take() else {
+            self.slots[slot as usize].scheduled = false;
+            return;
+        };
+        let id = self.id_of_slot(slot);
+        self.current = Some(id);
+        let outcome = actor.run(self, slot, budget);
+        self.current = None;
+        self.slots[slot as usize].actor = Some(actor);
+        match outcome {
+            Some(reason) => self.teardown(slot, reason),
+            None => {
+                let s = &mut self.slots[slot as usize];
+                if s.mailbox.as_ref().is_some_and(|m| !m.is_empty()) {
+                    self.run_queue.push_back(slot);
+                } else {
+                    s.scheduled = false;
+                }
+            }
+        }
+    }
+
+    /// Tears an actor down (R13).
+    fn teardown(&mut self, slot: u32, reason: StopReason) {
+        let id = self.id_of_slot(slot);
+        let s = &mut self.slots[slot as usize];
+        let actor = s.actor.take();
+        let mailbox = s.mailbox.take();
+        let parent = s.parent.take();
+        let (has_fds, has_name) = (s.has_fds, s.has_name);
+        s.live = false;
+        s.scheduled = false;
+        s.kill = None;
+        s.has_fds = false;
+        s.has_name = false;
+        s.generation = next_generation(s.generation);
+        self.free.push(slot);
+        self.live -= 1;
+
+        if has_fds {
+            for fd in self.owned_fds.remove(&slot).unwrap_or_default() {
+                if self.watches.get(&fd).is_some_and(|w| w.owner == id) {
+                    let w = self.watches.remove(&fd).expect("watch");
+                    self.reactor.unwatch(w.id);
+                }
+            }
+        }
+        let timers = self.timers.remove_owner(slot);
+        if has_name {
+            if let Some(name) = self.names_of.remove(&slot) {
+                self.names.remove(&name);
+            }
+        }
+        if let Some(obs) = self.observer.as_mut() {
+            obs.on_actor_stop(id, reason);
+        }
+        if let Some(parent) = parent {
+            self.push_sys(parent, SysEvent::ChildExit(ChildExit { child: id, reason }));
+        }
+        // Pending messages, timer messages and the actor itself are dropped
+        // last; a panicking destructor must not take the loop down.
+        let _ = catch_unwind(AssertUnwindSafe(move || {
+            drop(timers);
+            drop(mailbox);
+            drop(actor);
+        }));
+    }
+
+    /// Tears down every actor (the loop is going away); no reports.
+    pub(crate) fn teardown_all(&mut self) {
+        self.observer = None;
+        for slot in 0..self.slots.len() as u32 {
+            if self.slots[slot as usize].live {
+                let s = &mut self.slots[slot as usize];
+                s.parent = None;
+                self.teardown(slot, StopReason::Normal);
+            }
+        }
+    }
+
+    // --------------------------------------------------------------- timers
+
+    fn now_ms(&mut self) -> u64 {
+        self.reactor.now_ms()
+    }
+
+    fn add_timer(
+        &mut self,
+        target: ActorId,
+        delay: Duration,
+        interval: Option<Duration>,
+        msg: Box<dyn TimerMsg>,
+    ) -> TimerId {
+        let now = self.now_ms();
+        let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        self.timers
+            .insert(now, ms(delay), interval.map(ms), target.slot(), msg)
+    }
+
+    /// Sends `msg` to `to` after `delay` (1 ms resolution); returns the
+    /// timer's id for [`Core::cancel_timer`]. Timers with the same delay fire
+    /// in the order they were set; a timer of a dead actor is dropped (R15).
+    ///
+    /// # Errors
+    ///
+    /// `NoSuchActor` (with the message) when `to` is not alive.
+    pub fn send_after<M: 'static>(
+        &mut self,
+        to: Addr<M>,
+        delay: Duration,
+        msg: M,
+    ) -> Result<TimerId, SendError<M>> {
+        if !self.is_alive(to.id()) {
+            return Err(SendError {
+                error: Error::NoSuchActor,
+                message: msg,
+            });
+        }
+        Ok(self.add_timer(to.id(), delay, None, Box::new(OnceMsg(msg))))
+    }
+
+    /// Sends a clone of `msg` to `to` every `period`, first after one period,
+    /// until cancelled or the actor dies.
+    ///
+    /// # Errors
+    ///
+    /// `NoSuchActor` (with the message) when `to` is not alive.
+    pub fn send_interval<M: Clone + 'static>(
+        &mut self,
+        to: Addr<M>,
+        period: Duration,
+        msg: M,
+    ) -> Result<TimerId, SendError<M>> {
+        if !self.is_alive(to.id()) {
+            return Err(SendError {
+                error: Error::NoSuchActor,
+                message: msg,
+            });
+        }
+        Ok(self.add_timer(to.id(), period, Some(period), Box::new(RepeatMsg(msg))))
+    }
+
+    /// Cancels a pending timer; its message is dropped.
+    ///
+    /// # Errors
+    ///
+    /// `TimerInvalid` when the timer fired (one-shot), was cancelled, or
+    /// never existed.
+    pub fn cancel_timer(&mut self, id: TimerId) -> Result<(), Error> {
+        self.timers.cancel(id).map(drop).ok_or(Error::TimerInvalid)
+    }
+
+    /// Delivers every timer due now.
+    pub(crate) fn fire_timers(&mut self) {
+        if self.timers.len() == 0 {
+            return;
+        }
+        let now = self.now_ms();
+        while let Some(due) = self.timers.pop_due(now) {
+            let target = self.id_of_slot(due.owner);
+            let msg = match due.payload {
+                Some(msg) => msg,
+                // An interval: deliver a copy, the payload stays for the next.
+                None => match self.timers.payload_mut(due.id) {
+                    Some(p) => p.copy(),
+                    None => continue,
+                },
+            };
+            msg.fire(self, target);
+        }
+    }
+
+    /// Arms the bridge timer for the next deadline; returns whether any timer
+    /// is pending.
+    pub(crate) fn arm_timer(&mut self) -> bool {
+        match self.timers.next_deadline() {
+            Some(deadline) => {
+                if self.armed != Some(deadline) {
+                    let now = self.now_ms();
+                    self.reactor.timer_set(deadline.saturating_sub(now));
+                    self.armed = Some(deadline);
+                }
+                true
+            }
+            None => {
+                if self.armed.take().is_some() {
+                    self.reactor.timer_clear();
+                }
+                false
+            }
+        }
+    }
+
+    pub(crate) fn timer_expired(&mut self) {
+        self.armed = None;
+    }
+
+    // ------------------------------------------------------------------- io
+
+    /// Watches `fd` for `interest`, owned by `owner`: readiness arrives in
+    /// the owner's [`Actor::on_io`]. Watching an fd that is already watched
+    /// changes its interest and owner (R16). The runtime never closes `fd`.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidArg` for fd < 0; `NoSuchActor` for a dead owner;
+    /// `IoRegFailed` when the fd is not open or `max_io_watchers` is reached.
+    pub fn watch_fd(&mut self, fd: RawFd, owner: ActorId, interest: Interest) -> Result<(), Error> {
+        if fd < 0 {
+            return Err(Error::InvalidArg);
+        }
+        if !self.is_alive(owner) {
+            return Err(Error::NoSuchActor);
+        }
+        if !self.watches.contains_key(&fd)
+            && self.watches.len() >= self.config.max_io_watchers as usize
+        {
+            return Err(Error::IoRegFailed);
+        }
+        let token = self.next_token;
+        self.next_token += 1;
+        // A new registration every time: the fd number may now name another
+        // file than the one watched before (closed and reused), and the
+        // bridge watches a duplicate of what `fd` is now.
+        let id = self
+            .reactor
+            .watch(fd, interest, token)
+            .map_err(backend_error)?;
+        if let Some(old) = self.watches.remove(&fd) {
+            self.reactor.unwatch(old.id);
+        }
+        self.watches.insert(
+            fd,
+            Watch {
+                owner,
+                interest,
+                token,
+                id,
+                queued: false,
+            },
+        );
+        let slot = &mut self.slots[owner.slot() as usize];
+        slot.has_fds = true;
+        let fds = self.owned_fds.entry(owner.slot()).or_default();
+        if !fds.contains(&fd) {
+            fds.push(fd);
+        }
+        Ok(())
+    }
+
+    /// Stops watching `fd`; an `IoEvent` already queued for it is discarded
+    /// (R17).
+    ///
+    /// # Errors
+    ///
+    /// `InvalidArg` for fd < 0; `IoNotWatched` when `fd` is not watched.
+    pub fn unwatch_fd(&mut self, fd: RawFd) -> Result<(), Error> {
+        if fd < 0 {
+            return Err(Error::InvalidArg);
+        }
+        let w = self.watches.remove(&fd).ok_or(Error::IoNotWatched)?;
+        self.reactor.unwatch(w.id);
+        if let Some(fds) = self.owned_fds.get_mut(&w.owner.slot()) {
+            fds.retain(|&f| f != fd);
+        }
+        Ok(())
+    }
+
+    /// The interest and owner of a watched fd.
+    pub fn watched(&self, fd: RawFd) -> Option<(ActorId, Interest)> {
+        self.watches.get(&fd).map(|w| (w.owner, w.interest))
+    }
+
+    /// Whether a queued readiness event is still current (its watch was not
+    /// removed or replaced since); marks it delivered.
+    pub(crate) fn take_io_event(&mut self, fd: RawFd, token: u64) -> bool {
+        match self.watches.get_mut(&fd) {
+            Some(w) if w.token == token => {
+                w.queued = false;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Queues the readiness found by the last reactor run: at most one
+    /// undelivered event per fd.
+    pub(crate) fn dispatch_io(&mut self) {
+        let mut events = std::mem::take(&mut self.events_buf);
+        events.clear();
+        events.extend(self.reactor.events());
+        for ev in &events {
+            let Some(w) = self.watches.get_mut(&ev.fd) else {
+                continue;
+            };
+            if w.token != ev.token || w.queued {
+                continue;
+            }
+            w.queued = true;
+            let owner = w.owner;
+            self.push_sys(
+                owner,
+                SysEvent::Io {
+                    fd: ev.fd,
+                    token: ev.token,
+                    readiness: ev.readiness,
+                },
+            );
+        }
+        self.events_buf = events;
+    }
+
+    // -------------------------------------------------------- cross-thread
+
+    /// Runs the closures queued by other threads.
+    pub(crate) fn drain_remote(&mut self) {
+        let mut msgs = std::mem::take(&mut self.remote_buf);
+        self.remote.drain(&mut msgs);
+        for msg in msgs.drain(..) {
+            msg(self);
+        }
+        self.remote_buf = msgs;
+    }
+
+    /// Nothing left to do: no live actors, timers, watches or queued
+    /// cross-thread messages (R2).
+    pub(crate) fn is_idle(&self) -> bool {
+        self.live == 0
+            && self.timers.len() == 0
+            && self.watches.is_empty()
+            && !self.remote.has_pending()
+    }
+
+    // ------------------------------------------------------------ observer
+
+    /// Installs the observer (replacing any earlier one).
+    pub fn set_observer(&mut self, observer: impl Observer + 'static) {
+        self.observer = Some(Box::new(observer));
+    }
+
+    /// Removes the observer.
+    pub fn clear_observer(&mut self) {
+        self.observer = None;
+    }
+
+    // --------------------------------------------------------------- names
+
+    /// Registers a unique name for a live actor; it is removed when the
+    /// actor dies (R18).
+    ///
+    /// # Errors
+    ///
+    /// `NoSuchActor` for a dead actor; `InvalidArg` when the name is taken or
+    /// the actor already has a name.
+    pub fn register_name(&mut self, name: &str, id: ActorId) -> Result<(), Error> {
+        let taken = self.names.contains_key(name);
+        let slot = self.slot_mut(id).ok_or(Error::NoSuchActor)?;
+        if slot.has_name || taken {
+            return Err(Error::InvalidArg);
+        }
+        slot.has_name = true;
+        self.names.insert(name.into(), id);
+        self.names_of.insert(id.slot(), name.into());
+        Ok(())
+    }
+
+    /// Removes a name.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidArg` when the name is not registered.
+    pub fn unregister_name(&mut self, name: &str) -> Result<(), Error> {
+        let id = self.names.remove(name).ok_or(Error::InvalidArg)?;
+        self.names_of.remove(&id.slot());
+        if let Some(s) = self.slot_mut(id) {
+            s.has_name = false;
+        }
+        Ok(())
+    }
+
+    /// The actor registered under `name`.
+    pub fn lookup(&self, name: &str) -> Option<ActorId> {
+        self.names.get(name).copied()
+    }
+
+    /// The name of a live actor.
+    pub fn name_of(&self, id: ActorId) -> Option<&str> {
+        self.slot(id)?;
+        self.names_of.get(&id.slot()).map(|n| &**n)
+    }
+}

@@ -1,0 +1,171 @@
+//! [`Loop`]: owns a [`Core`] and runs it until stopped or idle.
+
+use crate::backend::xev::Timeout;
+use crate::core::Core;
+use crate::handle::LoopHandle;
+use crate::{Config, Error};
+use std::fmt;
+use std::ops::{Deref, DerefMut};
+
+/// One actor loop on one thread, driven by libxev.
+///
+/// A `Loop` dereferences to [`Core`], which holds the API shared with
+/// behaviors (spawn, send, timers, fd watches, names, observer). `Loop` adds
+/// [`Loop::run`] and the cross-thread [`LoopHandle`]. It is not `Send`:
+/// actors of a loop run only on the thread that runs it (R1).
+///
+/// # Examples
+///
+/// ```
+/// use jzx::{Actor, Context, Flow, Loop};
+///
+/// struct Once;
+/// impl Actor for Once {
+///     type Msg = &'static str;
+///     fn handle(&mut self, _cx: &mut Context<'_, Self>, msg: &'static str) -> Flow {
+///         println!("got {msg}");
+///         Flow::Stop
+///     }
+/// }
+///
+/// let mut lp = Loop::new()?;
+/// let a = lp.spawn(Once)?;
+/// lp.send(a, "hello")?;
+/// lp.run()?; // returns: the only actor stopped
+/// lp.run()?; // and can run again (R2)
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Loop {
+    core: Core,
+}
+
+impl Loop {
+    /// A loop with the default [`Config`].
+    ///
+    /// # Errors
+    ///
+    /// `InvalidArg` when the backend asked for (`JZX_BACKEND`) is not
+    /// available; `NoMemory`/`Unknown` when the event loop cannot be created.
+    pub fn new() -> Result<Loop, Error> {
+        Self::with_config(Config::default())
+    }
+
+    /// A loop with `config` (zero fields mean their default).
+    ///
+    /// # Errors
+    ///
+    /// As [`Loop::new`].
+    pub fn with_config(config: Config) -> Result<Loop, Error> {
+        Ok(Loop {
+            core: Core::new(config)?,
+        })
+    }
+
+    /// A `Send + Clone` handle for other threads: cross-thread sends and stop
+    /// requests (R14).
+    pub fn handle(&self) -> LoopHandle {
+        LoopHandle::new(self.core.remote.clone())
+    }
+
+    /// Asks the loop to stop after its current turn. Before `run`, the next
+    /// `run` returns at once, and the request is then used up (R3).
+    pub fn request_stop(&self) {
+        self.core.remote.request_stop();
+    }
+
+    /// Runs actors, timers and I/O until a stop is requested or nothing is
+    /// left to do: no live actors, no pending timers, no watched fds and no
+    /// queued cross-thread messages (R2). It can be called again.
+    ///
+    /// Each turn runs at most `max_actors_per_tick` actors, each handling at
+    /// most `max_msgs_per_actor` messages, then polls I/O without blocking
+    /// (R4, R5). With nothing runnable it blocks in libxev until I/O, a
+    /// timer, a cross-thread message or a stop request.
+    ///
+    /// # Errors
+    ///
+    /// `LoopClosed` when called re-entrantly; `Unknown` when the event loop
+    /// itself fails.
+    pub fn run(&mut self) -> Result<(), Error> {
+        if self.core.in_run {
+            return Err(Error::LoopClosed);
+        }
+        self.core.in_run = true;
+        let result = self.run_inner();
+        self.core.in_run = false;
+        result
+    }
+
+    fn run_inner(&mut self) -> Result<(), Error> {
+        let core = &mut self.core;
+        let per_tick = core.config().max_actors_per_tick as usize;
+        loop {
+            if core.remote.take_stop() {
+                return Ok(());
+            }
+            core.drain_remote();
+            core.fire_timers();
+            let mut ran = 0;
+            while ran < per_tick {
+                let Some(slot) = core.run_queue.pop_front() else {
+                    break;
+                };
+                core.run_actor(slot);
+                ran += 1;
+            }
+            if !core.run_queue.is_empty() {
+                core.reactor
+                    .run(Timeout::NoWait)
+                    .map_err(|_| Error::Unknown)?;
+                core.dispatch_io();
+                continue;
+            }
+            if core.is_idle() {
+                return Ok(());
+            }
+            let has_timers = core.arm_timer();
+            let _ = has_timers;
+            let timeout = Timeout::Ms(u64::from(core.config().io_poll_timeout_ms));
+            let flags = if core.remote.enter_sleep() {
+                let flags = core.reactor.run(timeout);
+                core.remote.leave_sleep();
+                flags
+            } else {
+                core.reactor.run(Timeout::NoWait)
+            }
+            .map_err(|_| Error::Unknown)?;
+            if flags.timer {
+                core.timer_expired();
+            }
+            core.dispatch_io();
+        }
+    }
+}
+
+impl Deref for Loop {
+    type Target = Core;
+    fn deref(&self) -> &Core {
+        &self.core
+    }
+}
+
+impl DerefMut for Loop {
+    fn deref_mut(&mut self) -> &mut Core {
+        &mut self.core
+    }
+}
+
+impl fmt::Debug for Loop {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Loop").field("core", &self.core).finish()
+    }
+}
+
+impl Drop for Loop {
+    fn drop(&mut self) {
+        // Messages still queued by other threads are dropped (destructors
+        // run), and later sends fail with LoopClosed.
+        drop(self.core.remote.close());
+        self.core.teardown_all();
+    }
+}

@@ -1,0 +1,196 @@
+//! [`LoopHandle`]: sending into a loop from other threads (R14).
+//!
+//! Producers push closures into one mutex-protected queue; the loop drains it
+//! at the start of every turn, so delivery is FIFO per producer. A producer
+//! wakes the loop only when the loop has said it is about to block
+//! (`sleeping`), and the loop re-checks the queue after saying so: with
+//! sequentially consistent atomics on both sides, either the loop sees the
+//! message or the producer sees the flag, so no wakeup is lost.
+
+use crate::backend::xev::Waker;
+use crate::core::Core;
+use crate::{Addr, Error, SendError};
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+use std::sync::{Arc, Mutex};
+
+pub(crate) type RemoteMsg = Box<dyn FnOnce(&mut Core) + Send>;
+
+pub(crate) struct Remote {
+    queue: Mutex<RemoteQueue>,
+    pending: AtomicUsize,
+    sleeping: AtomicBool,
+    stop: AtomicBool,
+    waker: Waker,
+}
+
+struct RemoteQueue {
+    msgs: Vec<RemoteMsg>,
+    closed: bool,
+}
+
+impl Remote {
+    pub(crate) fn new(waker: Waker) -> Arc<Remote> {
+        Arc::new(Remote {
+            queue: Mutex::new(RemoteQueue {
+                msgs: Vec::new(),
+                closed: false,
+            }),
+            pending: AtomicUsize::new(0),
+            sleeping: AtomicBool::new(false),
+            stop: AtomicBool::new(false),
+            waker,
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, RemoteQueue> {
+        self.queue.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Queues `make(value)` for the loop; gives `value` back when the loop is
+    /// gone (checked under the same lock as `close`, so nothing slips past).
+    pub(crate) fn post_with<T>(
+        &self,
+        value: T,
+        make: impl FnOnce(T) -> RemoteMsg,
+    ) -> Result<(), T> {
+        {
+            let mut q = self.lock();
+            if q.closed {
+                return Err(value);
+            }
+            q.msgs.push(make(value));
+            self.pending.fetch_add(1, SeqCst);
+        }
+        if self.sleeping.load(SeqCst) {
+            let _ = self.waker.wake();
+        }
+        Ok(())
+    }
+
+    /// Moves every queued message into `into` (in order).
+    pub(crate) fn drain(&self, into: &mut Vec<RemoteMsg>) {
+        if self.pending.load(SeqCst) == 0 {
+            return;
+        }
+        let mut q = self.lock();
+        self.pending.store(0, SeqCst);
+        std::mem::swap(&mut q.msgs, into);
+    }
+
+    pub(crate) fn has_pending(&self) -> bool {
+        self.pending.load(SeqCst) != 0
+    }
+
+    pub(crate) fn request_stop(&self) {
+        self.stop.store(true, SeqCst);
+        let _ = self.waker.wake();
+    }
+
+    /// Consumes a stop request.
+    pub(crate) fn take_stop(&self) -> bool {
+        self.stop.swap(false, SeqCst)
+    }
+
+    /// Says the loop is about to block; false when it must not (work arrived
+    /// or a stop was requested), in which case the flag is already cleared.
+    pub(crate) fn enter_sleep(&self) -> bool {
+        self.sleeping.store(true, SeqCst);
+        if self.pending.load(SeqCst) != 0 || self.stop.load(SeqCst) {
+            self.sleeping.store(false, SeqCst);
+            return false;
+        }
+        true
+    }
+
+    pub(crate) fn leave_sleep(&self) {
+        self.sleeping.store(false, SeqCst);
+    }
+
+    /// Refuses further messages and returns the ones still queued.
+    pub(crate) fn close(&self) -> Vec<RemoteMsg> {
+        let mut q = self.lock();
+        q.closed = true;
+        self.pending.store(0, SeqCst);
+        std::mem::take(&mut q.msgs)
+    }
+}
+
+/// Sends into a loop from any thread. `Clone`, `Send` and `Sync`.
+///
+/// Delivery is FIFO per producer and wakes a blocked loop at once. A message
+/// whose target is dead when it arrives is dropped (its destructor runs); one
+/// whose target's mailbox is full is dropped and reported to the observer's
+/// `on_mailbox_full`. Once the loop is dropped, sends fail with
+/// [`Error::LoopClosed`] and hand the message back.
+///
+/// # Examples
+///
+/// ```
+/// use jzx::{Actor, Context, Flow, Loop};
+///
+/// struct Sink;
+/// impl Actor for Sink {
+///     type Msg = u64;
+///     fn handle(&mut self, _cx: &mut Context<'_, Self>, n: u64) -> Flow {
+///         if n == 99 { Flow::Stop } else { Flow::Continue }
+///     }
+/// }
+///
+/// let mut lp = Loop::new()?;
+/// let sink = lp.spawn(Sink)?;
+/// let handle = lp.handle();
+/// let producer = std::thread::spawn(move || {
+///     for n in 0..100 {
+///         handle.send(sink, n).unwrap();
+///     }
+/// });
+/// lp.run()?; // until the sink stops
+/// producer.join().unwrap();
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct LoopHandle {
+    remote: Arc<Remote>,
+}
+
+impl LoopHandle {
+    pub(crate) fn new(remote: Arc<Remote>) -> Self {
+        LoopHandle { remote }
+    }
+
+    /// Queues `msg` for `to`.
+    ///
+    /// # Errors
+    ///
+    /// `LoopClosed` (with the message) when the loop is gone.
+    pub fn send<M: Send + 'static>(&self, to: Addr<M>, msg: M) -> Result<(), SendError<M>> {
+        self.remote
+            .post_with(msg, |msg| {
+                Box::new(move |core: &mut Core| core.deliver_remote(to, msg))
+            })
+            .map_err(|message| SendError {
+                error: Error::LoopClosed,
+                message,
+            })
+    }
+
+    /// Asks the loop to stop after its current turn; from any thread. If the
+    /// loop is not running, its next `run` returns at once (R3).
+    pub fn request_stop(&self) {
+        self.remote.request_stop();
+    }
+
+    /// Queues a closure to run on the loop's thread between turns (the C
+    /// ABI's `jzx_send_async` is built on it).
+    #[allow(dead_code)]
+    pub(crate) fn post<T>(&self, value: T, make: impl FnOnce(T) -> RemoteMsg) -> Result<(), T> {
+        self.remote.post_with(value, make)
+    }
+}
+
+impl fmt::Debug for LoopHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("LoopHandle")
+    }
+}

@@ -1,0 +1,59 @@
+//! System messages: what the runtime itself tells an actor (R9).
+//!
+//! They reach actors through [`Actor`](crate::Actor)'s `on_io` and
+//! `on_child_exit` methods, so users never add them to their own message
+//! type, and they travel in a lane of the mailbox that the capacity does not
+//! bound: a full mailbox never blocks them.
+
+use crate::{ActorId, Readiness};
+use std::os::fd::RawFd;
+
+/// Readiness of a watched fd (R16). At most one undelivered `IoEvent` per fd
+/// is queued; while the condition holds and the watch stays, another follows
+/// after the owner's turn (level-triggered).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IoEvent {
+    /// The watched fd.
+    pub fd: RawFd,
+    /// What it is ready for: the watched directions, plus error and hang-up.
+    pub readiness: Readiness,
+}
+
+/// Why an actor ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum StopReason {
+    /// It returned [`Flow::Stop`](crate::Flow::Stop) or was stopped by id.
+    Normal,
+    /// It returned [`Flow::Fail`](crate::Flow::Fail) or was failed by id.
+    Fail,
+    /// Its behavior panicked; the panic was caught and the loop went on (R11).
+    Panic,
+}
+
+impl StopReason {
+    /// Whether the exit counts as abnormal (fail or panic), as supervisors see it.
+    pub fn is_abnormal(self) -> bool {
+        !matches!(self, StopReason::Normal)
+    }
+}
+
+/// A child ended: sent to its parent (the `parent` of its spawn options, or
+/// its supervisor) after the child's teardown (R13).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChildExit {
+    /// The child that ended (its id is already stale).
+    pub child: ActorId,
+    /// Why it ended.
+    pub reason: StopReason,
+}
+
+/// A message of the reserved lane, before it reaches the behavior.
+#[derive(Debug)]
+pub(crate) enum SysEvent {
+    Io {
+        fd: RawFd,
+        token: u64,
+        readiness: Readiness,
+    },
+    ChildExit(ChildExit),
+}

@@ -1,0 +1,139 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use jzx::{ActorId, BackendKind, Config, Loop, Observer, StopReason};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Every backend this machine can run (io_uring may be blocked by seccomp:
+/// then it is skipped with a note).
+pub fn backends() -> Vec<BackendKind> {
+    let wanted: &[BackendKind] = if cfg!(target_os = "linux") {
+        &[BackendKind::IoUring, BackendKind::Epoll]
+    } else {
+        &[BackendKind::Kqueue]
+    };
+    wanted
+        .iter()
+        .copied()
+        .filter(|&backend| {
+            match Loop::with_config(Config {
+                backend,
+                ..Config::default()
+            }) {
+                Ok(_) => true,
+                Err(e) => {
+                    eprintln!("skipping backend {backend}: {e}");
+                    false
+                }
+            }
+        })
+        .collect()
+}
+
+/// A loop on `backend` with otherwise default settings.
+#[track_caller]
+pub fn new_loop(backend: BackendKind) -> Loop {
+    config_loop(Config {
+        backend,
+        ..Config::default()
+    })
+}
+
+/// A loop with `config`.
+#[track_caller]
+pub fn config_loop(config: Config) -> Loop {
+    Loop::with_config(config).expect("loop")
+}
+
+/// What an observer saw, shared with the test.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Seen {
+    pub started: Vec<(ActorId, Option<String>)>,
+    pub stopped: Vec<(ActorId, StopReason)>,
+    pub restarts: Vec<(ActorId, ActorId, u32)>,
+    pub escalations: Vec<ActorId>,
+    pub mailbox_full: Vec<ActorId>,
+}
+
+/// An observer recording into a shared [`Seen`].
+#[derive(Clone, Default)]
+pub struct Recorder(pub Arc<Mutex<Seen>>);
+
+impl Recorder {
+    pub fn seen(&self) -> Seen {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+impl Observer for Recorder {
+    fn on_actor_start(&mut self, id: ActorId, name: Option<&str>) {
+        self.0
+            .lock()
+            .unwrap()
+            .started
+            .push((id, name.map(str::to_owned)));
+    }
+    fn on_actor_stop(&mut self, id: ActorId, reason: StopReason) {
+        self.0.lock().unwrap().stopped.push((id, reason));
+    }
+    fn on_actor_restart(&mut self, supervisor: ActorId, child: ActorId, attempt: u32) {
+        self.0
+            .lock()
+            .unwrap()
+            .restarts
+            .push((supervisor, child, attempt));
+    }
+    fn on_supervisor_escalate(&mut self, supervisor: ActorId) {
+        self.0.lock().unwrap().escalations.push(supervisor);
+    }
+    fn on_mailbox_full(&mut self, target: ActorId) {
+        self.0.lock().unwrap().mailbox_full.push(target);
+    }
+}
+
+/// A shared log the test and its actors append to.
+#[derive(Clone)]
+pub struct Log<T>(pub Arc<Mutex<Vec<T>>>);
+
+impl<T> Default for Log<T> {
+    fn default() -> Self {
+        Log(Arc::new(Mutex::new(Vec::new())))
+    }
+}
+
+impl<T: Clone> Log<T> {
+    pub fn push(&self, v: T) {
+        self.0.lock().unwrap().push(v);
+    }
+    pub fn get(&self) -> Vec<T> {
+        self.0.lock().unwrap().clone()
+    }
+    pub fn len(&self) -> usize {
+        self.0.lock().unwrap().len()
+    }
+}
+
+/// Runs `lp` on a watchdog: the test fails (instead of hanging) if `run`
+/// does not return within `limit`.
+#[track_caller]
+pub fn run_within(lp: &mut Loop, limit: Duration) {
+    let handle = lp.handle();
+    let done = Arc::new(Mutex::new(false));
+    let flag = done.clone();
+    let dog = std::thread::spawn(move || {
+        let start = Instant::now();
+        while start.elapsed() < limit {
+            if *flag.lock().unwrap() {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        handle.request_stop();
+        true
+    });
+    lp.run().expect("run");
+    *done.lock().unwrap() = true;
+    let fired = dog.join().unwrap();
+    assert!(!fired, "run did not return within {limit:?}");
+}
