@@ -24,9 +24,18 @@ fn main() {
     let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
     let out_dir = PathBuf::from(env::var("OUT_DIR").expect("OUT_DIR"));
     for path in ["zig-src", "build.zig", "build.zig.zon"] {
-        println!("cargo:rerun-if-changed={}", manifest_dir.join(path).display());
+        println!(
+            "cargo:rerun-if-changed={}",
+            manifest_dir.join(path).display()
+        );
     }
-    for var in ["ZIG", "LIBXEV_SRC", "ZIG_GLOBAL_CACHE_DIR", "XDG_CACHE_HOME", "HOME"] {
+    for var in [
+        "ZIG",
+        "LIBXEV_SRC",
+        "ZIG_GLOBAL_CACHE_DIR",
+        "XDG_CACHE_HOME",
+        "HOME",
+    ] {
         println!("cargo:rerun-if-env-changed={var}");
     }
 
@@ -35,7 +44,10 @@ fn main() {
     let prefix = out_dir.join("zig-out");
     zig_build(&zig, &manifest_dir, &libxev, &out_dir, &prefix);
 
-    println!("cargo:rustc-link-search=native={}", prefix.join("lib").display());
+    println!(
+        "cargo:rustc-link-search=native={}",
+        prefix.join("lib").display()
+    );
     println!("cargo:rustc-link-lib=static=jzx_xev");
     println!("cargo:include={}", prefix.join("include").display());
     println!("cargo:lib={}", prefix.join("lib").display());
@@ -68,7 +80,10 @@ fn find_zig() -> Result<PathBuf, String> {
     candidates.push(PathBuf::from("zig"));
     for python in ["python3", "python"] {
         let out = Command::new(python)
-            .args(["-c", "import os, ziglang; print(os.path.dirname(ziglang.__file__))"])
+            .args([
+                "-c",
+                "import os, ziglang; print(os.path.dirname(ziglang.__file__))",
+            ])
             .output();
         if let Ok(out) = out {
             if out.status.success() {
@@ -90,7 +105,9 @@ fn find_zig() -> Result<PathBuf, String> {
     } else {
         seen.join("; ")
     };
-    Err(format!("Zig {ZIG_VERSION} is required ({seen}); {INSTALL_HINT}"))
+    Err(format!(
+        "Zig {ZIG_VERSION} is required ({seen}); {INSTALL_HINT}"
+    ))
 }
 
 fn zig_version(zig: &Path) -> Option<String> {
@@ -113,7 +130,13 @@ fn find_libxev(manifest_dir: &Path) -> Result<PathBuf, String> {
     let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let target = env::var("TARGET").expect("TARGET");
     let out = Command::new(cargo)
-        .args(["metadata", "--format-version", "1", "--offline", "--filter-platform"])
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--offline",
+            "--filter-platform",
+        ])
         .arg(&target)
         .arg("--manifest-path")
         .arg(manifest_dir.join("Cargo.toml"))
@@ -136,7 +159,10 @@ fn find_libxev(manifest_dir: &Path) -> Result<PathBuf, String> {
         if !path.contains("libxev-sys-0.0.1-rc.2") {
             continue;
         }
-        let dir = Path::new(&path).parent().unwrap_or(Path::new(".")).join("vendor/libxev");
+        let dir = Path::new(&path)
+            .parent()
+            .unwrap_or(Path::new("."))
+            .join("vendor/libxev");
         if dir.join("src/main.zig").is_file() {
             return Ok(dir);
         }
@@ -164,12 +190,15 @@ fn zig_build(zig: &Path, manifest_dir: &Path, libxev: &Path, out_dir: &Path, pre
         .iter()
         .any(|v| env::var_os(v).is_some_and(|s| !s.is_empty()));
     if !has_global_cache {
-        cmd.arg("--global-cache-dir").arg(out_dir.join("zig-global-cache"));
+        cmd.arg("--global-cache-dir")
+            .arg(out_dir.join("zig-global-cache"));
     }
     let target = env::var("TARGET").expect("TARGET");
     match zig_target(&target) {
         Some(t) => cmd.arg(format!("-Dtarget={t}")),
-        None => fail(&format!("no Zig target is known for the Rust target {target}")),
+        None => fail(&format!(
+            "no Zig target is known for the Rust target {target}"
+        )),
     };
     cmd.arg("-Dcpu=baseline");
     let status = cmd
