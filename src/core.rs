@@ -21,6 +21,7 @@ use crate::id::next_generation;
 use crate::mailbox::{AnyMailbox, Mailbox};
 use crate::message::{ChildExit, StopReason, SysEvent};
 use crate::observer::Observer;
+use crate::supervisor::SupState;
 use crate::timer::TimerQueue;
 use crate::{Actor, ActorId, Addr, BackendKind, Config, Error, Interest, SendError, TimerId};
 use std::any::TypeId;
@@ -145,11 +146,16 @@ pub struct Core {
     watches: HashMap<RawFd, Watch>,
     owned_fds: HashMap<u32, Vec<RawFd>>,
     next_token: u64,
-    observer: Option<Box<dyn Observer>>,
+    pub(crate) observer: Option<Box<dyn Observer>>,
+    pub(crate) supervisors: HashMap<u32, SupState>,
     names: HashMap<Box<str>, ActorId>,
     names_of: HashMap<u32, Box<str>>,
     pub(crate) remote: Arc<Remote>,
     remote_buf: Vec<RemoteMsg>,
+    /// Cross-thread messages waiting for room in a full mailbox, in order.
+    remote_backlog: VecDeque<RemoteMsg>,
+    /// The head of `remote_backlog` was already refused once.
+    remote_blocked: bool,
     events_buf: Vec<ReadyEvent>,
     pub(crate) in_run: bool,
     current: Option<ActorId>,
@@ -197,10 +203,13 @@ impl Core {
             owned_fds: HashMap::new(),
             next_token: 1,
             observer: None,
+            supervisors: HashMap::new(),
             names: HashMap::new(),
             names_of: HashMap::new(),
             remote,
             remote_buf: Vec::new(),
+            remote_backlog: VecDeque::new(),
+            remote_blocked: false,
             events_buf: Vec::new(),
             in_run: false,
             current: None,
@@ -434,10 +443,28 @@ impl Core {
         self.send(to, msg)
     }
 
-    /// A message from another thread: delivered like a send; if refused it is
-    /// dropped (a full mailbox is reported to the observer by `send`).
-    pub(crate) fn deliver_remote<M: 'static>(&mut self, to: Addr<M>, msg: M) {
-        let _ = self.send(to, msg);
+    /// A message from another thread: delivered like a send. False when the
+    /// target's mailbox is full: the message stays in `msg` for a later try
+    /// (the observer is told on the first refusal only). A dead target drops
+    /// it.
+    pub(crate) fn deliver_remote<M: 'static>(&mut self, to: Addr<M>, msg: &mut Option<M>) -> bool {
+        let Some(m) = msg.take() else { return true };
+        let observer = if self.remote_blocked {
+            self.observer.take()
+        } else {
+            None
+        };
+        let result = self.send(to, m);
+        if observer.is_some() {
+            self.observer = observer;
+        }
+        match result {
+            Err(e) if e.error == Error::MailboxFull => {
+                *msg = Some(e.message);
+                false
+            }
+            _ => true,
+        }
     }
 
     fn schedule(&mut self, slot: u32) {
@@ -539,8 +566,27 @@ impl Core {
         }
     }
 
-    /// Tears an actor down (R13).
+    /// Tears down a live actor that is not running, at once (a supervisor
+    /// stopping its children); its parent is not told.
+    pub(crate) fn terminate_now(&mut self, id: ActorId) {
+        let Some(s) = self.slot_mut(id) else { return };
+        if s.actor.is_none() {
+            // The running actor: stop it when its behavior returns.
+            s.kill.get_or_insert(StopReason::Normal);
+            return;
+        }
+        s.parent = None;
+        if s.scheduled {
+            self.run_queue.retain(|&q| q != id.slot());
+        }
+        self.teardown(id.slot(), StopReason::Normal);
+    }
+
+    /// Tears an actor down (R13). A supervisor's children go first (R24).
     fn teardown(&mut self, slot: u32, reason: StopReason) {
+        if self.supervisors.contains_key(&slot) {
+            self.sup_teardown(slot);
+        }
         let id = self.id_of_slot(slot);
         let s = &mut self.slots[slot as usize];
         let actor = s.actor.take();
@@ -599,7 +645,7 @@ impl Core {
 
     // --------------------------------------------------------------- timers
 
-    fn now_ms(&mut self) -> u64 {
+    pub(crate) fn now_ms(&mut self) -> u64 {
         self.reactor.now_ms()
     }
 
@@ -610,7 +656,9 @@ impl Core {
         interval: Option<Duration>,
         msg: Box<dyn TimerMsg>,
     ) -> TimerId {
-        let now = self.now_ms();
+        // The clock reads whole milliseconds, rounded down: counting from the
+        // next millisecond makes "no earlier than `delay`" hold.
+        let now = self.now_ms() + 1;
         let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
         self.timers
             .insert(now, ms(delay), interval.map(ms), target.slot(), msg)
@@ -832,13 +880,37 @@ impl Core {
     // -------------------------------------------------------- cross-thread
 
     /// Runs the closures queued by other threads.
+    /// Messages refused by a full mailbox wait at the head, with everything
+    /// behind them (FIFO per producer), until the target has made room.
     pub(crate) fn drain_remote(&mut self) {
         let mut msgs = std::mem::take(&mut self.remote_buf);
         self.remote.drain(&mut msgs);
-        for msg in msgs.drain(..) {
-            msg(self);
+        if self.remote_backlog.is_empty() {
+            let mut rest = msgs.drain(..);
+            while let Some(mut msg) = rest.next() {
+                if !msg(self) {
+                    self.remote_blocked = true;
+                    self.remote_backlog.push_back(msg);
+                    self.remote_backlog.extend(rest);
+                    break;
+                }
+            }
+        } else {
+            self.remote_backlog.extend(msgs.drain(..));
+            while let Some(mut msg) = self.remote_backlog.pop_front() {
+                if !msg(self) {
+                    self.remote_backlog.push_front(msg);
+                    break;
+                }
+                self.remote_blocked = false;
+            }
         }
         self.remote_buf = msgs;
+    }
+
+    /// Cross-thread messages wait for room in a mailbox.
+    pub(crate) fn has_remote_backlog(&self) -> bool {
+        !self.remote_backlog.is_empty()
     }
 
     /// Nothing left to do: no live actors, timers, watches or queued
@@ -848,6 +920,7 @@ impl Core {
             && self.timers.len() == 0
             && self.watches.is_empty()
             && !self.remote.has_pending()
+            && self.remote_backlog.is_empty()
     }
 
     // ------------------------------------------------------------ observer

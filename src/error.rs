@@ -45,6 +45,11 @@ pub enum Error {
     IoNotWatched,
     /// The actor table is full (`JZX_ERR_MAX_ACTORS`).
     MaxActors,
+    /// A supervised child is between incarnations (it ended and its
+    /// supervisor has not started the next one yet); sends through its
+    /// [`ChildRef`](crate::ChildRef) are refused until it is back (C code
+    /// `JZX_ERR_NO_SUCH_ACTOR`).
+    ChildRestarting,
 }
 
 impl Error {
@@ -55,7 +60,7 @@ impl Error {
             Error::NoMemory => -2,
             Error::InvalidArg => -3,
             Error::LoopClosed => -4,
-            Error::NoSuchActor => -5,
+            Error::NoSuchActor | Error::ChildRestarting => -5,
             Error::MailboxFull => -7,
             Error::TimerInvalid => -8,
             Error::IoRegFailed => -9,
@@ -96,6 +101,7 @@ impl fmt::Display for Error {
             Error::IoRegFailed => "fd registration failed",
             Error::IoNotWatched => "fd not watched",
             Error::MaxActors => "actor table full",
+            Error::ChildRestarting => "child is waiting to be restarted",
         })
     }
 }

@@ -105,18 +105,24 @@ impl Loop {
             }
             core.drain_remote();
             core.fire_timers();
-            let mut ran = 0;
-            while ran < per_tick {
+            // One turn: the actors runnable now, at most `per_tick` of them.
+            // An actor requeued during the turn waits for the next one, after
+            // I/O has been polled (R4).
+            let turn = core.run_queue.len().min(per_tick);
+            for _ in 0..turn {
                 let Some(slot) = core.run_queue.pop_front() else {
                     break;
                 };
                 core.run_actor(slot);
-                ran += 1;
             }
-            if !core.run_queue.is_empty() {
-                core.reactor
+            if !core.run_queue.is_empty() || core.has_remote_backlog() {
+                let flags = core
+                    .reactor
                     .run(Timeout::NoWait)
                     .map_err(|_| Error::Unknown)?;
+                if flags.timer {
+                    core.timer_expired();
+                }
                 core.dispatch_io();
                 continue;
             }

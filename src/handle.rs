@@ -14,7 +14,9 @@ use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
 
-pub(crate) type RemoteMsg = Box<dyn FnOnce(&mut Core) + Send>;
+/// A cross-thread message, run on the loop's thread: true when done, false
+/// when its target's mailbox is full and it must be tried again later.
+pub(crate) type RemoteMsg = Box<dyn FnMut(&mut Core) -> bool + Send>;
 
 pub(crate) struct Remote {
     queue: Mutex<RemoteQueue>,
@@ -119,10 +121,12 @@ impl Remote {
 /// Sends into a loop from any thread. `Clone`, `Send` and `Sync`.
 ///
 /// Delivery is FIFO per producer and wakes a blocked loop at once. A message
-/// whose target is dead when it arrives is dropped (its destructor runs); one
-/// whose target's mailbox is full is dropped and reported to the observer's
-/// `on_mailbox_full`. Once the loop is dropped, sends fail with
-/// [`Error::LoopClosed`] and hand the message back.
+/// whose target is dead when it arrives is dropped (its destructor runs). A
+/// message whose target's mailbox is full is held, with every cross-thread
+/// message behind it, until the target has made room: the mailbox bound is
+/// kept and nothing is lost, at the cost of head-of-line waiting (the
+/// observer hears of the full mailbox once). Once the loop is dropped, sends
+/// fail with [`Error::LoopClosed`] and hand the message back.
 ///
 /// # Examples
 ///
@@ -167,7 +171,8 @@ impl LoopHandle {
     pub fn send<M: Send + 'static>(&self, to: Addr<M>, msg: M) -> Result<(), SendError<M>> {
         self.remote
             .post_with(msg, |msg| {
-                Box::new(move |core: &mut Core| core.deliver_remote(to, msg))
+                let mut msg = Some(msg);
+                Box::new(move |core: &mut Core| core.deliver_remote(to, &mut msg))
             })
             .map_err(|message| SendError {
                 error: Error::LoopClosed,

@@ -16,6 +16,7 @@ mod id;
 mod mailbox;
 mod message;
 mod observer;
+mod supervisor;
 mod timer;
 
 pub use crate::core::Core;
@@ -30,3 +31,6 @@ pub use handle::LoopHandle;
 pub use id::{ActorId, TimerId};
 pub use message::{ChildExit, IoEvent, StopReason};
 pub use observer::Observer;
+pub use supervisor::{
+    Backoff, BackoffKind, ChildRef, ChildSpec, RestartMode, Strategy, Supervisor, SupervisorSpec,
+};

@@ -1,0 +1,642 @@
+//! Supervision trees: restart modes, intensity and escalation, strategies,
+//! backoff, nesting, stable child handles (R20–R24).
+mod util;
+
+use jzx::{
+    Actor, ActorId, Backoff, ChildRef, ChildSpec, Context, Error, Flow, RestartMode, StopReason,
+    Strategy, SupervisorSpec,
+};
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+use util::{backends, new_loop, run_within, Recorder};
+
+const LIMIT: Duration = Duration::from_secs(20);
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+/// What a scripted child did: (incarnation, event, when).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Ev {
+    Start,
+    Handled,
+}
+
+type Journal = Rc<RefCell<Vec<(u32, Ev, Instant)>>>;
+
+/// A child whose reaction to `Go` depends on its incarnation (1, 2, ...).
+struct Scripted {
+    incarnation: u32,
+    journal: Journal,
+    plan: fn(u32) -> Flow,
+}
+
+impl Actor for Scripted {
+    type Msg = ();
+    fn handle(&mut self, _cx: &mut Context<'_, Self>, _: ()) -> Flow {
+        self.journal
+            .borrow_mut()
+            .push((self.incarnation, Ev::Handled, Instant::now()));
+        (self.plan)(self.incarnation)
+    }
+}
+
+/// A child spec whose factory numbers incarnations and journals starts.
+fn scripted(journal: &Journal, plan: fn(u32) -> Flow) -> ChildSpec {
+    let journal = journal.clone();
+    let count = Rc::new(Cell::new(0));
+    ChildSpec::new(move || {
+        count.set(count.get() + 1);
+        journal
+            .borrow_mut()
+            .push((count.get(), Ev::Start, Instant::now()));
+        Scripted {
+            incarnation: count.get(),
+            journal: journal.clone(),
+            plan,
+        }
+    })
+}
+
+/// Sends one `()` to each new incarnation of a child, through its stable
+/// handle, until `goal` sends succeeded or the supervisor is gone. Polls
+/// every millisecond while the child is down or unchanged.
+struct Driver {
+    child: ChildRef<()>,
+    last: Option<ActorId>,
+    sent: u32,
+    goal: u32,
+    /// Zero: poll by sending to itself (busy, but fast).
+    poll: Duration,
+}
+
+impl Actor for Driver {
+    type Msg = ();
+    fn handle(&mut self, cx: &mut Context<'_, Self>, _: ()) -> Flow {
+        let sup = self.child.supervisor();
+        let current = match cx.supervisor_child(sup, self.child.index()) {
+            Ok(current) => current,
+            Err(_) => return Flow::Stop, // supervisor gone: done
+        };
+        if current.is_some() && current != self.last {
+            match cx.send_child(self.child, ()) {
+                Ok(()) => {
+                    self.sent += 1;
+                    self.last = current;
+                }
+                Err(e) => panic!("send to a current child failed: {e}"),
+            }
+        }
+        if self.sent >= self.goal {
+            return Flow::Stop;
+        }
+        let me = cx.addr();
+        if self.poll.is_zero() {
+            let _ = cx.send(me, ());
+        } else {
+            let _ = cx.send_after(me, self.poll, ());
+        }
+        Flow::Continue
+    }
+}
+
+fn drive(lp: &mut jzx::Loop, child: ChildRef<()>, goal: u32) {
+    drive_every(lp, child, goal, ms(1));
+}
+
+fn drive_every(lp: &mut jzx::Loop, child: ChildRef<()>, goal: u32, poll: Duration) {
+    let d = lp
+        .spawn(Driver {
+            child,
+            last: None,
+            sent: 0,
+            goal,
+            poll,
+        })
+        .unwrap();
+    lp.send(d, ()).unwrap();
+}
+
+fn incarnations(journal: &Journal) -> u32 {
+    journal.borrow().iter().filter(|e| e.1 == Ev::Start).count() as u32
+}
+
+#[test]
+fn transient_child_failing_once_runs_twice_and_is_not_restarted_after_normal_stop() {
+    // R20
+    for backend in backends() {
+        let mut lp = new_loop(backend);
+        let j = Journal::default();
+        let plan = |inc| if inc == 1 { Flow::Fail } else { Flow::Stop };
+        let sup = lp
+            .spawn_supervisor(
+                SupervisorSpec::default(),
+                vec![scripted(&j, plan).mode(RestartMode::Transient)],
+            )
+            .unwrap();
+        let child = lp.child_ref::<()>(sup, 0).unwrap();
+        drive(&mut lp, child, 2);
+        run_within(&mut lp, LIMIT);
+        assert_eq!(incarnations(&j), 2, "{backend}");
+        assert!(
+            !lp.is_alive(sup.id()),
+            "{backend}: supervisor stops when all children ended"
+        );
+    }
+}
+
+#[test]
+fn temporary_child_is_never_restarted() {
+    // R20
+    for backend in backends() {
+        let mut lp = new_loop(backend);
+        let j = Journal::default();
+        let sup = lp
+            .spawn_supervisor(
+                SupervisorSpec::default(),
+                vec![scripted(&j, |_| Flow::Fail).mode(RestartMode::Temporary)],
+            )
+            .unwrap();
+        let child = lp.child_ref::<()>(sup, 0).unwrap();
+        drive(&mut lp, child, 1);
+        run_within(&mut lp, LIMIT);
+        assert_eq!(incarnations(&j), 1, "{backend}");
+    }
+}
+
+#[test]
+fn permanent_child_is_restarted_after_a_normal_stop() {
+    // R20
+    for backend in backends() {
+        let mut lp = new_loop(backend);
+        let j = Journal::default();
+        let rec = Recorder::default();
+        lp.set_observer(rec.clone());
+        let sup = lp
+            .spawn_supervisor(
+                SupervisorSpec::default().intensity(5, Duration::from_secs(5)),
+                vec![scripted(&j, |_| Flow::Stop)],
+            )
+            .unwrap();
+        let child = lp.child_ref::<()>(sup, 0).unwrap();
+        drive(&mut lp, child, 3);
+        let jj = j.clone();
+        run_within(stop_when(&mut lp, move |_| incarnations(&jj) >= 4), LIMIT);
+        let restarts = rec.seen().restarts;
+        assert_eq!(restarts.len(), 3, "{backend}: {restarts:?}");
+        assert_eq!(
+            restarts.iter().map(|r| r.2).collect::<Vec<_>>(),
+            vec![1, 2, 3]
+        );
+        assert!(restarts.iter().all(|r| r.0 == sup.id()));
+    }
+}
+
+/// Ends the run (a stop request) once `done` holds, polled every 2 ms by a
+/// helper actor, which then stops itself.
+fn stop_when(lp: &mut jzx::Loop, done: impl Fn(&jzx::Core) -> bool + 'static) -> &mut jzx::Loop {
+    struct Watcher(Box<dyn Fn(&jzx::Core) -> bool>, jzx::LoopHandle);
+    impl Actor for Watcher {
+        type Msg = ();
+        fn handle(&mut self, cx: &mut Context<'_, Self>, _: ()) -> Flow {
+            if (self.0)(cx) {
+                self.1.request_stop();
+                return Flow::Stop;
+            }
+            let me = cx.addr();
+            let _ = cx.send_after(me, ms(2), ());
+            Flow::Continue
+        }
+    }
+    let handle = lp.handle();
+    let w = lp.spawn(Watcher(Box::new(done), handle)).unwrap();
+    lp.send(w, ()).unwrap();
+    lp
+}
+
+#[test]
+fn exceeding_intensity_escalates_once_and_stops_children_in_reverse_order() {
+    // R22
+    for backend in backends() {
+        let mut lp = new_loop(backend);
+        let rec = Recorder::default();
+        lp.set_observer(rec.clone());
+        let (a, b, c) = (Journal::default(), Journal::default(), Journal::default());
+        let sup = lp
+            .spawn_supervisor(
+                SupervisorSpec::new(Strategy::OneForOne).intensity(2, Duration::from_secs(1)),
+                vec![
+                    scripted(&a, |_| Flow::Continue),
+                    scripted(&b, |_| Flow::Fail),
+                    scripted(&c, |_| Flow::Continue),
+                ],
+            )
+            .unwrap();
+        let first = lp.supervisor_child(sup, 0).unwrap().unwrap();
+        let last = lp.supervisor_child(sup, 2).unwrap().unwrap();
+        let child = lp.child_ref::<()>(sup, 1).unwrap();
+        drive(&mut lp, child, 100);
+        run_within(&mut lp, LIMIT);
+        let seen = rec.seen();
+        assert_eq!(seen.escalations, vec![sup.id()], "{backend}");
+        assert_eq!(
+            incarnations(&b),
+            3,
+            "{backend}: two restarts, then escalation"
+        );
+        let stops: Vec<_> = seen
+            .stopped
+            .iter()
+            .filter(|s| s.0 == first || s.0 == last || s.0 == sup.id())
+            .collect();
+        assert_eq!(
+            stops,
+            vec![
+                &(last, StopReason::Normal),
+                &(first, StopReason::Normal),
+                &(sup.id(), StopReason::Fail)
+            ],
+            "{backend}: reverse start order, then the supervisor as failed"
+        );
+        assert_eq!(lp.supervisor_child(sup, 0), Err(Error::NoSuchActor));
+    }
+}
+
+/// Gap between the end of incarnation 1 and the start of incarnation 2.
+fn restart_gap(backend: jzx::BackendKind, spec: ChildSpec, j: &Journal) -> Duration {
+    let mut lp = new_loop(backend);
+    let sup = lp
+        .spawn_supervisor(
+            SupervisorSpec::default().intensity(10, Duration::from_secs(5)),
+            vec![spec],
+        )
+        .unwrap();
+    let child = lp.child_ref::<()>(sup, 0).unwrap();
+    drive(&mut lp, child, 2);
+    run_within(&mut lp, LIMIT);
+    let log = j.borrow();
+    let failed = log
+        .iter()
+        .find(|e| e.0 == 1 && e.1 == Ev::Handled)
+        .unwrap()
+        .2;
+    let restarted = log.iter().find(|e| e.0 == 2 && e.1 == Ev::Start).unwrap().2;
+    restarted - failed
+}
+
+fn fail_then_stop(inc: u32) -> Flow {
+    if inc == 1 {
+        Flow::Fail
+    } else {
+        Flow::Stop
+    }
+}
+
+#[test]
+fn constant_backoff_waits_base_plus_step() {
+    // R23: base 0, step 50 ms: the second run starts ≥ 50 ms after the first.
+    for backend in backends() {
+        let j = Journal::default();
+        let spec = scripted(&j, fail_then_stop)
+            .mode(RestartMode::Transient)
+            .backoff(Backoff::constant(ms(0), ms(50)));
+        let gap = restart_gap(backend, spec, &j);
+        assert!(gap >= ms(50) && gap < ms(1_000), "{backend}: {gap:?}");
+    }
+}
+
+#[test]
+fn exponential_backoff_doubles_the_base() {
+    // R23: base 20 ms: ≥ 40 ms.
+    for backend in backends() {
+        let j = Journal::default();
+        let spec = scripted(&j, fail_then_stop)
+            .mode(RestartMode::Transient)
+            .backoff(Backoff::exponential(ms(20), ms(0)));
+        let gap = restart_gap(backend, spec, &j);
+        assert!(gap >= ms(40) && gap < ms(1_000), "{backend}: {gap:?}");
+    }
+}
+
+#[test]
+fn supervisor_backoff_applies_with_the_childs_delay_as_base() {
+    // R23: a child without its own backoff uses the supervisor's.
+    for backend in backends() {
+        let j = Journal::default();
+        let mut lp = new_loop(backend);
+        let sup = lp
+            .spawn_supervisor(
+                SupervisorSpec::default().backoff(Backoff::constant(ms(0), ms(30))),
+                vec![scripted(&j, fail_then_stop)
+                    .mode(RestartMode::Transient)
+                    .restart_delay(ms(20))],
+            )
+            .unwrap();
+        let child = lp.child_ref::<()>(sup, 0).unwrap();
+        drive(&mut lp, child, 2);
+        run_within(&mut lp, LIMIT);
+        let log = j.borrow();
+        let failed = log
+            .iter()
+            .find(|e| e.0 == 1 && e.1 == Ev::Handled)
+            .unwrap()
+            .2;
+        let restarted = log.iter().find(|e| e.0 == 2 && e.1 == Ev::Start).unwrap().2;
+        let gap = restarted - failed;
+        assert!(
+            gap >= ms(50),
+            "{backend}: 20 + 30·1 ms expected, got {gap:?}"
+        );
+    }
+}
+
+#[test]
+fn backoff_maximum_is_honoured() {
+    // R23: exponential 40, 80, 160… capped at 60 ms.
+    for backend in backends() {
+        let j = Journal::default();
+        let mut lp = new_loop(backend);
+        let sup = lp
+            .spawn_supervisor(
+                SupervisorSpec::default().intensity(10, Duration::from_secs(10)),
+                vec![
+                    scripted(&j, |inc| if inc < 4 { Flow::Fail } else { Flow::Stop })
+                        .mode(RestartMode::Transient)
+                        .backoff(Backoff::exponential(ms(20), ms(0)).max_delay(ms(60))),
+                ],
+            )
+            .unwrap();
+        let child = lp.child_ref::<()>(sup, 0).unwrap();
+        drive(&mut lp, child, 4);
+        run_within(&mut lp, LIMIT);
+        let log = j.borrow();
+        let at = |inc, ev| log.iter().find(|e| e.0 == inc && e.1 == ev).unwrap().2;
+        let third_gap = at(4, Ev::Start) - at(3, Ev::Handled);
+        assert!(third_gap >= ms(60), "{backend}: {third_gap:?}");
+        assert!(
+            third_gap < ms(150),
+            "{backend}: 160 ms not capped at 60: {third_gap:?}"
+        );
+    }
+}
+
+#[test]
+fn backoff_resets_after_a_stable_period() {
+    // R23: after running stably, the next restart waits the base again.
+    for backend in backends() {
+        let j = Journal::default();
+        let mut lp = new_loop(backend);
+        let backoff = Backoff::exponential(ms(50), ms(0)).reset_after(ms(100));
+        let sup = lp
+            .spawn_supervisor(
+                SupervisorSpec::default().intensity(10, Duration::from_secs(10)),
+                vec![
+                    scripted(&j, |inc| if inc < 3 { Flow::Fail } else { Flow::Stop })
+                        .mode(RestartMode::Transient)
+                        .backoff(backoff),
+                ],
+            )
+            .unwrap();
+        let child = lp.child_ref::<()>(sup, 0).unwrap();
+        // Fail at once (streak 1: 100 ms), then let incarnation 2 run ~300 ms
+        // before it fails: the streak resets, so the wait is 100 ms, not 200.
+        struct Slow {
+            child: ChildRef<()>,
+            step: u32,
+        }
+        impl Actor for Slow {
+            type Msg = ();
+            fn handle(&mut self, cx: &mut Context<'_, Self>, _: ()) -> Flow {
+                let me = cx.addr();
+                match cx.send_child(self.child, ()) {
+                    Ok(()) => {
+                        self.step += 1;
+                        if self.step == 3 {
+                            return Flow::Stop;
+                        }
+                        let wait = if self.step == 1 { 400 } else { 1 };
+                        let _ = cx.send_after(me, ms(wait), ());
+                    }
+                    Err(_) => {
+                        let _ = cx.send_after(me, ms(1), ());
+                    }
+                }
+                Flow::Continue
+            }
+        }
+        let d = lp.spawn(Slow { child, step: 0 }).unwrap();
+        lp.send(d, ()).unwrap();
+        run_within(&mut lp, LIMIT);
+        let log = j.borrow();
+        let at = |inc, ev| log.iter().find(|e| e.0 == inc && e.1 == ev).unwrap().2;
+        let second_gap = at(3, Ev::Start) - at(2, Ev::Handled);
+        assert!(second_gap >= ms(100), "{backend}: {second_gap:?}");
+        assert!(
+            second_gap < ms(180),
+            "{backend}: streak not reset: {second_gap:?}"
+        );
+    }
+}
+
+#[test]
+fn one_for_all_gives_every_child_a_new_incarnation() {
+    // R21
+    for backend in backends() {
+        let mut lp = new_loop(backend);
+        let (a, b, c) = (Journal::default(), Journal::default(), Journal::default());
+        let sup = lp
+            .spawn_supervisor(
+                SupervisorSpec::new(Strategy::OneForAll),
+                vec![
+                    scripted(&a, |_| Flow::Continue),
+                    scripted(&b, |_| Flow::Fail),
+                    scripted(&c, |_| Flow::Continue),
+                ],
+            )
+            .unwrap();
+        let before: Vec<_> = (0..3)
+            .map(|i| lp.supervisor_child(sup, i).unwrap().unwrap())
+            .collect();
+        let failing = lp.child_ref::<()>(sup, 1).unwrap();
+        lp.send_child(failing, ()).unwrap();
+        let bb = b.clone();
+        run_within(stop_when(&mut lp, move |_| incarnations(&bb) == 2), LIMIT);
+        let _ = before;
+        assert_eq!((incarnations(&a), incarnations(&c)), (2, 2), "{backend}");
+    }
+}
+
+#[test]
+fn one_for_all_and_rest_for_one_replace_the_right_ids() {
+    // R21
+    for backend in backends() {
+        for (strategy, changed) in [
+            (Strategy::OneForAll, [true, true, true]),
+            (Strategy::RestForOne, [false, true, true]),
+            (Strategy::OneForOne, [false, true, false]),
+        ] {
+            let mut lp = new_loop(backend);
+            let js: Vec<Journal> = (0..3).map(|_| Journal::default()).collect();
+            let sup = lp
+                .spawn_supervisor(
+                    SupervisorSpec::new(strategy),
+                    vec![
+                        scripted(&js[0], |_| Flow::Continue),
+                        scripted(&js[1], |_| Flow::Fail),
+                        scripted(&js[2], |_| Flow::Continue),
+                    ],
+                )
+                .unwrap();
+            let before: Vec<_> = (0..3)
+                .map(|i| lp.supervisor_child(sup, i).unwrap().unwrap())
+                .collect();
+            let failing = lp.child_ref::<()>(sup, 1).unwrap();
+            lp.send_child(failing, ()).unwrap();
+            let h = lp.handle();
+            std::thread::spawn(move || {
+                std::thread::sleep(ms(100));
+                h.request_stop();
+            });
+            lp.run().unwrap();
+            let after: Vec<_> = (0..3)
+                .map(|i| lp.supervisor_child(sup, i).unwrap().unwrap())
+                .collect();
+            for i in 0..3 {
+                assert_eq!(
+                    before[i] != after[i],
+                    changed[i],
+                    "{backend} {strategy:?} child {i}"
+                );
+                assert!(lp.is_alive(after[i]));
+            }
+            let starts: Vec<u32> = js.iter().map(incarnations).collect();
+            let want: Vec<u32> = changed.iter().map(|&c| if c { 2 } else { 1 }).collect();
+            assert_eq!(starts, want, "{backend} {strategy:?}");
+        }
+    }
+}
+
+#[test]
+fn inner_escalation_is_handled_by_the_outer_strategy() {
+    // R22, R24
+    for backend in backends() {
+        let mut lp = new_loop(backend);
+        let rec = Recorder::default();
+        lp.set_observer(rec.clone());
+        let j = Journal::default();
+        let jj = j.clone();
+        let outer = lp
+            .spawn_supervisor(
+                SupervisorSpec::new(Strategy::OneForOne).intensity(3, Duration::from_secs(5)),
+                vec![ChildSpec::supervisor(move || {
+                    (
+                        SupervisorSpec::default().intensity(0, Duration::from_secs(5)),
+                        vec![scripted(&jj, |inc| {
+                            if inc == 1 {
+                                Flow::Fail
+                            } else {
+                                Flow::Continue
+                            }
+                        })],
+                    )
+                })],
+            )
+            .unwrap();
+        let inner1 = lp.supervisor_child(outer, 0).unwrap().unwrap();
+        let worker = lp.child_ref::<()>(inner1, 0).unwrap();
+        lp.send_child(worker, ()).unwrap();
+        let h = lp.handle();
+        std::thread::spawn(move || {
+            std::thread::sleep(ms(100));
+            h.request_stop();
+        });
+        lp.run().unwrap();
+        let seen = rec.seen();
+        assert_eq!(seen.escalations, vec![inner1], "{backend}");
+        assert!(
+            seen.stopped.contains(&(inner1, StopReason::Fail)),
+            "{backend}"
+        );
+        let inner2 = lp.supervisor_child(outer, 0).unwrap().unwrap();
+        assert_ne!(
+            inner1, inner2,
+            "{backend}: outer restarted the inner supervisor"
+        );
+        assert_eq!(seen.restarts, vec![(outer.id(), inner2, 1)], "{backend}");
+        assert_eq!(
+            incarnations(&j),
+            2,
+            "{backend}: fresh inner tree, fresh worker"
+        );
+        assert_eq!(lp.supervisor_child_count(inner2), Ok(1));
+    }
+}
+
+#[test]
+fn stable_handle_reaches_the_new_incarnation() {
+    // R24
+    struct Echo(Rc<RefCell<Vec<(u32, u32)>>>, u32);
+    impl Actor for Echo {
+        type Msg = u32;
+        fn handle(&mut self, _cx: &mut Context<'_, Self>, n: u32) -> Flow {
+            self.0.borrow_mut().push((self.1, n));
+            if n == 0 {
+                Flow::Fail
+            } else {
+                Flow::Continue
+            }
+        }
+    }
+    for backend in backends() {
+        let mut lp = new_loop(backend);
+        let got = Rc::new(RefCell::new(Vec::new()));
+        let g = got.clone();
+        let inc = Rc::new(Cell::new(0));
+        let sup = lp
+            .spawn_supervisor(
+                SupervisorSpec::default(),
+                vec![ChildSpec::new(move || {
+                    inc.set(inc.get() + 1);
+                    Echo(g.clone(), inc.get())
+                })
+                .backoff(Backoff::constant(ms(30), ms(0)))],
+            )
+            .unwrap();
+        let child = lp.child_ref::<u32>(sup, 0).unwrap();
+        assert_eq!(lp.child_ref::<u8>(sup, 0).unwrap_err(), Error::InvalidArg);
+        lp.send_child(child, 0).unwrap();
+        // Between incarnations: refused, message handed back.
+        struct Prober(ChildRef<u32>, Rc<RefCell<Vec<Error>>>);
+        impl Actor for Prober {
+            type Msg = ();
+            fn handle(&mut self, cx: &mut Context<'_, Self>, _: ()) -> Flow {
+                match cx.send_child(self.0, 7) {
+                    Ok(()) => Flow::Stop,
+                    Err(e) => {
+                        assert_eq!(e.message, 7);
+                        self.1.borrow_mut().push(e.error);
+                        let me = cx.addr();
+                        let _ = cx.send_after(me, ms(5), ());
+                        Flow::Continue
+                    }
+                }
+            }
+        }
+        let refused = Rc::new(RefCell::new(Vec::new()));
+        let p = lp.spawn(Prober(child, refused.clone())).unwrap();
+        lp.send(p, ()).unwrap();
+        let g2 = got.clone();
+        run_within(stop_when(&mut lp, move |_| g2.borrow().len() == 2), LIMIT);
+        assert_eq!(*got.borrow(), vec![(1, 0), (2, 7)], "{backend}");
+        assert!(!refused.borrow().is_empty(), "{backend}");
+        assert!(
+            refused
+                .borrow()
+                .iter()
+                .all(|&e| e == Error::ChildRestarting),
+            "{backend}"
+        );
+    }
+}

@@ -1,0 +1,508 @@
+//! Timers (R15): one-shot and repeating timers, cancellation, timers of dead
+//! actors, ordering, and timers keeping `run` alive. Every test runs on every
+//! backend of `util::backends()`.
+
+mod util;
+
+use jzx::{Actor, Context, Error, Flow, TimerId};
+use std::cell::Cell;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use util::{backends, new_loop, run_within, Log};
+
+/// How long any one `run` may take before the test fails instead of hanging.
+const LIMIT: Duration = Duration::from_secs(10);
+const MS: Duration = Duration::from_millis(1);
+
+type Behavior<M> = Box<dyn FnMut(&mut Context<'_, FnActor<M>>, M) -> Flow>;
+
+/// An actor whose behavior is a closure.
+struct FnActor<M: 'static>(Behavior<M>);
+
+impl<M: 'static> Actor for FnActor<M> {
+    type Msg = M;
+    fn handle(&mut self, cx: &mut Context<'_, Self>, msg: M) -> Flow {
+        (self.0)(cx, msg)
+    }
+}
+
+fn actor<M: 'static>(
+    f: impl FnMut(&mut Context<'_, FnActor<M>>, M) -> Flow + 'static,
+) -> FnActor<M> {
+    FnActor(Box::new(f))
+}
+
+/// A payload that counts how often it was dropped (R10: a dropped message
+/// has its destructor run).
+struct Counted {
+    tag: u32,
+    drops: Arc<AtomicUsize>,
+}
+
+impl Counted {
+    fn new(tag: u32, drops: &Arc<AtomicUsize>) -> Counted {
+        Counted {
+            tag,
+            drops: drops.clone(),
+        }
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.drops.fetch_add(1, SeqCst);
+    }
+}
+
+enum Msg {
+    Payload(Counted),
+    Stop,
+}
+
+/// An actor that logs what it gets ("payload N" / "stop") and stops on `Stop`.
+fn logging_actor(log: &Log<String>) -> FnActor<Msg> {
+    let log = log.clone();
+    actor(move |_cx, msg: Msg| match msg {
+        Msg::Payload(c) => {
+            log.push(format!("payload {}", c.tag));
+            Flow::Continue
+        }
+        Msg::Stop => {
+            log.push("stop".to_owned());
+            Flow::Stop
+        }
+    })
+}
+
+// R15: the message arrives no earlier than the delay (1 ms resolution).
+#[test]
+fn send_after_delivers_after_the_delay_and_run_returns_when_the_actor_stops() {
+    for backend in backends() {
+        let mut lp = new_loop(backend);
+        let log: Log<Instant> = Log::default();
+        let l = log.clone();
+        let a = lp
+            .spawn(actor(move |_cx, ()| {
+                l.push(Instant::now());
+                Flow::Stop
+            }))
+            .unwrap();
+        let delay = Duration::from_millis(60);
+        lp.send_after(a, delay, ()).unwrap();
+        // Taken after setting the timer: the bound below is the strict one.
+        let start = Instant::now();
+        assert_eq!(lp.timer_count(), 1, "{backend}: the timer is pending");
+        run_within(&mut lp, LIMIT);
+        let ran = start.elapsed();
+        let arrivals: Vec<Duration> = log.get().iter().map(|t| *t - start).collect();
+        assert_eq!(arrivals.len(), 1, "{backend}: exactly one delivery");
+        assert!(
+            arrivals[0] >= delay - MS,
+            "{backend}: delivered after {:?}, before the delay {delay:?}",
+            arrivals[0]
+        );
+        assert!(
+            arrivals[0] < delay + Duration::from_secs(1),
+            "{backend}: delivered after {:?}, far too late",
+            arrivals[0]
+        );
+        assert!(
+            ran < delay + Duration::from_secs(1),
+            "{backend}: run returned only after {ran:?}"
+        );
+        assert_eq!(lp.actor_count(), 0, "{backend}: the actor stopped");
+        assert_eq!(lp.timer_count(), 0, "{backend}: no timer left");
+    }
+}
+
+// R15: cancelling a pending timer succeeds; its message is dropped, never delivered.
+#[test]
+fn cancel_of_pending_timer_succeeds_and_drops_its_message_undelivered() {
+    for backend in backends() {
+        let mut lp = new_loop(backend);
+        let log = Log::default();
+        let drops = Arc::new(AtomicUsize::new(0));
+        let a = lp.spawn(logging_actor(&log)).unwrap();
+        let t = lp
+            .send_after(
+                a,
+                Duration::from_millis(20),
+                Msg::Payload(Counted::new(1, &drops)),
+            )
+            .unwrap();
+        // The stop comes well after the cancelled timer would have fired.
+        lp.send_after(a, Duration::from_millis(80), Msg::Stop)
+            .unwrap();
+        assert_eq!(lp.timer_count(), 2, "{backend}");
+        assert_eq!(
+            lp.cancel_timer(t),
+            Ok(()),
+            "{backend}: cancel of a pending timer"
+        );
+        assert_eq!(
+            drops.load(SeqCst),
+            1,
+            "{backend}: the cancelled message was dropped at once"
+        );
+        assert_eq!(lp.timer_count(), 1, "{backend}");
+        run_within(&mut lp, LIMIT);
+        assert_eq!(
+            log.get(),
+            ["stop"],
+            "{backend}: the cancelled message never arrived"
+        );
+        assert_eq!(drops.load(SeqCst), 1, "{backend}: dropped exactly once");
+    }
+}
+
+// R15: cancel of a fired one-shot timer fails with TimerInvalid (outside and inside the loop).
+#[test]
+fn cancel_after_fire_is_timer_invalid() {
+    for backend in backends() {
+        let mut lp = new_loop(backend);
+        let log: Log<String> = Log::default();
+        let id: Rc<Cell<Option<TimerId>>> = Rc::default();
+        let (l, own) = (log.clone(), id.clone());
+        let a = lp
+            .spawn(actor(move |cx, n: u32| {
+                // Inside the behavior handling the timer's message: it has fired.
+                let r = cx.cancel_timer(own.get().expect("timer id"));
+                l.push(format!("got {n}, cancel {r:?}"));
+                Flow::Stop
+            }))
+            .unwrap();
+        let t = lp.send_after(a, Duration::from_millis(5), 7).unwrap();
+        id.set(Some(t));
+        run_within(&mut lp, LIMIT);
+        assert_eq!(log.get(), ["got 7, cancel Err(TimerInvalid)"], "{backend}");
+        assert_eq!(
+            lp.cancel_timer(t),
+            Err(Error::TimerInvalid),
+            "{backend}: after run"
+        );
+        assert_eq!(lp.timer_count(), 0, "{backend}");
+    }
+}
+
+// R15: a cancelled timer cannot be cancelled again, even once its slot is reused.
+#[test]
+fn cancel_twice_is_timer_invalid_and_does_not_touch_the_slot_reuser() {
+    for backend in backends() {
+        let mut lp = new_loop(backend);
+        let log = Log::default();
+        let drops = Arc::new(AtomicUsize::new(0));
+        let a = lp.spawn(logging_actor(&log)).unwrap();
+        let t1 = lp
+            .send_after(
+                a,
+                Duration::from_secs(5),
+                Msg::Payload(Counted::new(1, &drops)),
+            )
+            .unwrap();
+        assert_eq!(lp.cancel_timer(t1), Ok(()), "{backend}: first cancel");
+        assert_eq!(
+            lp.cancel_timer(t1),
+            Err(Error::TimerInvalid),
+            "{backend}: second cancel"
+        );
+        // A new timer (very likely on the freed slot): the stale id must not cancel it.
+        let t2 = lp
+            .send_after(
+                a,
+                Duration::from_millis(10),
+                Msg::Payload(Counted::new(2, &drops)),
+            )
+            .unwrap();
+        assert_ne!(t1, t2, "{backend}: a new timer gets a new id");
+        assert_eq!(
+            lp.cancel_timer(t1),
+            Err(Error::TimerInvalid),
+            "{backend}: stale id"
+        );
+        assert_eq!(
+            lp.timer_count(),
+            1,
+            "{backend}: the new timer is still pending"
+        );
+        // Never-issued ids are invalid too.
+        let unknown = TimerId::from_raw((77 << 32) | 12_345).unwrap();
+        assert_eq!(
+            lp.cancel_timer(unknown),
+            Err(Error::TimerInvalid),
+            "{backend}: unknown id"
+        );
+        lp.send_after(a, Duration::from_millis(40), Msg::Stop)
+            .unwrap();
+        run_within(&mut lp, LIMIT);
+        assert_eq!(log.get(), ["payload 2", "stop"], "{backend}");
+        assert_eq!(
+            drops.load(SeqCst),
+            2,
+            "{backend}: both payloads dropped once"
+        );
+    }
+}
+
+// R15, R13, R10: a timer of an actor that died is dropped (destructor run), never
+// delivered, and does not keep run alive.
+#[test]
+fn timer_of_dead_actor_is_dropped_and_does_not_keep_run_alive() {
+    for backend in backends() {
+        let mut lp = new_loop(backend);
+        let log = Log::default();
+        let drops = Arc::new(AtomicUsize::new(0));
+        let a = lp.spawn(logging_actor(&log)).unwrap();
+        let delay = Duration::from_secs(3);
+        let t = lp
+            .send_after(a, delay, Msg::Payload(Counted::new(1, &drops)))
+            .unwrap();
+        lp.send(a, Msg::Stop).unwrap();
+        let start = Instant::now();
+        run_within(&mut lp, LIMIT);
+        let ran = start.elapsed();
+        assert!(
+            ran < Duration::from_secs(1),
+            "{backend}: run waited {ran:?} for a dead actor's timer"
+        );
+        assert_eq!(
+            log.get(),
+            ["stop"],
+            "{backend}: the timer's message was not delivered"
+        );
+        assert_eq!(
+            drops.load(SeqCst),
+            1,
+            "{backend}: the timer's message was dropped"
+        );
+        assert_eq!(lp.timer_count(), 0, "{backend}: the timer is gone");
+        assert_eq!(
+            lp.cancel_timer(t),
+            Err(Error::TimerInvalid),
+            "{backend}: and cannot be cancelled"
+        );
+    }
+}
+
+// R15: a dead actor's repeating interval is dropped too.
+#[test]
+fn interval_of_dead_actor_is_dropped() {
+    for backend in backends() {
+        let mut lp = new_loop(backend);
+        let ticks = Rc::new(Cell::new(0u32));
+        let t = ticks.clone();
+        let a = lp
+            .spawn(actor(move |cx, stop: bool| {
+                if stop {
+                    return Flow::Stop;
+                }
+                t.set(t.get() + 1);
+                if t.get() == 2 {
+                    // Stop later, by a one-shot timer, while the interval is pending.
+                    let me = cx.addr();
+                    cx.send_after(me, Duration::from_millis(5), true).unwrap();
+                }
+                Flow::Continue
+            }))
+            .unwrap();
+        let iv = lp
+            .send_interval(a, Duration::from_millis(20), false)
+            .unwrap();
+        run_within(&mut lp, LIMIT);
+        assert_eq!(ticks.get(), 2, "{backend}: no tick after the actor stopped");
+        assert_eq!(lp.timer_count(), 0, "{backend}: the interval is gone");
+        assert_eq!(lp.cancel_timer(iv), Err(Error::TimerInvalid), "{backend}");
+    }
+}
+
+// R15: timers with the same delay fire in the order they were set.
+#[test]
+fn same_delay_timers_arrive_in_the_order_set() {
+    for backend in backends() {
+        let mut lp = new_loop(backend);
+        let log: Log<u32> = Log::default();
+        let l = log.clone();
+        let a = lp
+            .spawn(actor(move |_cx, n: u32| {
+                l.push(n);
+                if l.len() == 32 {
+                    Flow::Stop
+                } else {
+                    Flow::Continue
+                }
+            }))
+            .unwrap();
+        for n in 0..32 {
+            lp.send_after(a, Duration::from_millis(20), n).unwrap();
+        }
+        assert_eq!(lp.timer_count(), 32, "{backend}");
+        run_within(&mut lp, LIMIT);
+        assert_eq!(log.get(), (0..32).collect::<Vec<_>>(), "{backend}");
+    }
+}
+
+#[derive(Clone, Debug)]
+enum Iv {
+    Start,
+    Tick,
+    Done,
+}
+
+// R15: an interval repeats until it is cancelled (here from inside the actor); then it
+// delivers nothing more.
+#[test]
+fn interval_repeats_until_cancelled_from_inside_the_actor() {
+    for backend in backends() {
+        let mut lp = new_loop(backend);
+        let log: Log<String> = Log::default();
+        let tick_times: Log<Duration> = Log::default();
+        let (l, times) = (log.clone(), tick_times.clone());
+        let mut timer = None;
+        let mut started = Instant::now();
+        let a = lp
+            .spawn(actor(move |cx, msg: Iv| {
+                match msg {
+                    Iv::Start => {
+                        started = Instant::now();
+                        let me = cx.addr();
+                        timer = Some(
+                            cx.send_interval(me, Duration::from_millis(10), Iv::Tick)
+                                .unwrap(),
+                        );
+                    }
+                    Iv::Tick => {
+                        l.push("tick".to_owned());
+                        times.push(started.elapsed());
+                        if times.len() == 3 {
+                            let id = timer.expect("interval id");
+                            l.push(format!("cancel {:?}", cx.cancel_timer(id)));
+                            l.push(format!("cancel again {:?}", cx.cancel_timer(id)));
+                            // Wait ten periods: no tick may come.
+                            let me = cx.addr();
+                            cx.send_after(me, Duration::from_millis(100), Iv::Done)
+                                .unwrap();
+                        }
+                    }
+                    Iv::Done => {
+                        l.push("done".to_owned());
+                        return Flow::Stop;
+                    }
+                }
+                Flow::Continue
+            }))
+            .unwrap();
+        lp.send(a, Iv::Start).unwrap();
+        run_within(&mut lp, LIMIT);
+        assert_eq!(
+            log.get(),
+            [
+                "tick",
+                "tick",
+                "tick",
+                "cancel Ok(())",
+                "cancel again Err(TimerInvalid)",
+                "done"
+            ],
+            "{backend}"
+        );
+        let times = tick_times.get();
+        for (k, t) in times.iter().enumerate() {
+            let due = Duration::from_millis(10 * (k as u64 + 1));
+            assert!(
+                *t >= due - MS,
+                "{backend}: tick {} came after {t:?}, before {due:?}",
+                k + 1
+            );
+        }
+        assert_eq!(lp.timer_count(), 0, "{backend}");
+    }
+}
+
+// R15, R2: a pending timer keeps run alive until it fires.
+#[test]
+fn pending_timer_keeps_run_alive_until_it_fires() {
+    for backend in backends() {
+        let mut lp = new_loop(backend);
+        let fired: Log<Instant> = Log::default();
+        let f = fired.clone();
+        let a = lp
+            .spawn(actor(move |_cx, ()| {
+                f.push(Instant::now());
+                Flow::Stop
+            }))
+            .unwrap();
+        let delay = Duration::from_millis(50);
+        lp.send_after(a, delay, ()).unwrap();
+        let start = Instant::now();
+        run_within(&mut lp, LIMIT);
+        let end = Instant::now();
+        let ran = end - start;
+        assert_eq!(fired.len(), 1, "{backend}: the timer fired");
+        assert!(
+            ran >= delay - MS,
+            "{backend}: run returned after {ran:?}, before the timer"
+        );
+        assert!(
+            end >= fired.get()[0],
+            "{backend}: run returned before the delivery"
+        );
+        assert_eq!(lp.actor_count(), 0, "{backend}");
+    }
+}
+
+// R15, R8: send_after (and send_interval) to a dead or stale id is NoSuchActor and the
+// message is handed back untouched.
+#[test]
+fn send_after_to_dead_id_is_no_such_actor_with_the_message_handed_back() {
+    for backend in backends() {
+        let mut lp = new_loop(backend);
+        let log = Log::default();
+        let drops = Arc::new(AtomicUsize::new(0));
+        let a = lp.spawn(logging_actor(&log)).unwrap();
+        lp.send(a, Msg::Stop).unwrap();
+        run_within(&mut lp, LIMIT);
+        assert!(!lp.is_alive(a.id()), "{backend}");
+        let err = lp
+            .send_after(
+                a,
+                Duration::from_millis(10),
+                Msg::Payload(Counted::new(9, &drops)),
+            )
+            .unwrap_err();
+        assert_eq!(err.error, Error::NoSuchActor, "{backend}");
+        assert_eq!(
+            drops.load(SeqCst),
+            0,
+            "{backend}: the message was not dropped"
+        );
+        match err.into_message() {
+            Msg::Payload(c) => assert_eq!(c.tag, 9, "{backend}: the same message came back"),
+            Msg::Stop => panic!("{backend}: another message came back"),
+        }
+        assert_eq!(drops.load(SeqCst), 1, "{backend}");
+        // A new actor on the reused slot: the stale id still refuses.
+        let b = lp.spawn(logging_actor(&log)).unwrap();
+        assert_eq!(b.id().slot(), a.id().slot(), "{backend}: slot reused");
+        let err = lp
+            .send_after(a, Duration::from_millis(1), Msg::Stop)
+            .unwrap_err();
+        assert_eq!(err.error, Error::NoSuchActor, "{backend}: stale id");
+        assert!(matches!(err.message, Msg::Stop), "{backend}");
+        // An interval needs a `Clone` message: a second, short-lived actor.
+        let c = lp.spawn(actor(|_cx, _: u8| Flow::Stop)).unwrap();
+        lp.send(b, Msg::Stop).unwrap();
+        lp.send(c, 0).unwrap();
+        run_within(&mut lp, LIMIT);
+        let err = lp
+            .send_interval(c, Duration::from_millis(1), 5u8)
+            .unwrap_err();
+        assert_eq!(
+            (err.error, err.message),
+            (Error::NoSuchActor, 5),
+            "{backend}: interval"
+        );
+        assert_eq!(lp.timer_count(), 0, "{backend}: no timer was set");
+        assert_eq!(log.get(), ["stop", "stop"], "{backend}");
+    }
+}
