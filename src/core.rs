@@ -172,6 +172,16 @@ impl fmt::Debug for Core {
     }
 }
 
+/// A mailbox for an actor, typed by the actor itself when it is in its slot
+/// (so a message of another type is refused, not stored), else (the running
+/// actor) by the message being sent.
+fn new_mailbox<M: 'static>(actor: Option<&dyn ErasedActor>) -> Box<dyn AnyMailbox> {
+    match actor {
+        Some(actor) => actor.new_mailbox(),
+        None => Box::new(Mailbox::<M>::new()),
+    }
+}
+
 fn backend_error(e: BackendError) -> Error {
     match e {
         BackendError::NoMemory => Error::NoMemory,
@@ -408,7 +418,7 @@ impl Core {
         };
         let cap = slot.cap;
         if slot.mailbox.is_none() {
-            slot.mailbox = Some(Box::new(Mailbox::<M>::new()));
+            slot.mailbox = Some(new_mailbox::<M>(slot.actor.as_deref()));
         }
         let Some(mailbox) = slot
             .mailbox
@@ -499,7 +509,7 @@ impl Core {
             return;
         };
         if slot.mailbox.is_none() {
-            slot.mailbox = Some(Box::new(Mailbox::<M>::new()));
+            slot.mailbox = Some(new_mailbox::<M>(slot.actor.as_deref()));
         }
         if let Some(m) = slot
             .mailbox

@@ -6,6 +6,8 @@ mod actor;
 mod addr;
 #[allow(unsafe_code)]
 mod backend;
+#[allow(unsafe_code)]
+mod capi;
 mod config;
 mod context;
 mod core;

@@ -1,0 +1,148 @@
+//! Actor functions: spawn, send (same thread and any thread), stop, fail.
+
+use super::jzx_loop;
+use super::types::*;
+use super::{actor_id, code, guard, put, state, status, with_core, CActor, CMsg};
+use crate::{Addr, SpawnOptions};
+use std::ffi::{c_char, c_void, CStr};
+
+/// A C string as an owned name; NULL is no name.
+pub(super) fn name_of(name: *const c_char) -> Option<String> {
+    if name.is_null() {
+        return None;
+    }
+    // SAFETY: a non-null name is a NUL-terminated string (C contract).
+    Some(
+        unsafe { CStr::from_ptr(name) }
+            .to_string_lossy()
+            .into_owned(),
+    )
+}
+
+/// Spawns a C actor.
+#[no_mangle]
+pub extern "C" fn jzx_spawn(
+    lp: *mut jzx_loop,
+    opts: *const jzx_spawn_opts,
+    out: *mut jzx_actor_id,
+) -> jzx_err {
+    // SAFETY: a non-null opts points at a jzx_spawn_opts (C contract).
+    let Some(opts) = (unsafe { opts.as_ref() }) else {
+        return JZX_ERR_INVALID_ARG;
+    };
+    let Some(behavior) = opts.behavior else {
+        return JZX_ERR_INVALID_ARG;
+    };
+    let parent = match opts.supervisor {
+        0 => None,
+        raw => match actor_id(raw) {
+            Ok(id) => Some(id),
+            Err(e) => return e,
+        },
+    };
+    let spawn = SpawnOptions {
+        mailbox_cap: opts.mailbox_cap,
+        name: name_of(opts.name),
+        parent,
+    };
+    let actor = CActor {
+        behavior,
+        state: opts.state,
+        lp,
+    };
+    guard(|| {
+        with_core(lp, |core| match core.spawn_with(actor, spawn) {
+            Ok(addr) => {
+                put(out, addr.id().to_raw());
+                JZX_OK
+            }
+            Err(e) => code(e),
+        })
+    })
+}
+
+/// Sends from the loop's thread; `sender` is the running actor (or 0).
+#[no_mangle]
+pub extern "C" fn jzx_send(
+    lp: *mut jzx_loop,
+    target: jzx_actor_id,
+    data: *mut c_void,
+    len: usize,
+    tag: u32,
+) -> jzx_err {
+    let id = match actor_id(target) {
+        Ok(id) => id,
+        Err(e) => return e,
+    };
+    guard(|| {
+        with_core(lp, |core| {
+            let sender = core.current_actor().map_or(0, |a| a.to_raw());
+            let Some(addr) = core.addr_of::<CMsg>(id) else {
+                return JZX_ERR_NO_SUCH_ACTOR;
+            };
+            status(
+                core.send(
+                    addr,
+                    CMsg {
+                        data,
+                        len,
+                        tag,
+                        sender,
+                    },
+                )
+                .map_err(|e| e.error),
+            )
+        })
+    })
+}
+
+/// Sends from any thread; delivered between turns, FIFO per thread.
+#[no_mangle]
+pub extern "C" fn jzx_send_async(
+    lp: *mut jzx_loop,
+    target: jzx_actor_id,
+    data: *mut c_void,
+    len: usize,
+    tag: u32,
+) -> jzx_err {
+    let Some(st) = state(lp) else {
+        return JZX_ERR_INVALID_ARG;
+    };
+    let id = match actor_id(target) {
+        Ok(id) => id,
+        Err(e) => return e,
+    };
+    guard(|| {
+        let msg = CMsg {
+            data,
+            len,
+            tag,
+            sender: 0,
+        };
+        status(
+            st.handle
+                .send(Addr::<CMsg>::new(id), msg)
+                .map_err(|e| e.error),
+        )
+    })
+}
+
+/// Stops an actor normally at its next turn.
+#[no_mangle]
+pub extern "C" fn jzx_actor_stop(lp: *mut jzx_loop, id: jzx_actor_id) -> jzx_err {
+    let id = match actor_id(id) {
+        Ok(id) => id,
+        Err(e) => return e,
+    };
+    guard(|| with_core(lp, |core| status(core.stop_actor(id))))
+}
+
+/// Fails an actor at its next turn.
+#[no_mangle]
+pub extern "C" fn jzx_actor_fail(lp: *mut jzx_loop, id: jzx_actor_id) -> jzx_err {
+    let id = match actor_id(id) {
+        Ok(id) => id,
+        Err(e) => return e,
+    };
+    guard(|| with_core(lp, |core| status(core.fail_actor(id))))
+}

@@ -1,0 +1,262 @@
+//! The C ABI (`include/jzx/jzx.h`): a thin layer over the Rust API.
+//!
+//! A `jzx_loop*` is a boxed [`jzx_loop`] holding a [`Loop`]. C actors are
+//! ordinary actors of that loop ([`CActor`], whose messages are [`CMsg`]);
+//! C supervisors are the Rust supervisors with C children. Nothing here is a
+//! second runtime.
+//!
+//! Re-entrancy. While a C behavior runs, the loop is inside `Loop::run`, so
+//! no `&mut Loop` may be made from the `jzx_loop*` the behavior passes back.
+//! [`CActor`] stores the running behavior's `&mut Core` as a raw pointer in
+//! [`CState::current`] for the duration of the C call, and every function
+//! reached from C uses that pointer then (and only then): it is the same
+//! exclusive borrow, handed down through C and back. Observer callbacks run
+//! in the middle of a runtime operation: calls made from them fail with
+//! `JZX_ERR_LOOP_CLOSED`.
+//!
+//! Every exported function checks its pointers, catches panics at the
+//! boundary and returns a `jzx_err` (or a neutral value for `void`
+//! functions): misuse never crashes the process (SPEC §5).
+
+#![allow(non_camel_case_types)]
+
+mod actor_api;
+mod io_api;
+mod loop_api;
+mod supervisor_api;
+mod timer_api;
+pub(crate) mod types;
+
+use crate::core::Core;
+use crate::{
+    Actor, ActorId, ChildExit, Context, Error, Flow, IoEvent, Loop, LoopHandle, StopReason,
+};
+use std::cell::{Cell, RefCell, UnsafeCell};
+use std::collections::HashSet;
+use std::ffi::{c_int, c_void};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use types::*;
+
+/// The loop behind a `jzx_loop*`.
+pub struct jzx_loop {
+    lp: UnsafeCell<Loop>,
+    st: CState,
+}
+
+/// The C side's bookkeeping for one loop.
+struct CState {
+    allocator: jzx_allocator,
+    /// Runtime-owned payloads handed to C and not yet freed.
+    outstanding: RefCell<HashSet<usize>>,
+    /// The running behavior's core (see the module doc); null otherwise.
+    current: Cell<*mut Core>,
+    running: Cell<bool>,
+    in_observer: Cell<bool>,
+    handle: LoopHandle,
+}
+
+/// A C message: the runtime never reads, copies or frees `data`.
+#[derive(Clone, Copy)]
+pub(crate) struct CMsg {
+    data: *mut c_void,
+    len: usize,
+    tag: u32,
+    sender: u64,
+}
+
+// SAFETY: a CMsg only carries the C caller's pointer and integers; the
+// runtime never dereferences `data`, and jzx_send_async's contract makes the
+// payload's cross-thread use the caller's business.
+unsafe impl Send for CMsg {}
+
+/// The error code of a Rust error.
+fn code(e: Error) -> jzx_err {
+    e.code()
+}
+
+/// Runs an exported function's body, turning a panic into `JZX_ERR_UNKNOWN`.
+fn guard(f: impl FnOnce() -> jzx_err) -> jzx_err {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or(JZX_ERR_UNKNOWN)
+}
+
+/// The state of a non-null loop pointer.
+fn state<'a>(lp: *mut jzx_loop) -> Option<&'a CState> {
+    // SAFETY: a non-null jzx_loop* comes from jzx_loop_create and is alive
+    // until jzx_loop_destroy (the C contract); `st` is only read here, and
+    // its mutable parts are Cells.
+    unsafe { lp.as_ref().map(|l| &l.st) }
+}
+
+/// Runs `f` on the loop's core: the running behavior's when called from one,
+/// else the idle loop's. `LOOP_CLOSED` from an observer callback or while the
+/// loop runs without a behavior on the stack.
+fn with_core(lp: *mut jzx_loop, f: impl FnOnce(&mut Core) -> jzx_err) -> jzx_err {
+    let Some(st) = state(lp) else {
+        return JZX_ERR_INVALID_ARG;
+    };
+    if st.in_observer.get() {
+        return JZX_ERR_LOOP_CLOSED;
+    }
+    let current = st.current.get();
+    if !current.is_null() {
+        // SAFETY: `current` is the running behavior's exclusive borrow of the
+        // core, parked by CActor::call for exactly the duration of the C call
+        // that led here; nothing else uses it meanwhile.
+        return f(unsafe { &mut *current });
+    }
+    if st.running.get() {
+        return JZX_ERR_LOOP_CLOSED;
+    }
+    // SAFETY: the loop is alive and not running, so no other reference to
+    // it exists: C calls the API from one thread (the C contract).
+    f(unsafe { &mut *(*lp).lp.get() })
+}
+
+impl CState {
+    /// Allocates a runtime-owned payload with the loop's allocator.
+    fn alloc_payload<T>(&self, value: T) -> *mut T {
+        let Some(alloc) = self.allocator.alloc else {
+            return std::ptr::null_mut();
+        };
+        // SAFETY: the allocator is the C caller's (or malloc); it returns
+        // memory of at least `size` bytes suitably aligned, or null.
+        let p = unsafe { alloc(self.allocator.ctx, std::mem::size_of::<T>()) }.cast::<T>();
+        if p.is_null() {
+            return p;
+        }
+        // SAFETY: `p` is fresh, large enough and (malloc-)aligned for T.
+        unsafe { p.write(value) };
+        self.outstanding.borrow_mut().insert(p as usize);
+        p
+    }
+
+    /// Returns a runtime-owned payload to the allocator; others are ignored
+    /// (a double free or a foreign pointer must not crash).
+    fn free_payload(&self, ptr: *mut c_void) {
+        if ptr.is_null() || !self.outstanding.borrow_mut().remove(&(ptr as usize)) {
+            return;
+        }
+        if let Some(free) = self.allocator.free {
+            // SAFETY: `ptr` came from this allocator and was outstanding.
+            unsafe { free(self.allocator.ctx, ptr) };
+        }
+    }
+
+    fn free_all(&self) {
+        let all: Vec<usize> = self.outstanding.borrow_mut().drain().collect();
+        if let Some(free) = self.allocator.free {
+            for p in all {
+                // SAFETY: every outstanding pointer came from this allocator.
+                unsafe { free(self.allocator.ctx, p as *mut c_void) };
+            }
+        }
+    }
+}
+
+/// An actor whose behavior is a C function.
+pub(crate) struct CActor {
+    behavior: unsafe extern "C" fn(*mut jzx_context, *const jzx_message) -> c_int,
+    state: *mut c_void,
+    lp: *mut jzx_loop,
+}
+
+impl CActor {
+    fn call(
+        &mut self,
+        cx: &mut Context<'_, Self>,
+        data: *mut c_void,
+        len: usize,
+        tag: u32,
+        sender: u64,
+    ) -> Flow {
+        let Some(st) = state(self.lp) else {
+            return Flow::Fail;
+        };
+        let mut ctx = jzx_context {
+            state: self.state,
+            self_: cx.id().to_raw(),
+            loop_: self.lp,
+        };
+        let msg = jzx_message {
+            data,
+            len,
+            tag,
+            sender,
+        };
+        let core: *mut Core = cx.core_mut();
+        let outer = st.current.replace(core);
+        // SAFETY: the behavior is the C caller's function with the header's
+        // signature; ctx and msg live across the call.
+        let result = unsafe { (self.behavior)(&mut ctx, &msg) };
+        st.current.set(outer);
+        self.state = ctx.state;
+        match result {
+            JZX_BEHAVIOR_OK => Flow::Continue,
+            JZX_BEHAVIOR_STOP => Flow::Stop,
+            _ => Flow::Fail,
+        }
+    }
+
+    /// Delivers a system message whose payload the receiver frees.
+    fn call_sys<T>(&mut self, cx: &mut Context<'_, Self>, tag: u32, payload: T) -> Flow {
+        let Some(st) = state(self.lp) else {
+            return Flow::Fail;
+        };
+        let p = st.alloc_payload(payload);
+        if p.is_null() {
+            // The allocator refused: the event is lost, nothing crashes.
+            return Flow::Continue;
+        }
+        self.call(cx, p.cast(), std::mem::size_of::<T>(), tag, 0)
+    }
+}
+
+impl Actor for CActor {
+    type Msg = CMsg;
+
+    fn handle(&mut self, cx: &mut Context<'_, Self>, m: CMsg) -> Flow {
+        self.call(cx, m.data, m.len, m.tag, m.sender)
+    }
+
+    fn on_io(&mut self, cx: &mut Context<'_, Self>, event: IoEvent) -> Flow {
+        let payload = jzx_io_event {
+            fd: event.fd,
+            readiness: event.readiness.bits(),
+        };
+        self.call_sys(cx, JZX_TAG_SYS_IO, payload)
+    }
+
+    fn on_child_exit(&mut self, cx: &mut Context<'_, Self>, exit: ChildExit) -> Flow {
+        let status = match exit.reason {
+            StopReason::Normal => JZX_ACTOR_STOPPED,
+            StopReason::Fail | StopReason::Panic => JZX_ACTOR_FAILED,
+        };
+        let payload = jzx_child_exit {
+            child: exit.child.to_raw(),
+            status,
+        };
+        self.call_sys(cx, JZX_TAG_SYS_CHILD_EXIT, payload)
+    }
+}
+
+/// The id of a raw C id, `NO_SUCH_ACTOR` for 0.
+fn actor_id(raw: jzx_actor_id) -> Result<ActorId, jzx_err> {
+    ActorId::from_raw(raw).ok_or(JZX_ERR_NO_SUCH_ACTOR)
+}
+
+/// Writes `value` through an optional out pointer.
+fn put<T>(out: *mut T, value: T) {
+    // SAFETY: a non-null out pointer points at writable storage for T (the
+    // C contract); null means "not wanted".
+    if let Some(out) = unsafe { out.as_mut() } {
+        *out = value;
+    }
+}
+
+/// `Ok` → `JZX_OK`, errors → their code.
+fn status(r: Result<(), Error>) -> jzx_err {
+    match r {
+        Ok(()) => JZX_OK,
+        Err(e) => code(e),
+    }
+}
