@@ -11,6 +11,7 @@ use crate::BackendKind;
 /// use jzx::{Config, Loop};
 /// let config = Config { default_mailbox_cap: 16, ..Config::default() };
 /// let lp = Loop::with_config(config)?;
+/// assert_eq!(lp.config().default_mailbox_cap, 16);
 /// # Ok::<(), jzx::Error>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]

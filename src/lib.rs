@@ -1,6 +1,124 @@
-//! jzx: an actor runtime on libxev.
+//! jzx: an actor runtime whose event loop is libxev.
+//!
+//! Actors with bounded mailboxes run on a single-threaded loop driven by
+//! libxev (io_uring or epoll on Linux, kqueue on macOS and the BSDs), reached
+//! through a thin Zig bridge. Timers, fd readiness, cross-thread sends and
+//! supervision trees with Erlang/OTP semantics are part of the loop. A C ABI
+//! (`include/jzx/jzx.h`) and a Zig module expose the same runtime to C and
+//! Zig programs.
+//!
+//! # Contents
+//!
+//! - [Overview of types](#overview-of-types)
+//! - [Threading model](#threading-model)
+//! - [Tutorial](#tutorial)
+//! - [The main loop](#the-main-loop)
+//! - [Backends](#backends)
+//! - [Supervision](#supervision)
+//! - [Testing](#testing)
+//!
+//! # Overview of types
+//!
+//! - [`Loop`] owns one event loop and its actors; [`Loop::run`] runs them
+//!   until a stop is requested or nothing is left to do. It dereferences to
+//!   [`Core`], which holds the API shared with behaviors.
+//! - [`Actor`] is implemented by your types: a message type and a behavior
+//!   returning a [`Flow`] (continue, stop, fail). Fd readiness and child exits
+//!   arrive through [`Actor::on_io`] and [`Actor::on_child_exit`], so they
+//!   never need a place in your message type.
+//! - [`Context`] is what a behavior gets: its own id and address, and (by
+//!   dereferencing to [`Core`]) spawn, send, timers, fd watches and names.
+//! - [`Addr<M>`] is a typed address (an [`ActorId`] plus the message type):
+//!   sends are checked at compile time.
+//! - [`LoopHandle`] sends into a loop from other threads and requests stops.
+//! - [`SupervisorSpec`], [`ChildSpec`], [`Supervisor`] and [`ChildRef`] build
+//!   supervision trees; [`Backoff`] shapes restart delays.
+//! - [`Observer`] receives lifecycle reports; [`Config`] sizes a loop;
+//!   [`Error`] and [`SendError`] say what went wrong (a refused message comes
+//!   back inside its `SendError`).
+//!
+//! # Threading model
+//!
+//! One loop runs on one thread: `Loop`, `Core` and `Context` are not `Send`,
+//! and actors run only on the thread that runs their loop. Inside a
+//! behavior the whole API of that loop is available, re-entrantly, and calls
+//! take effect in order. Other threads talk to a loop only through a
+//! [`LoopHandle`] (`Send + Sync + Clone`): its sends are FIFO per producer and
+//! wake a blocked loop at once. For several cores, run several loops.
+//!
+//! # Tutorial
+//!
+//! A counter that stops after three messages, and a loop that runs until it
+//! is done:
+//!
+//! ```
+//! use jzx::{Actor, Context, Flow, Loop};
+//!
+//! struct Counter {
+//!     seen: u32,
+//! }
+//!
+//! impl Actor for Counter {
+//!     type Msg = u32;
+//!
+//!     fn handle(&mut self, _cx: &mut Context<'_, Self>, n: u32) -> Flow {
+//!         self.seen += n;
+//!         if self.seen == 3 {
+//!             Flow::Stop // teardown follows; the loop becomes idle
+//!         } else {
+//!             Flow::Continue
+//!         }
+//!     }
+//! }
+//!
+//! let mut lp = Loop::new()?;
+//! let counter = lp.spawn(Counter { seen: 0 })?; // an Addr<u32>
+//! for _ in 0..3 {
+//!     lp.send(counter, 1)?; // a full mailbox would hand the message back
+//! }
+//! lp.run()?; // returns: no actors, timers, watches or queued messages left
+//! assert_eq!(lp.actor_count(), 0);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # The main loop
+//!
+//! Each turn of [`Loop::run`] delivers cross-thread messages, fires due
+//! timers, then runs the actors that are runnable at that moment (at most
+//! `max_actors_per_tick`), each handling at most `max_msgs_per_actor`
+//! messages; then it polls I/O without blocking. When nothing is runnable it
+//! blocks in libxev until I/O, a timer, a cross-thread message or a stop
+//! request. Timers share the bridge's single timer (a heap in the loop, no
+//! extra thread); fd readiness is level-triggered, with at most one
+//! undelivered event per fd.
+//!
+//! # Backends
+//!
+//! | system | backend | readiness |
+//! |---|---|---|
+//! | Linux | io_uring (default when available) | `IORING_OP_POLL_ADD` |
+//! | Linux | epoll (fallback, or `JZX_BACKEND=epoll`) | level-triggered `epoll` |
+//! | macOS, BSD | kqueue | `EVFILT_READ`/`EVFILT_WRITE` |
+//!
+//! [`Config::backend`] or the `JZX_BACKEND` variable (`io_uring`, `epoll`)
+//! choose; [`Core::backend`] tells which one runs.
+//!
+//! # Supervision
+//!
+//! [`Core::spawn_supervisor`] starts a supervisor and its children in order.
+//! Restart modes (permanent, transient, temporary), strategies (one for one,
+//! one for all, rest for one), intensity and period, backoff, and nesting
+//! follow Erlang/OTP; see the [`Supervisor`] documentation and
+//! `examples/supervisor.rs`.
+//!
+//! # Testing
+//!
+//! Every behavior of the runtime is covered by the integration tests in
+//! `tests/`, on every backend the machine offers; `bash scripts/test.sh`
+//! runs the whole suite (installing Zig and libclang when missing).
 #![deny(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations)]
+#![doc(test(attr(deny(warnings))))]
 
 mod actor;
 mod addr;
@@ -36,3 +154,30 @@ pub use observer::Observer;
 pub use supervisor::{
     Backoff, BackoffKind, ChildRef, ChildSpec, RestartMode, Strategy, Supervisor, SupervisorSpec,
 };
+
+/// Thread rules, checked by the compiler: a handle crosses threads, a loop
+/// and its contexts do not.
+#[allow(dead_code)]
+fn thread_rules() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<LoopHandle>();
+    send_sync::<Addr<u8>>();
+    send_sync::<ActorId>();
+    send_sync::<Error>();
+}
+
+/// `Loop` is not `Send`: this must fail to compile.
+///
+/// ```compile_fail
+/// fn send<T: Send>() {}
+/// send::<jzx::Loop>();
+/// ```
+///
+/// `Core` is not `Send` either:
+///
+/// ```compile_fail
+/// fn send<T: Send>() {}
+/// send::<jzx::Core>();
+/// ```
+#[cfg(doctest)]
+pub struct ThreadRulesDoctest;
