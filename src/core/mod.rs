@@ -14,8 +14,13 @@
 //! System events take the same path through the reserved lane (`push_sys`),
 //! which a full mailbox does not block (R9).
 
+mod io;
+mod names;
+mod remote;
+mod timers;
+
 use crate::actor::{ActorBox, ErasedActor, SpawnOptions};
-use crate::backend::xev::{BackendError, Reactor, ReadyEvent, WatchId};
+use crate::backend::xev::{BackendError, Reactor, ReadyEvent};
 use crate::handle::{Remote, RemoteMsg};
 use crate::id::next_generation;
 use crate::mailbox::{AnyMailbox, Mailbox};
@@ -23,14 +28,16 @@ use crate::message::{ChildExit, StopReason, SysEvent};
 use crate::observer::Observer;
 use crate::supervisor::SupState;
 use crate::timer::TimerQueue;
-use crate::{Actor, ActorId, Addr, BackendKind, Config, Error, Interest, SendError, TimerId};
+use crate::{Actor, ActorId, Addr, BackendKind, Config, Error, SendError};
 use std::any::TypeId;
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::os::fd::RawFd;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
-use std::time::Duration;
+
+use io::Watch;
+pub(crate) use timers::TimerMsg;
 
 /// One entry of the actor table.
 struct Slot {
@@ -46,56 +53,6 @@ struct Slot {
     parent: Option<ActorId>,
     actor: Option<Box<dyn ErasedActor>>,
     mailbox: Option<Box<dyn AnyMailbox>>,
-}
-
-/// A fd watch.
-struct Watch {
-    owner: ActorId,
-    interest: Interest,
-    token: u64,
-    id: WatchId,
-    /// An `IoEvent` for this watch is queued and not yet delivered.
-    queued: bool,
-}
-
-/// A timer's message, type-erased.
-pub(crate) trait TimerMsg {
-    /// Delivers the message to `target` (dropped if `target` is dead).
-    fn fire(self: Box<Self>, core: &mut Core, target: ActorId);
-    /// A one-shot copy of the message, for an interval's next delivery.
-    fn copy(&self) -> Box<dyn TimerMsg>;
-}
-
-struct OnceMsg<M>(M);
-
-impl<M: 'static> TimerMsg for OnceMsg<M> {
-    fn fire(self: Box<Self>, core: &mut Core, target: ActorId) {
-        core.push_timer_msg(target, self.0);
-    }
-    fn copy(&self) -> Box<dyn TimerMsg> {
-        Box::new(Nothing)
-    }
-}
-
-struct RepeatMsg<M>(M);
-
-impl<M: Clone + 'static> TimerMsg for RepeatMsg<M> {
-    fn fire(self: Box<Self>, core: &mut Core, target: ActorId) {
-        core.push_timer_msg(target, self.0);
-    }
-    fn copy(&self) -> Box<dyn TimerMsg> {
-        Box::new(OnceMsg(self.0.clone()))
-    }
-}
-
-/// What `copy` of a one-shot message gives (never asked for).
-struct Nothing;
-
-impl TimerMsg for Nothing {
-    fn fire(self: Box<Self>, _: &mut Core, _: ActorId) {}
-    fn copy(&self) -> Box<dyn TimerMsg> {
-        Box::new(Nothing)
-    }
 }
 
 /// The loop's state, and the API available both on a [`Loop`](crate::Loop)
@@ -613,12 +570,7 @@ impl Core {
         self.live -= 1;
 
         if has_fds {
-            for fd in self.owned_fds.remove(&slot).unwrap_or_default() {
-                if self.watches.get(&fd).is_some_and(|w| w.owner == id) {
-                    let w = self.watches.remove(&fd).expect("watch");
-                    self.reactor.unwatch(w.id);
-                }
-            }
+            self.remove_watches_of(slot, id);
         }
         let timers = self.timers.remove_owner(slot);
         if has_name {
@@ -651,343 +603,5 @@ impl Core {
                 self.teardown(slot, StopReason::Normal);
             }
         }
-    }
-
-    // --------------------------------------------------------------- timers
-
-    pub(crate) fn now_ms(&mut self) -> u64 {
-        self.reactor.now_ms()
-    }
-
-    fn add_timer(
-        &mut self,
-        target: ActorId,
-        delay: Duration,
-        interval: Option<Duration>,
-        msg: Box<dyn TimerMsg>,
-    ) -> TimerId {
-        // The clock reads whole milliseconds, rounded down: counting from the
-        // next millisecond makes "no earlier than `delay`" hold.
-        let now = self.now_ms() + 1;
-        let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
-        self.timers
-            .insert(now, ms(delay), interval.map(ms), target.slot(), msg)
-    }
-
-    /// Sends `msg` to `to` after `delay` (1 ms resolution); returns the
-    /// timer's id for [`Core::cancel_timer`]. Timers with the same delay fire
-    /// in the order they were set; a timer of a dead actor is dropped (R15).
-    ///
-    /// # Errors
-    ///
-    /// `NoSuchActor` (with the message) when `to` is not alive.
-    pub fn send_after<M: 'static>(
-        &mut self,
-        to: Addr<M>,
-        delay: Duration,
-        msg: M,
-    ) -> Result<TimerId, SendError<M>> {
-        if !self.is_alive(to.id()) {
-            return Err(SendError {
-                error: Error::NoSuchActor,
-                message: msg,
-            });
-        }
-        Ok(self.add_timer(to.id(), delay, None, Box::new(OnceMsg(msg))))
-    }
-
-    /// Sends a clone of `msg` to `to` every `period`, first after one period,
-    /// until cancelled or the actor dies.
-    ///
-    /// # Errors
-    ///
-    /// `NoSuchActor` (with the message) when `to` is not alive.
-    pub fn send_interval<M: Clone + 'static>(
-        &mut self,
-        to: Addr<M>,
-        period: Duration,
-        msg: M,
-    ) -> Result<TimerId, SendError<M>> {
-        if !self.is_alive(to.id()) {
-            return Err(SendError {
-                error: Error::NoSuchActor,
-                message: msg,
-            });
-        }
-        Ok(self.add_timer(to.id(), period, Some(period), Box::new(RepeatMsg(msg))))
-    }
-
-    /// Cancels a pending timer; its message is dropped.
-    ///
-    /// # Errors
-    ///
-    /// `TimerInvalid` when the timer fired (one-shot), was cancelled, or
-    /// never existed.
-    pub fn cancel_timer(&mut self, id: TimerId) -> Result<(), Error> {
-        self.timers.cancel(id).map(drop).ok_or(Error::TimerInvalid)
-    }
-
-    /// Delivers every timer due now.
-    pub(crate) fn fire_timers(&mut self) {
-        if self.timers.len() == 0 {
-            return;
-        }
-        let now = self.now_ms();
-        while let Some(due) = self.timers.pop_due(now) {
-            let target = self.id_of_slot(due.owner);
-            let msg = match due.payload {
-                Some(msg) => msg,
-                // An interval: deliver a copy, the payload stays for the next.
-                None => match self.timers.payload_mut(due.id) {
-                    Some(p) => p.copy(),
-                    None => continue,
-                },
-            };
-            msg.fire(self, target);
-        }
-    }
-
-    /// Arms the bridge timer for the next deadline; returns whether any timer
-    /// is pending.
-    pub(crate) fn arm_timer(&mut self) -> bool {
-        match self.timers.next_deadline() {
-            Some(deadline) => {
-                if self.armed != Some(deadline) {
-                    let now = self.now_ms();
-                    self.reactor.timer_set(deadline.saturating_sub(now));
-                    self.armed = Some(deadline);
-                }
-                true
-            }
-            None => {
-                if self.armed.take().is_some() {
-                    self.reactor.timer_clear();
-                }
-                false
-            }
-        }
-    }
-
-    pub(crate) fn timer_expired(&mut self) {
-        self.armed = None;
-    }
-
-    // ------------------------------------------------------------------- io
-
-    /// Watches `fd` for `interest`, owned by `owner`: readiness arrives in
-    /// the owner's [`Actor::on_io`]. Watching an fd that is already watched
-    /// changes its interest and owner (R16). The runtime never closes `fd`.
-    ///
-    /// # Errors
-    ///
-    /// `InvalidArg` for fd < 0; `NoSuchActor` for a dead owner;
-    /// `IoRegFailed` when the fd is not open or `max_io_watchers` is reached.
-    pub fn watch_fd(&mut self, fd: RawFd, owner: ActorId, interest: Interest) -> Result<(), Error> {
-        if fd < 0 {
-            return Err(Error::InvalidArg);
-        }
-        if !self.is_alive(owner) {
-            return Err(Error::NoSuchActor);
-        }
-        if !self.watches.contains_key(&fd)
-            && self.watches.len() >= self.config.max_io_watchers as usize
-        {
-            return Err(Error::IoRegFailed);
-        }
-        let token = self.next_token;
-        self.next_token += 1;
-        // A new registration every time: the fd number may now name another
-        // file than the one watched before (closed and reused), and the
-        // bridge watches a duplicate of what `fd` is now.
-        let id = self
-            .reactor
-            .watch(fd, interest, token)
-            .map_err(backend_error)?;
-        if let Some(old) = self.watches.remove(&fd) {
-            self.reactor.unwatch(old.id);
-        }
-        self.watches.insert(
-            fd,
-            Watch {
-                owner,
-                interest,
-                token,
-                id,
-                queued: false,
-            },
-        );
-        let slot = &mut self.slots[owner.slot() as usize];
-        slot.has_fds = true;
-        let fds = self.owned_fds.entry(owner.slot()).or_default();
-        if !fds.contains(&fd) {
-            fds.push(fd);
-        }
-        Ok(())
-    }
-
-    /// Stops watching `fd`; an `IoEvent` already queued for it is discarded
-    /// (R17).
-    ///
-    /// # Errors
-    ///
-    /// `InvalidArg` for fd < 0; `IoNotWatched` when `fd` is not watched.
-    pub fn unwatch_fd(&mut self, fd: RawFd) -> Result<(), Error> {
-        if fd < 0 {
-            return Err(Error::InvalidArg);
-        }
-        let w = self.watches.remove(&fd).ok_or(Error::IoNotWatched)?;
-        self.reactor.unwatch(w.id);
-        if let Some(fds) = self.owned_fds.get_mut(&w.owner.slot()) {
-            fds.retain(|&f| f != fd);
-        }
-        Ok(())
-    }
-
-    /// The interest and owner of a watched fd.
-    pub fn watched(&self, fd: RawFd) -> Option<(ActorId, Interest)> {
-        self.watches.get(&fd).map(|w| (w.owner, w.interest))
-    }
-
-    /// Whether a queued readiness event is still current (its watch was not
-    /// removed or replaced since); marks it delivered.
-    pub(crate) fn take_io_event(&mut self, fd: RawFd, token: u64) -> bool {
-        match self.watches.get_mut(&fd) {
-            Some(w) if w.token == token => {
-                w.queued = false;
-                true
-            }
-            _ => false,
-        }
-    }
-
-    /// Queues the readiness found by the last reactor run: at most one
-    /// undelivered event per fd.
-    pub(crate) fn dispatch_io(&mut self) {
-        let mut events = std::mem::take(&mut self.events_buf);
-        events.clear();
-        events.extend(self.reactor.events());
-        for ev in &events {
-            let Some(w) = self.watches.get_mut(&ev.fd) else {
-                continue;
-            };
-            if w.token != ev.token || w.queued {
-                continue;
-            }
-            w.queued = true;
-            let owner = w.owner;
-            self.push_sys(
-                owner,
-                SysEvent::Io {
-                    fd: ev.fd,
-                    token: ev.token,
-                    readiness: ev.readiness,
-                },
-            );
-        }
-        self.events_buf = events;
-    }
-
-    // -------------------------------------------------------- cross-thread
-
-    /// Runs the closures queued by other threads.
-    /// Messages refused by a full mailbox wait at the head, with everything
-    /// behind them (FIFO per producer), until the target has made room.
-    pub(crate) fn drain_remote(&mut self) {
-        let mut msgs = std::mem::take(&mut self.remote_buf);
-        self.remote.drain(&mut msgs);
-        if self.remote_backlog.is_empty() {
-            let mut rest = msgs.drain(..);
-            while let Some(mut msg) = rest.next() {
-                if !msg(self) {
-                    self.remote_blocked = true;
-                    self.remote_backlog.push_back(msg);
-                    self.remote_backlog.extend(rest);
-                    break;
-                }
-            }
-        } else {
-            self.remote_backlog.extend(msgs.drain(..));
-            while let Some(mut msg) = self.remote_backlog.pop_front() {
-                if !msg(self) {
-                    self.remote_backlog.push_front(msg);
-                    break;
-                }
-                self.remote_blocked = false;
-            }
-        }
-        self.remote_buf = msgs;
-    }
-
-    /// Cross-thread messages wait for room in a mailbox.
-    pub(crate) fn has_remote_backlog(&self) -> bool {
-        !self.remote_backlog.is_empty()
-    }
-
-    /// Nothing left to do: no live actors, timers, watches or queued
-    /// cross-thread messages (R2).
-    pub(crate) fn is_idle(&self) -> bool {
-        self.live == 0
-            && self.timers.len() == 0
-            && self.watches.is_empty()
-            && !self.remote.has_pending()
-            && self.remote_backlog.is_empty()
-    }
-
-    // ------------------------------------------------------------ observer
-
-    /// Installs the observer (replacing any earlier one).
-    pub fn set_observer(&mut self, observer: impl Observer + 'static) {
-        self.observer = Some(Box::new(observer));
-    }
-
-    /// Removes the observer.
-    pub fn clear_observer(&mut self) {
-        self.observer = None;
-    }
-
-    // --------------------------------------------------------------- names
-
-    /// Registers a unique name for a live actor; it is removed when the
-    /// actor dies (R18).
-    ///
-    /// # Errors
-    ///
-    /// `NoSuchActor` for a dead actor; `InvalidArg` when the name is taken or
-    /// the actor already has a name.
-    pub fn register_name(&mut self, name: &str, id: ActorId) -> Result<(), Error> {
-        let taken = self.names.contains_key(name);
-        let slot = self.slot_mut(id).ok_or(Error::NoSuchActor)?;
-        if slot.has_name || taken {
-            return Err(Error::InvalidArg);
-        }
-        slot.has_name = true;
-        self.names.insert(name.into(), id);
-        self.names_of.insert(id.slot(), name.into());
-        Ok(())
-    }
-
-    /// Removes a name.
-    ///
-    /// # Errors
-    ///
-    /// `InvalidArg` when the name is not registered.
-    pub fn unregister_name(&mut self, name: &str) -> Result<(), Error> {
-        let id = self.names.remove(name).ok_or(Error::InvalidArg)?;
-        self.names_of.remove(&id.slot());
-        if let Some(s) = self.slot_mut(id) {
-            s.has_name = false;
-        }
-        Ok(())
-    }
-
-    /// The actor registered under `name`.
-    pub fn lookup(&self, name: &str) -> Option<ActorId> {
-        self.names.get(name).copied()
-    }
-
-    /// The name of a live actor.
-    pub fn name_of(&self, id: ActorId) -> Option<&str> {
-        self.slot(id)?;
-        self.names_of.get(&id.slot()).map(|n| &**n)
     }
 }

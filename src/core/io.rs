@@ -1,0 +1,148 @@
+//! fd watches: readiness of watched fds delivered as system messages
+//! (R16, R17).
+
+use crate::backend::xev::WatchId;
+use crate::message::SysEvent;
+use crate::{ActorId, Error, Interest};
+use std::os::fd::RawFd;
+
+use super::{backend_error, Core};
+
+/// A fd watch.
+pub(super) struct Watch {
+    owner: ActorId,
+    interest: Interest,
+    token: u64,
+    id: WatchId,
+    /// An `IoEvent` for this watch is queued and not yet delivered.
+    queued: bool,
+}
+
+impl Core {
+    // ------------------------------------------------------------------- io
+
+    /// Watches `fd` for `interest`, owned by `owner`: readiness arrives in
+    /// the owner's [`Actor::on_io`](crate::Actor::on_io). Watching an fd that is already watched
+    /// changes its interest and owner (R16). The runtime never closes `fd`.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidArg` for fd < 0; `NoSuchActor` for a dead owner;
+    /// `IoRegFailed` when the fd is not open or `max_io_watchers` is reached.
+    pub fn watch_fd(&mut self, fd: RawFd, owner: ActorId, interest: Interest) -> Result<(), Error> {
+        if fd < 0 {
+            return Err(Error::InvalidArg);
+        }
+        if !self.is_alive(owner) {
+            return Err(Error::NoSuchActor);
+        }
+        if !self.watches.contains_key(&fd)
+            && self.watches.len() >= self.config.max_io_watchers as usize
+        {
+            return Err(Error::IoRegFailed);
+        }
+        let token = self.next_token;
+        self.next_token += 1;
+        // A new registration every time: the fd number may now name another
+        // file than the one watched before (closed and reused), and the
+        // bridge watches a duplicate of what `fd` is now.
+        let id = self
+            .reactor
+            .watch(fd, interest, token)
+            .map_err(backend_error)?;
+        if let Some(old) = self.watches.remove(&fd) {
+            self.reactor.unwatch(old.id);
+        }
+        self.watches.insert(
+            fd,
+            Watch {
+                owner,
+                interest,
+                token,
+                id,
+                queued: false,
+            },
+        );
+        let slot = &mut self.slots[owner.slot() as usize];
+        slot.has_fds = true;
+        let fds = self.owned_fds.entry(owner.slot()).or_default();
+        if !fds.contains(&fd) {
+            fds.push(fd);
+        }
+        Ok(())
+    }
+
+    /// Stops watching `fd`; an `IoEvent` already queued for it is discarded
+    /// (R17).
+    ///
+    /// # Errors
+    ///
+    /// `InvalidArg` for fd < 0; `IoNotWatched` when `fd` is not watched.
+    pub fn unwatch_fd(&mut self, fd: RawFd) -> Result<(), Error> {
+        if fd < 0 {
+            return Err(Error::InvalidArg);
+        }
+        let w = self.watches.remove(&fd).ok_or(Error::IoNotWatched)?;
+        self.reactor.unwatch(w.id);
+        if let Some(fds) = self.owned_fds.get_mut(&w.owner.slot()) {
+            fds.retain(|&f| f != fd);
+        }
+        Ok(())
+    }
+
+    /// The interest and owner of a watched fd.
+    pub fn watched(&self, fd: RawFd) -> Option<(ActorId, Interest)> {
+        self.watches.get(&fd).map(|w| (w.owner, w.interest))
+    }
+
+    /// Whether a queued readiness event is still current (its watch was not
+    /// removed or replaced since); marks it delivered.
+    pub(crate) fn take_io_event(&mut self, fd: RawFd, token: u64) -> bool {
+        match self.watches.get_mut(&fd) {
+            Some(w) if w.token == token => {
+                w.queued = false;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Queues the readiness found by the last reactor run: at most one
+    /// undelivered event per fd.
+    pub(crate) fn dispatch_io(&mut self) {
+        let mut events = std::mem::take(&mut self.events_buf);
+        events.clear();
+        events.extend(self.reactor.events());
+        for ev in &events {
+            let Some(w) = self.watches.get_mut(&ev.fd) else {
+                continue;
+            };
+            if w.token != ev.token || w.queued {
+                continue;
+            }
+            w.queued = true;
+            let owner = w.owner;
+            self.push_sys(
+                owner,
+                SysEvent::Io {
+                    fd: ev.fd,
+                    token: ev.token,
+                    readiness: ev.readiness,
+                },
+            );
+        }
+        self.events_buf = events;
+    }
+
+    /// Removes the watches an actor still owns (its teardown, R13). An fd
+    /// that another actor watches by now is left alone (R17).
+    pub(super) fn remove_watches_of(&mut self, slot: u32, id: ActorId) {
+        for fd in self.owned_fds.remove(&slot).unwrap_or_default() {
+            if self.watches.get(&fd).is_some_and(|w| w.owner == id) {
+                if let Some(w) = self.watches.remove(&fd) {
+                    self.reactor.unwatch(w.id);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,51 @@
+//! Messages from other threads, delivered between turns (R14).
+
+use super::Core;
+
+impl Core {
+    // -------------------------------------------------------- cross-thread
+
+    /// Runs the closures queued by other threads.
+    /// Messages refused by a full mailbox wait at the head, with everything
+    /// behind them (FIFO per producer), until the target has made room.
+    pub(crate) fn drain_remote(&mut self) {
+        let mut msgs = std::mem::take(&mut self.remote_buf);
+        self.remote.drain(&mut msgs);
+        if self.remote_backlog.is_empty() {
+            let mut rest = msgs.drain(..);
+            while let Some(mut msg) = rest.next() {
+                if !msg(self) {
+                    self.remote_blocked = true;
+                    self.remote_backlog.push_back(msg);
+                    self.remote_backlog.extend(rest);
+                    break;
+                }
+            }
+        } else {
+            self.remote_backlog.extend(msgs.drain(..));
+            while let Some(mut msg) = self.remote_backlog.pop_front() {
+                if !msg(self) {
+                    self.remote_backlog.push_front(msg);
+                    break;
+                }
+                self.remote_blocked = false;
+            }
+        }
+        self.remote_buf = msgs;
+    }
+
+    /// Cross-thread messages wait for room in a mailbox.
+    pub(crate) fn has_remote_backlog(&self) -> bool {
+        !self.remote_backlog.is_empty()
+    }
+
+    /// Nothing left to do: no live actors, timers, watches or queued
+    /// cross-thread messages (R2).
+    pub(crate) fn is_idle(&self) -> bool {
+        self.live == 0
+            && self.timers.len() == 0
+            && self.watches.is_empty()
+            && !self.remote.has_pending()
+            && self.remote_backlog.is_empty()
+    }
+}

@@ -1,0 +1,168 @@
+//! Timers of the loop: `send_after`, intervals, cancel, and arming the
+//! bridge's one timer for the next deadline (R15).
+
+use crate::{ActorId, Addr, Error, SendError, TimerId};
+use std::time::Duration;
+
+use super::Core;
+
+/// A timer's message, type-erased.
+pub(crate) trait TimerMsg {
+    /// Delivers the message to `target` (dropped if `target` is dead).
+    fn fire(self: Box<Self>, core: &mut Core, target: ActorId);
+    /// A one-shot copy of the message, for an interval's next delivery.
+    fn copy(&self) -> Box<dyn TimerMsg>;
+}
+
+struct OnceMsg<M>(M);
+
+impl<M: 'static> TimerMsg for OnceMsg<M> {
+    fn fire(self: Box<Self>, core: &mut Core, target: ActorId) {
+        core.push_timer_msg(target, self.0);
+    }
+    fn copy(&self) -> Box<dyn TimerMsg> {
+        Box::new(Nothing)
+    }
+}
+
+struct RepeatMsg<M>(M);
+
+impl<M: Clone + 'static> TimerMsg for RepeatMsg<M> {
+    fn fire(self: Box<Self>, core: &mut Core, target: ActorId) {
+        core.push_timer_msg(target, self.0);
+    }
+    fn copy(&self) -> Box<dyn TimerMsg> {
+        Box::new(OnceMsg(self.0.clone()))
+    }
+}
+
+/// What `copy` of a one-shot message gives (never asked for).
+struct Nothing;
+
+impl TimerMsg for Nothing {
+    fn fire(self: Box<Self>, _: &mut Core, _: ActorId) {}
+    fn copy(&self) -> Box<dyn TimerMsg> {
+        Box::new(Nothing)
+    }
+}
+
+impl Core {
+    // --------------------------------------------------------------- timers
+
+    pub(crate) fn now_ms(&mut self) -> u64 {
+        self.reactor.now_ms()
+    }
+
+    fn add_timer(
+        &mut self,
+        target: ActorId,
+        delay: Duration,
+        interval: Option<Duration>,
+        msg: Box<dyn TimerMsg>,
+    ) -> TimerId {
+        // The clock reads whole milliseconds, rounded down: counting from the
+        // next millisecond makes "no earlier than `delay`" hold.
+        let now = self.now_ms() + 1;
+        let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        self.timers
+            .insert(now, ms(delay), interval.map(ms), target.slot(), msg)
+    }
+
+    /// Sends `msg` to `to` after `delay` (1 ms resolution); returns the
+    /// timer's id for [`Core::cancel_timer`]. Timers with the same delay fire
+    /// in the order they were set; a timer of a dead actor is dropped (R15).
+    ///
+    /// # Errors
+    ///
+    /// `NoSuchActor` (with the message) when `to` is not alive.
+    pub fn send_after<M: 'static>(
+        &mut self,
+        to: Addr<M>,
+        delay: Duration,
+        msg: M,
+    ) -> Result<TimerId, SendError<M>> {
+        if !self.is_alive(to.id()) {
+            return Err(SendError {
+                error: Error::NoSuchActor,
+                message: msg,
+            });
+        }
+        Ok(self.add_timer(to.id(), delay, None, Box::new(OnceMsg(msg))))
+    }
+
+    /// Sends a clone of `msg` to `to` every `period`, first after one period,
+    /// until cancelled or the actor dies.
+    ///
+    /// # Errors
+    ///
+    /// `NoSuchActor` (with the message) when `to` is not alive.
+    pub fn send_interval<M: Clone + 'static>(
+        &mut self,
+        to: Addr<M>,
+        period: Duration,
+        msg: M,
+    ) -> Result<TimerId, SendError<M>> {
+        if !self.is_alive(to.id()) {
+            return Err(SendError {
+                error: Error::NoSuchActor,
+                message: msg,
+            });
+        }
+        Ok(self.add_timer(to.id(), period, Some(period), Box::new(RepeatMsg(msg))))
+    }
+
+    /// Cancels a pending timer; its message is dropped.
+    ///
+    /// # Errors
+    ///
+    /// `TimerInvalid` when the timer fired (one-shot), was cancelled, or
+    /// never existed.
+    pub fn cancel_timer(&mut self, id: TimerId) -> Result<(), Error> {
+        self.timers.cancel(id).map(drop).ok_or(Error::TimerInvalid)
+    }
+
+    /// Delivers every timer due now.
+    pub(crate) fn fire_timers(&mut self) {
+        if self.timers.len() == 0 {
+            return;
+        }
+        let now = self.now_ms();
+        while let Some(due) = self.timers.pop_due(now) {
+            let target = self.id_of_slot(due.owner);
+            let msg = match due.payload {
+                Some(msg) => msg,
+                // An interval: deliver a copy, the payload stays for the next.
+                None => match self.timers.payload_mut(due.id) {
+                    Some(p) => p.copy(),
+                    None => continue,
+                },
+            };
+            msg.fire(self, target);
+        }
+    }
+
+    /// Arms the bridge timer for the next deadline; returns whether any timer
+    /// is pending.
+    pub(crate) fn arm_timer(&mut self) -> bool {
+        match self.timers.next_deadline() {
+            Some(deadline) => {
+                if self.armed != Some(deadline) {
+                    let now = self.now_ms();
+                    self.reactor.timer_set(deadline.saturating_sub(now));
+                    self.armed = Some(deadline);
+                }
+                true
+            }
+            None => {
+                if self.armed.take().is_some() {
+                    self.reactor.timer_clear();
+                }
+                false
+            }
+        }
+    }
+
+    pub(crate) fn timer_expired(&mut self) {
+        self.armed = None;
+    }
+}
