@@ -132,7 +132,7 @@ fn transient_child_failing_once_runs_twice_and_is_not_restarted_after_normal_sto
         let plan = |inc| if inc == 1 { Flow::Fail } else { Flow::Stop };
         let sup = lp
             .spawn_supervisor(
-                SupervisorSpec::default(),
+                SupervisorSpec::default().auto_shutdown(true),
                 vec![scripted(&j, plan).mode(RestartMode::Transient)],
             )
             .unwrap();
@@ -148,6 +148,36 @@ fn transient_child_failing_once_runs_twice_and_is_not_restarted_after_normal_sto
 }
 
 #[test]
+fn supervisor_stays_up_without_children_unless_auto_shutdown() {
+    // R20, as Erlang/OTP: no auto-shutdown by default.
+    for backend in backends() {
+        let mut lp = new_loop(backend);
+        let j = Journal::default();
+        let sup = lp
+            .spawn_supervisor(
+                SupervisorSpec::default(),
+                vec![scripted(&j, |_| Flow::Stop).mode(RestartMode::Transient)],
+            )
+            .unwrap();
+        let child = lp.child_ref::<()>(sup, 0).unwrap();
+        drive(&mut lp, child, 1);
+        let jj = j.clone();
+        run_within(stop_when(&mut lp, move |_| jj.borrow().len() == 2), LIMIT);
+        assert!(lp.is_alive(sup.id()), "{backend}");
+        assert_eq!(
+            lp.supervisor_child(sup, 0),
+            Ok(None),
+            "{backend}: down, not restarted"
+        );
+        let err = lp.send_child(child, ()).unwrap_err();
+        assert_eq!(err.error, Error::NoSuchActor, "{backend}: ended for good");
+        lp.stop_actor(sup.id()).unwrap();
+        run_within(&mut lp, LIMIT);
+        assert_eq!(lp.actor_count(), 0, "{backend}");
+    }
+}
+
+#[test]
 fn temporary_child_is_never_restarted() {
     // R20
     for backend in backends() {
@@ -155,7 +185,7 @@ fn temporary_child_is_never_restarted() {
         let j = Journal::default();
         let sup = lp
             .spawn_supervisor(
-                SupervisorSpec::default(),
+                SupervisorSpec::default().auto_shutdown(true),
                 vec![scripted(&j, |_| Flow::Fail).mode(RestartMode::Temporary)],
             )
             .unwrap();
@@ -269,7 +299,9 @@ fn restart_gap(backend: jzx::BackendKind, spec: ChildSpec, j: &Journal) -> Durat
     let mut lp = new_loop(backend);
     let sup = lp
         .spawn_supervisor(
-            SupervisorSpec::default().intensity(10, Duration::from_secs(5)),
+            SupervisorSpec::default()
+                .auto_shutdown(true)
+                .intensity(10, Duration::from_secs(5)),
             vec![spec],
         )
         .unwrap();
@@ -328,7 +360,9 @@ fn supervisor_backoff_applies_with_the_childs_delay_as_base() {
         let mut lp = new_loop(backend);
         let sup = lp
             .spawn_supervisor(
-                SupervisorSpec::default().backoff(Backoff::constant(ms(0), ms(30))),
+                SupervisorSpec::default()
+                    .auto_shutdown(true)
+                    .backoff(Backoff::constant(ms(0), ms(30))),
                 vec![scripted(&j, fail_then_stop)
                     .mode(RestartMode::Transient)
                     .restart_delay(ms(20))],
@@ -360,7 +394,9 @@ fn backoff_maximum_is_honoured() {
         let mut lp = new_loop(backend);
         let sup = lp
             .spawn_supervisor(
-                SupervisorSpec::default().intensity(10, Duration::from_secs(10)),
+                SupervisorSpec::default()
+                    .auto_shutdown(true)
+                    .intensity(10, Duration::from_secs(10)),
                 vec![
                     scripted(&j, |inc| if inc < 4 { Flow::Fail } else { Flow::Stop })
                         .mode(RestartMode::Transient)
@@ -391,7 +427,9 @@ fn backoff_resets_after_a_stable_period() {
         let backoff = Backoff::exponential(ms(50), ms(0)).reset_after(ms(100));
         let sup = lp
             .spawn_supervisor(
-                SupervisorSpec::default().intensity(10, Duration::from_secs(10)),
+                SupervisorSpec::default()
+                    .auto_shutdown(true)
+                    .intensity(10, Duration::from_secs(10)),
                 vec![
                     scripted(&j, |inc| if inc < 3 { Flow::Fail } else { Flow::Stop })
                         .mode(RestartMode::Transient)

@@ -200,7 +200,11 @@ fn Impl(comptime X: type) type {
                 if (rev & std.c.POLL.IN != 0 and self.interest & READ != 0) ready |= READ;
                 if (rev & std.c.POLL.OUT != 0 and self.interest & WRITE != 0) ready |= WRITE;
                 if (rev & (std.c.POLL.ERR | std.c.POLL.NVAL) != 0) ready |= ERROR;
-                if (rev & std.c.POLL.HUP != 0) ready |= HANGUP;
+                if (rev & std.c.POLL.HUP != 0) {
+                    ready |= HANGUP;
+                    // A read would return EOF at once: that is readable.
+                    if (self.interest & READ != 0) ready |= READ;
+                }
                 return ready;
             }
 

@@ -48,6 +48,7 @@ fn supervisor_spec(s: &jzx_supervisor_spec) -> Option<SupervisorSpec> {
             step: ms(s.backoff_delay_ms),
             ..Backoff::none()
         },
+        auto_shutdown: false,
     })
 }
 

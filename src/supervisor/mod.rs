@@ -15,8 +15,9 @@
 //! - children stopped by their supervisor (for a strategy, an escalation or
 //!   the supervisor's own end) are torn down at once, in reverse start order,
 //!   and reported to the observer as a normal stop;
-//! - a supervisor whose children have all ended for good stops normally, so
-//!   that a loop whose work is done becomes idle (R2).
+//! - as in Erlang/OTP, a supervisor stays up when its children have all
+//!   ended for good; with [`SupervisorSpec::auto_shutdown`] it stops normally
+//!   then, so that a loop whose work is done becomes idle (R2).
 
 mod backoff;
 mod spec;
@@ -98,7 +99,7 @@ pub(crate) struct SupState {
 ///
 /// let mut lp = Loop::new()?;
 /// let sup = lp.spawn_supervisor(
-///     SupervisorSpec::new(Strategy::OneForOne),
+///     SupervisorSpec::new(Strategy::OneForOne).auto_shutdown(true),
 ///     vec![ChildSpec::new(|| Worker).mode(jzx::RestartMode::Transient)],
 /// )?;
 /// let worker = lp.child_ref::<&'static str>(sup, 0)?;
@@ -375,7 +376,11 @@ impl Core {
                 .children
                 .iter()
                 .all(|c| c.done || (c.current.is_none() && c.pending.is_none()));
-            return Ok(if all_done { Flow::Stop } else { Flow::Continue });
+            return Ok(if all_done && state.spec.auto_shutdown {
+                Flow::Stop
+            } else {
+                Flow::Continue
+            });
         }
 
         // Intensity: more than `intensity` restarts within `period`.

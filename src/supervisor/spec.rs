@@ -68,6 +68,9 @@ pub struct SupervisorSpec {
     pub period: Duration,
     /// Backoff for children without their own (see [`ChildSpec::backoff`]).
     pub backoff: Backoff,
+    /// Stop (normally) once every child has ended for good. Default false:
+    /// as in Erlang/OTP, a supervisor stays up with no children running.
+    pub auto_shutdown: bool,
 }
 
 impl Default for SupervisorSpec {
@@ -77,6 +80,7 @@ impl Default for SupervisorSpec {
             intensity: 1,
             period: Duration::from_secs(5),
             backoff: Backoff::none(),
+            auto_shutdown: false,
         }
     }
 }
@@ -98,6 +102,13 @@ impl SupervisorSpec {
     /// With a default backoff for the children.
     pub fn backoff(mut self, backoff: Backoff) -> Self {
         self.backoff = backoff;
+        self
+    }
+    /// Stop normally once every child has ended for good (temporary
+    /// children, transient ones after a normal exit), so a loop whose work
+    /// is done becomes idle.
+    pub fn auto_shutdown(mut self, on: bool) -> Self {
+        self.auto_shutdown = on;
         self
     }
 }

@@ -1,0 +1,237 @@
+/*
+ * check.h: tiny helpers shared by the C ABI tests in tests/c/.
+ *
+ * Include it first (it sets the POSIX feature macro). Each test program groups
+ * its checks into named cases:
+ *
+ *     case_begin("stale_id");
+ *     CHECK_EQ(jzx_send(loop, old, NULL, 0, 1), JZX_ERR_NO_SUCH_ACTOR);
+ *     case_end();               prints "ok stale_id" or nothing (failures
+ *                               were printed as "FAIL stale_id: ...")
+ *     return check_exit();      0 when nothing failed
+ *
+ * Runs are bounded: run_bounded() arms a watchdog thread that calls
+ * jzx_loop_request_stop after a few seconds (a failure), and check_init()
+ * arms alarm() as a last resort. JZX_TEST_SLOW=1 (set for valgrind runs)
+ * stretches the time limits; lower bounds on delays stay as they are.
+ */
+#ifndef JZX_TEST_CHECK_H
+#define JZX_TEST_CHECK_H
+
+#if !defined(_POSIX_C_SOURCE)
+#define _POSIX_C_SOURCE 200809L
+#endif
+#if defined(__APPLE__) && !defined(_DARWIN_C_SOURCE)
+#define _DARWIN_C_SOURCE 1
+#endif
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jzx/jzx.h>
+
+static const char *chk_case = "?";
+static int chk_case_failures = 0;
+static int chk_total_failures = 0;
+
+static inline void chk_fail(const char *file, int line, const char *what) {
+    printf("FAIL %s: %s:%d: %s\n", chk_case, file, line, what);
+    fflush(stdout);
+    chk_case_failures++;
+    chk_total_failures++;
+}
+
+static inline int chk_true(int ok, const char *expr, const char *file, int line) {
+    if (!ok) {
+        char buf[512];
+        snprintf(buf, sizeof buf, "expected %s", expr);
+        chk_fail(file, line, buf);
+    }
+    return ok;
+}
+
+static inline int chk_eq(long long got, long long want, const char *got_expr, const char *want_expr,
+                         const char *file, int line) {
+    if (got != want) {
+        char buf[512];
+        snprintf(buf, sizeof buf, "%s == %s: got %lld, expected %lld", got_expr, want_expr, got,
+                 want);
+        chk_fail(file, line, buf);
+        return 0;
+    }
+    return 1;
+}
+
+static inline int chk_eq_u64(unsigned long long got, unsigned long long want, const char *got_expr,
+                             const char *want_expr, const char *file, int line) {
+    if (got != want) {
+        char buf[512];
+        snprintf(buf, sizeof buf, "%s == %s: got 0x%llx, expected 0x%llx", got_expr, want_expr,
+                 got, want);
+        chk_fail(file, line, buf);
+        return 0;
+    }
+    return 1;
+}
+
+/* CHECK(cond); CHECK_EQ(signed ints / error codes); CHECK_EQ_U64(ids);
+ * FAILF(printf-like message with at least one argument). Each evaluates to 1
+ * when the check passed. */
+#define CHECK(cond) chk_true((cond) ? 1 : 0, #cond, __FILE__, __LINE__)
+#define CHECK_EQ(got, want) \
+    chk_eq((long long)(got), (long long)(want), #got, #want, __FILE__, __LINE__)
+#define CHECK_EQ_U64(got, want)                                                               \
+    chk_eq_u64((unsigned long long)(got), (unsigned long long)(want), #got, #want, __FILE__, \
+               __LINE__)
+#define FAILF(...)                                           \
+    do {                                                     \
+        char chk_buf_[512];                                  \
+        snprintf(chk_buf_, sizeof chk_buf_, __VA_ARGS__);    \
+        chk_fail(__FILE__, __LINE__, chk_buf_);              \
+    } while (0)
+
+static inline void case_begin(const char *name) {
+    chk_case = name;
+    chk_case_failures = 0;
+}
+
+static inline void case_end(void) {
+    if (chk_case_failures == 0) printf("ok %s\n", chk_case);
+    fflush(stdout);
+    chk_case = "?";
+}
+
+static inline int check_exit(void) {
+    fflush(stdout);
+    return chk_total_failures == 0 ? 0 : 1;
+}
+
+/* ---- time ----------------------------------------------------------------- */
+
+static inline double now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+static inline void sleep_ms(unsigned ms) {
+    struct timespec ts;
+    ts.tv_sec = (time_t)(ms / 1000u);
+    ts.tv_nsec = (long)(ms % 1000u) * 1000000L;
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+/* 1, or 10 when JZX_TEST_SLOW is set (valgrind): multiplies upper limits. */
+static inline unsigned slow_factor(void) {
+    const char *s = getenv("JZX_TEST_SLOW");
+    return (s != NULL && s[0] != '\0' && s[0] != '0') ? 10u : 1u;
+}
+
+static inline void check_init(void) {
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    /* Last resort: SIGALRM's default action kills the process. */
+    alarm(60u * slow_factor());
+}
+
+/* ---- watchdog ------------------------------------------------------------- */
+
+typedef struct watchdog {
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    jzx_loop *loop;
+    unsigned ms;
+    int disarmed;
+    int fired;
+} watchdog;
+
+static inline void *wd_main(void *arg) {
+    watchdog *wd = (watchdog *)arg;
+    struct timespec deadline;
+    int fire = 0;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += (time_t)(wd->ms / 1000u);
+    deadline.tv_nsec += (long)(wd->ms % 1000u) * 1000000L;
+    if (deadline.tv_nsec >= 1000000000L) {
+        deadline.tv_sec += 1;
+        deadline.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&wd->mu);
+    while (!wd->disarmed) {
+        if (pthread_cond_timedwait(&wd->cv, &wd->mu, &deadline) == ETIMEDOUT) {
+            fire = !wd->disarmed;
+            break;
+        }
+    }
+    if (fire) wd->fired = 1;
+    pthread_mutex_unlock(&wd->mu);
+    if (fire) jzx_loop_request_stop(wd->loop);
+    return NULL;
+}
+
+/* Starts a thread that calls jzx_loop_request_stop(loop) after ms (times
+ * slow_factor) unless wd_disarm comes first. */
+static inline void wd_arm(watchdog *wd, jzx_loop *loop, unsigned ms) {
+    memset(wd, 0, sizeof *wd);
+    wd->loop = loop;
+    wd->ms = ms * slow_factor();
+    pthread_mutex_init(&wd->mu, NULL);
+    pthread_cond_init(&wd->cv, NULL);
+    if (pthread_create(&wd->thread, NULL, wd_main, wd) != 0) {
+        printf("FAIL %s: cannot start the watchdog thread\n", chk_case);
+        exit(2);
+    }
+}
+
+/* Stops the watchdog; returns 1 when it had fired. */
+static inline int wd_disarm(watchdog *wd) {
+    int fired;
+    pthread_mutex_lock(&wd->mu);
+    wd->disarmed = 1;
+    pthread_cond_signal(&wd->cv);
+    pthread_mutex_unlock(&wd->mu);
+    pthread_join(wd->thread, NULL);
+    fired = wd->fired;
+    pthread_mutex_destroy(&wd->mu);
+    pthread_cond_destroy(&wd->cv);
+    return fired;
+}
+
+/* jzx_loop_run under a watchdog of `ms`; a fired watchdog is a failure. */
+#define RUN_BOUNDED(loop, ms) run_bounded_at((loop), (ms), __FILE__, __LINE__)
+
+static inline int run_bounded_at(jzx_loop *loop, unsigned ms, const char *file, int line) {
+    watchdog wd;
+    int rc;
+    wd_arm(&wd, loop, ms);
+    rc = jzx_loop_run(loop);
+    if (wd_disarm(&wd)) {
+        char buf[128];
+        snprintf(buf, sizeof buf, "jzx_loop_run did not return within %u ms (watchdog stopped it)",
+                 ms * slow_factor());
+        chk_fail(file, line, buf);
+    }
+    return rc;
+}
+
+/* A loop with default settings, failing the case when it cannot be made. */
+#define NEW_LOOP() new_loop_at(__FILE__, __LINE__)
+
+static inline jzx_loop *new_loop_at(const char *file, int line) {
+    jzx_loop *loop = jzx_loop_create(NULL);
+    if (loop == NULL) {
+        chk_fail(file, line, "jzx_loop_create(NULL) returned NULL");
+        printf("FAIL %s: cannot continue without a loop\n", chk_case);
+        exit(1);
+    }
+    return loop;
+}
+
+#endif /* JZX_TEST_CHECK_H */
