@@ -316,6 +316,10 @@ fn Impl(comptime X: type) type {
                 // tick as a completion, so a blocking tick that starts one
                 // returns without waiting: start them in a pass of its own.
                 self.loop.run(.no_wait) catch return ERR_RUN;
+                // Cancels finished in this pass: release their watches (and
+                // close their duplicate fds) before blocking, so a peer sees
+                // a closed socket at once.
+                self.releasePending();
             }
             const back = self.owner();
             if (timeout_ms != 0 and back.ran == 0 and back.events.items.len == 0) {

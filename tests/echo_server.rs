@@ -1,0 +1,844 @@
+//! The echo server (`examples/echo/mod.rs`, SPEC §7, §9) on every backend:
+//! concurrent transfers, backpressure, resets, half-close, connection churn,
+//! 2,000 concurrent connections, fd exhaustion at accept, and the example
+//! binary itself.
+//!
+//! Each test runs the server's loop on its own thread (a `Loop` is not
+//! `Send`, so it is created there) and drives it with blocking clients from
+//! the test thread. The tests count the fds of this process
+//! (`/proc/self/fd`) and change its `RLIMIT_NOFILE`, so they run one at a
+//! time (`serial()`). Every socket has read/write timeouts and every wait is
+//! bounded, so a bug fails a test instead of hanging it.
+mod util;
+
+#[path = "../examples/echo/mod.rs"]
+mod echo;
+
+use echo::{ListenerMsg, Snapshot, Stats};
+use jzx::{Addr, BackendKind, LoopHandle};
+use socket2::{Domain, Protocol, SockRef, Socket, Type};
+use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{mpsc, Arc, Mutex, MutexGuard};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+use util::backends;
+
+/// Socket timeouts: generous for debug builds on a busy machine.
+const IO_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long a wait for the server to reach a state may take.
+const WAIT: Duration = Duration::from_secs(10);
+
+static SERIAL: Mutex<()> = Mutex::new(());
+
+/// Runs tests of this file one at a time (fd counts, rlimits).
+fn serial() -> MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+// ------------------------------------------------------------------ helpers
+
+/// xorshift64* bytes, deterministic per seed.
+fn random_bytes(seed: u64, len: usize) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        out.extend_from_slice(&x.wrapping_mul(0x2545_F491_4F6C_DD1D).to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+/// Panics with the first differing byte (not with megabytes of `assert_eq`).
+#[track_caller]
+fn assert_same(got: &[u8], want: &[u8], what: &str) {
+    if got == want {
+        return;
+    }
+    match got.iter().zip(want).position(|(a, b)| a != b) {
+        Some(i) => panic!(
+            "{what}: byte {i} differs: got {:#04x}, want {:#04x} (lengths {} and {})",
+            got[i],
+            want[i],
+            got.len(),
+            want.len()
+        ),
+        None => panic!(
+            "{what}: got {} bytes, want {} (common prefix equal)",
+            got.len(),
+            want.len()
+        ),
+    }
+}
+
+/// The open fds of this process.
+fn fd_count() -> usize {
+    std::fs::read_dir("/proc/self/fd")
+        .expect("/proc/self/fd")
+        .count()
+}
+
+fn get_nofile() -> libc::rlimit {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `lim` is a valid, writable rlimit.
+    let rc = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) };
+    assert_eq!(rc, 0, "getrlimit: {}", std::io::Error::last_os_error());
+    lim
+}
+
+fn set_nofile(lim: libc::rlimit) {
+    // SAFETY: `lim` is a valid rlimit.
+    let rc = unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) };
+    assert_eq!(rc, 0, "setrlimit: {}", std::io::Error::last_os_error());
+}
+
+/// Whether fd number `n` is open (fcntl allocates nothing).
+fn fd_is_open(n: i32) -> bool {
+    // SAFETY: F_GETFD on any number only reads the fd table.
+    unsafe { libc::fcntl(n, libc::F_GETFD) != -1 }
+}
+
+/// Polls `cond` until it holds or `WAIT` passes; panics with `what()`.
+#[track_caller]
+fn wait_for(mut cond: impl FnMut() -> bool, what: impl Fn() -> String) {
+    let start = Instant::now();
+    while !cond() {
+        assert!(start.elapsed() < WAIT, "timed out waiting: {}", what());
+        thread::sleep(Duration::from_millis(2));
+    }
+}
+
+fn connect(addr: SocketAddr) -> TcpStream {
+    let s = TcpStream::connect_timeout(&addr, IO_TIMEOUT).expect("connect");
+    s.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
+    s.set_write_timeout(Some(IO_TIMEOUT)).unwrap();
+    s
+}
+
+/// Sends `data` from a writer thread while this thread reads the echo.
+fn echo_concurrently(stream: &TcpStream, data: &[u8]) -> Vec<u8> {
+    thread::scope(|s| {
+        let writer = s.spawn(|| (&*stream).write_all(data));
+        let mut got = vec![0; data.len()];
+        let read = (&*stream).read_exact(&mut got);
+        writer.join().unwrap().expect("write");
+        read.expect("read the echo");
+        got
+    })
+}
+
+/// Ends a connection with a reset (SO_LINGER 0, then close).
+fn reset(stream: TcpStream) {
+    SockRef::from(&stream)
+        .set_linger(Some(Duration::ZERO))
+        .expect("SO_LINGER");
+    drop(stream);
+}
+
+// ------------------------------------------------------------------- server
+
+/// The loop's state after `run` returned.
+#[derive(Debug, PartialEq, Eq)]
+struct Final {
+    actors: usize,
+    watches: usize,
+    bridge_watches: usize,
+}
+
+/// An echo server on its own thread, on 127.0.0.1 and an ephemeral port.
+struct TestServer {
+    backend: BackendKind,
+    addr: SocketAddr,
+    handle: LoopHandle,
+    listener: Addr<ListenerMsg>,
+    stats: Arc<Stats>,
+    thread: Option<JoinHandle<Final>>,
+}
+
+fn start_server(backend: BackendKind) -> TestServer {
+    let (tx, rx) = mpsc::channel();
+    let thread = thread::spawn(move || {
+        let mut lp = util::new_loop(backend);
+        let server = echo::start(&mut lp, SocketAddr::from(([127, 0, 0, 1], 0)))
+            .expect("start the echo server");
+        tx.send((
+            server.local_addr,
+            lp.handle(),
+            server.listener,
+            server.stats.clone(),
+        ))
+        .unwrap();
+        lp.run().expect("run");
+        Final {
+            actors: lp.actor_count(),
+            watches: lp.watch_count(),
+            bridge_watches: lp.bridge_watch_count(),
+        }
+    });
+    let (addr, handle, listener, stats) = rx.recv_timeout(WAIT).expect("server started");
+    TestServer {
+        backend,
+        addr,
+        handle,
+        listener,
+        stats,
+        thread: Some(thread),
+    }
+}
+
+impl TestServer {
+    /// What the loop holds, asked from inside it.
+    fn snapshot(&self) -> Snapshot {
+        let (tx, rx) = mpsc::channel();
+        self.handle
+            .send(self.listener, ListenerMsg::Snapshot(tx))
+            .expect("send to the loop");
+        rx.recv_timeout(WAIT).expect("snapshot reply")
+    }
+
+    fn get(&self, f: impl Fn(&Stats) -> &std::sync::atomic::AtomicU64) -> u64 {
+        Stats::get(f(&self.stats))
+    }
+
+    /// Waits until every connection is gone: no connection actor, only the
+    /// listener's watch (in the runtime and in the bridge), no timer, and
+    /// this process back to `fds` open fds.
+    #[track_caller]
+    fn wait_idle(&self, fds: usize) {
+        let idle = Snapshot {
+            actors: 1,
+            watches: 1,
+            bridge_watches: 1,
+            timers: 0,
+        };
+        let start = Instant::now();
+        loop {
+            let snap = self.snapshot();
+            let now_fds = fd_count();
+            let open = self.get(|s| &s.open);
+            if open == 0 && snap == idle && now_fds == fds {
+                return;
+            }
+            assert!(
+                start.elapsed() < WAIT,
+                "{}: server not back to idle: {snap:?}, {open} connections open, {now_fds} fds (baseline {fds})",
+                self.backend
+            );
+            thread::sleep(Duration::from_millis(2));
+        }
+    }
+
+    /// Stops the loop, joins its thread and returns what it held.
+    fn stop(mut self) -> Final {
+        self.handle.request_stop();
+        let thread = self.thread.take().unwrap();
+        let start = Instant::now();
+        while !thread.is_finished() {
+            assert!(start.elapsed() < WAIT, "the server loop did not stop");
+            thread::sleep(Duration::from_millis(2));
+        }
+        thread.join().expect("server thread")
+    }
+
+    /// Stops the server and checks that only the listener was left.
+    fn stop_clean(self) {
+        let backend = self.backend;
+        let fin = self.stop();
+        assert_eq!(
+            fin,
+            Final {
+                actors: 1,
+                watches: 1,
+                bridge_watches: 1
+            },
+            "{backend}: after run returned"
+        );
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        // A failed test: stop the loop, but never hang on a stuck one.
+        if let Some(thread) = self.thread.take() {
+            self.handle.request_stop();
+            let start = Instant::now();
+            while !thread.is_finished() && start.elapsed() < Duration::from_secs(5) {
+                thread::sleep(Duration::from_millis(5));
+            }
+            if thread.is_finished() {
+                let _ = thread.join();
+            }
+        }
+    }
+}
+
+// -------------------------------------------------------------------- tests
+
+#[test]
+fn fifty_connections_each_echo_one_mebibyte() {
+    let _serial = serial();
+    const CONNS: usize = 50;
+    const SIZE: usize = 1 << 20;
+    for backend in backends() {
+        let server = start_server(backend);
+        let fds = fd_count();
+        let addr = server.addr;
+        thread::scope(|s| {
+            let clients: Vec<_> = (0..CONNS)
+                .map(|i| {
+                    s.spawn(move || {
+                        let data = random_bytes(i as u64 + 1, SIZE);
+                        let stream = connect(addr);
+                        let got = echo_concurrently(&stream, &data);
+                        assert_same(&got, &data, &format!("{backend}: connection {i}"));
+                    })
+                })
+                .collect();
+            for c in clients {
+                c.join().expect("client");
+            }
+        });
+        server.wait_idle(fds);
+        assert_eq!(server.get(|s| &s.accepted), CONNS as u64, "{backend}");
+        assert_eq!(
+            server.get(|s| &s.bytes_echoed),
+            (CONNS * SIZE) as u64,
+            "{backend}"
+        );
+        assert_eq!(server.get(|s| &s.accept_errors), 0, "{backend}");
+        server.stop_clean();
+    }
+}
+
+#[test]
+fn a_client_that_writes_8_mib_before_reading_gets_it_all_back_in_order() {
+    // Backpressure: the server's writes come up short, it stops reading
+    // while the client does not read, and nothing is lost or reordered.
+    let _serial = serial();
+    const SIZE: usize = 8 << 20;
+    for backend in backends() {
+        let server = start_server(backend);
+        let fds = fd_count();
+        let data = random_bytes(8, SIZE);
+        let stream = connect(server.addr);
+        thread::scope(|s| {
+            let writer = s.spawn(|| {
+                (&stream).write_all(&data).expect("write 8 MiB");
+                stream.shutdown(Shutdown::Write).expect("shutdown");
+            });
+            // Read nothing until the server has hit a short write...
+            wait_for(
+                || server.get(|s| &s.short_writes) > 0,
+                || format!("{backend}: the server never saw a short write"),
+            );
+            // ...and check that it then stops echoing: one buffer in flight.
+            thread::sleep(Duration::from_millis(50));
+            let before = server.get(|s| &s.bytes_echoed);
+            thread::sleep(Duration::from_millis(100));
+            let after = server.get(|s| &s.bytes_echoed);
+            assert_eq!(
+                before, after,
+                "{backend}: the server kept writing to a client that does not read"
+            );
+            assert!(
+                (before as usize) < SIZE,
+                "{backend}: everything was echoed without reading"
+            );
+            let mut got = Vec::with_capacity(SIZE);
+            (&stream).read_to_end(&mut got).expect("read the echo");
+            writer.join().expect("writer");
+            assert_same(&got, &data, &format!("{backend}: 8 MiB echo"));
+        });
+        drop(stream);
+        server.wait_idle(fds);
+        assert_eq!(server.get(|s| &s.bytes_echoed), SIZE as u64, "{backend}");
+        server.stop_clean();
+    }
+}
+
+#[test]
+fn abrupt_resets_mid_transfer_leak_nothing() {
+    let _serial = serial();
+    for backend in backends() {
+        let server = start_server(backend);
+        let fds = fd_count();
+        for round in 0..10u64 {
+            // A client that does not read: the server is blocked in a write
+            // (WRITE interest, a buffer pending) when the reset comes.
+            let stream = connect(server.addr);
+            let short_writes = server.get(|s| &s.short_writes);
+            stream.set_nonblocking(true).unwrap();
+            let chunk = random_bytes(round, 256 << 10);
+            let start = Instant::now();
+            loop {
+                match (&stream).write(&chunk) {
+                    Ok(_) => continue,
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+                    Err(e) => panic!("{backend}: write: {e}"),
+                }
+                if server.get(|s| &s.short_writes) > short_writes {
+                    break;
+                }
+                assert!(
+                    start.elapsed() < WAIT,
+                    "{backend}: round {round}: no short write"
+                );
+                thread::sleep(Duration::from_millis(1));
+            }
+            reset(stream);
+
+            // A client that reads part of the echo, then resets with unread
+            // data in both directions.
+            let stream = connect(server.addr);
+            let data = random_bytes(round + 100, 256 << 10);
+            (&stream).write_all(&data).expect("write");
+            let mut part = vec![0; 10 << 10];
+            (&stream).read_exact(&mut part).expect("read part");
+            assert_same(&part, &data[..part.len()], "partial echo");
+            reset(stream);
+
+            // A reset right after connecting, before any byte.
+            reset(connect(server.addr));
+        }
+        wait_for(
+            || server.get(|s| &s.accepted) + server.get(|s| &s.accept_errors) == 30,
+            || format!("{backend}: not every connection was accepted"),
+        );
+        server.wait_idle(fds);
+        assert!(
+            server.get(|s| &s.conn_errors) > 0,
+            "{backend}: no reset seen"
+        );
+        // The server still works.
+        let stream = connect(server.addr);
+        let got = echo_concurrently(&stream, b"still alive");
+        assert_eq!(got, b"still alive");
+        drop(stream);
+        server.wait_idle(fds);
+        server.stop_clean();
+    }
+}
+
+#[test]
+fn half_closed_clients_get_the_full_echo_then_eof() {
+    let _serial = serial();
+    for backend in backends() {
+        let server = start_server(backend);
+        let fds = fd_count();
+        // Concurrently: on epoll the EOF comes late (see
+        // `a_closed_connection_reaches_the_client_promptly`).
+        thread::scope(|s| {
+            for (i, size) in [0usize, 5, 64 << 10, 1 << 20].into_iter().enumerate() {
+                let addr = server.addr;
+                s.spawn(move || {
+                    let data = random_bytes(i as u64 + 40, size);
+                    let stream = connect(addr);
+                    let mut got = Vec::new();
+                    thread::scope(|s| {
+                        let writer = s.spawn(|| {
+                            (&stream).write_all(&data)?;
+                            stream.shutdown(Shutdown::Write)
+                        });
+                        // read_to_end returns at EOF: the server closed after
+                        // echoing everything.
+                        (&stream).read_to_end(&mut got).expect("read until EOF");
+                        writer.join().unwrap().expect("write then shutdown");
+                    });
+                    assert_same(&got, &data, &format!("{backend}: half-close, {size} bytes"));
+                    // And EOF stays EOF.
+                    assert_eq!((&stream).read(&mut [0; 16]).expect("read at EOF"), 0);
+                });
+            }
+        });
+        server.wait_idle(fds);
+        assert_eq!(server.get(|s| &s.conn_errors), 0, "{backend}");
+        server.stop_clean();
+    }
+}
+
+#[test]
+// Regression: on epoll the bridge closed released watches' duplicate fds only
+// after its blocking tick, so a closed connection stayed open up to 1 s.
+fn a_closed_connection_reaches_the_client_promptly() {
+    // The server closes right after echoing what a half-closed client sent;
+    // the client must see that EOF at once, not when the loop next wakes up.
+    let _serial = serial();
+    for backend in backends() {
+        let server = start_server(backend);
+        for i in 0..5 {
+            let stream = connect(server.addr);
+            (&stream).write_all(b"bye").unwrap();
+            let start = Instant::now();
+            stream.shutdown(Shutdown::Write).unwrap();
+            let mut got = Vec::new();
+            (&stream).read_to_end(&mut got).unwrap();
+            let took = start.elapsed();
+            assert_eq!(got, b"bye");
+            assert!(
+                took < Duration::from_millis(200),
+                "{backend}: round {i}: EOF came {took:?} after the half-close"
+            );
+        }
+        server.stop_clean();
+    }
+}
+
+#[test]
+fn a_thousand_connect_disconnect_cycles_leave_nothing_behind() {
+    let _serial = serial();
+    const CYCLES: u64 = 1000;
+    for backend in backends() {
+        let server = start_server(backend);
+        let fds = fd_count();
+        for i in 0..CYCLES {
+            let stream = connect(server.addr);
+            match i % 4 {
+                // Close at once.
+                0 => drop(stream),
+                // One round trip, then close.
+                1 => {
+                    (&stream).write_all(&i.to_le_bytes()).unwrap();
+                    let mut got = [0; 8];
+                    (&stream).read_exact(&mut got).unwrap();
+                    assert_eq!(got, i.to_le_bytes(), "{backend}: cycle {i}");
+                }
+                // Half-close, read the echo, close (not waiting for the
+                // server's EOF: see `a_closed_connection_reaches_the_client_promptly`).
+                2 => {
+                    (&stream).write_all(b"bye").unwrap();
+                    stream.shutdown(Shutdown::Write).unwrap();
+                    let mut got = [0; 3];
+                    (&stream).read_exact(&mut got).unwrap();
+                    assert_eq!(&got, b"bye", "{backend}: cycle {i}");
+                }
+                // Write and reset.
+                _ => {
+                    (&stream).write_all(&[7; 100]).unwrap();
+                    reset(stream);
+                }
+            }
+        }
+        wait_for(
+            || server.get(|s| &s.accepted) + server.get(|s| &s.accept_errors) == CYCLES,
+            || {
+                format!(
+                    "{backend}: {} accepted, {} accept errors",
+                    server.get(|s| &s.accepted),
+                    server.get(|s| &s.accept_errors)
+                )
+            },
+        );
+        server.wait_idle(fds);
+        assert_eq!(
+            server.get(|s| &s.closed),
+            server.get(|s| &s.accepted),
+            "{backend}"
+        );
+        server.stop_clean();
+    }
+}
+
+#[test]
+fn two_thousand_concurrent_connections_are_held_and_served() {
+    let _serial = serial();
+    const CONNS: usize = 2000;
+    // Client + server socket + the runtime's duplicate, per connection.
+    let need = (CONNS * 3 + 256) as libc::rlim_t;
+    let mut lim = get_nofile();
+    if lim.rlim_cur < need && lim.rlim_max >= need {
+        lim.rlim_cur = lim.rlim_max;
+        set_nofile(lim);
+    }
+    if lim.rlim_cur < need {
+        eprintln!(
+            "skipping: RLIMIT_NOFILE {} (hard {}) is below the {need} fds needed",
+            lim.rlim_cur, lim.rlim_max
+        );
+        return;
+    }
+    for backend in backends() {
+        let server = start_server(backend);
+        let fds = fd_count();
+        let clients: Vec<TcpStream> = (0..CONNS)
+            .map(|i| {
+                let s = connect(server.addr);
+                (&s).write_all(format!("hello {i:05}").as_bytes()).unwrap();
+                s
+            })
+            .collect();
+        // All of them are held at once.
+        wait_for(
+            || server.snapshot().actors == CONNS + 1,
+            || format!("{backend}: {:?}", server.snapshot()),
+        );
+        assert_eq!(server.get(|s| &s.open), CONNS as u64, "{backend}");
+        for (i, s) in clients.iter().enumerate() {
+            let mut got = [0; 11];
+            let mut s: &TcpStream = s;
+            s.read_exact(&mut got).expect("read the echo");
+            assert_eq!(&got, format!("hello {i:05}").as_bytes(), "{backend}");
+        }
+        // A second round while all are still open.
+        for s in &clients {
+            (&*s).write_all(b"again").unwrap();
+        }
+        for s in &clients {
+            let mut got = [0; 5];
+            (&*s).read_exact(&mut got).unwrap();
+            assert_eq!(&got, b"again", "{backend}");
+        }
+        assert_eq!(server.get(|s| &s.accept_errors), 0, "{backend}");
+        drop(clients);
+        server.wait_idle(fds);
+        server.stop_clean();
+    }
+}
+
+/// Restores `RLIMIT_NOFILE` when dropped (also when a test fails).
+struct RestoreNofile(libc::rlimit);
+
+impl Drop for RestoreNofile {
+    fn drop(&mut self) {
+        // SAFETY: `self.0` is a valid rlimit read with getrlimit.
+        unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &self.0) };
+    }
+}
+
+#[test]
+fn running_out_of_fds_pauses_accepting_without_spinning_then_recovers() {
+    // EMFILE at accept: reported, counted, accepting pauses (no busy loop),
+    // open connections are still served, and queued clients are accepted once
+    // fds are free again.
+    let _serial = serial();
+    const CLIENTS: usize = 12;
+    for backend in backends() {
+        let server = start_server(backend);
+        let fds = fd_count();
+        // The client sockets exist before the limit drops: connecting them
+        // takes no new fd.
+        let clients: Vec<Socket> = (0..CLIENTS)
+            .map(|_| Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP)).unwrap())
+            .collect();
+        let orig = get_nofile();
+        let restore = RestoreNofile(orig);
+        // Leave exactly two fd numbers free: one connection (its socket and
+        // the runtime's duplicate), then EMFILE.
+        let mut free = 0;
+        let mut limit = 0;
+        while free < 2 {
+            if !fd_is_open(limit) {
+                free += 1;
+            }
+            limit += 1;
+        }
+        set_nofile(libc::rlimit {
+            rlim_cur: limit as libc::rlim_t,
+            rlim_max: orig.rlim_max,
+        });
+        for c in &clients {
+            c.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
+            c.set_write_timeout(Some(IO_TIMEOUT)).unwrap();
+            c.connect(&server.addr.into()).expect("connect (queued)");
+        }
+        wait_for(
+            || server.get(|s| &s.accept_errors) > 0,
+            || format!("{backend}: no accept error with no fd left"),
+        );
+        // The connection accepted before fds ran out is served meanwhile.
+        (&clients[0]).write_all(b"first").unwrap();
+        let mut got = [0; 5];
+        (&clients[0]).read_exact(&mut got).unwrap();
+        assert_eq!(&got, b"first", "{backend}");
+        // Not spinning: with accepting paused for 20 ms per error, 300 ms see
+        // about 15 attempts, not thousands.
+        let e1 = server.get(|s| &s.accept_errors);
+        thread::sleep(Duration::from_millis(300));
+        let e2 = server.get(|s| &s.accept_errors);
+        assert!(
+            e2 - e1 <= 40,
+            "{backend}: {} accept errors in 300 ms: the listener spins",
+            e2 - e1
+        );
+        assert!(server.get(|s| &s.accept_pauses) > 0, "{backend}");
+        // Fds free again: every queued client is accepted and served.
+        drop(restore);
+        for (i, c) in clients.iter().enumerate() {
+            let msg = format!("client {i:02}");
+            (&*c).write_all(msg.as_bytes()).unwrap();
+            let mut got = vec![0; msg.len()];
+            (&*c).read_exact(&mut got).expect("echo after recovery");
+            assert_eq!(got, msg.as_bytes(), "{backend}");
+        }
+        assert_eq!(server.get(|s| &s.accepted), CLIENTS as u64, "{backend}");
+        drop(clients);
+        server.wait_idle(fds);
+        server.stop_clean();
+    }
+}
+
+// ------------------------------------------------------------ the example
+
+/// The example binary, built if needed (cargo does not build examples for
+/// `cargo test --test echo_server`).
+fn example_binary() -> PathBuf {
+    // target/<profile>/deps/echo_server-<hash> → target/<profile>
+    let exe = std::env::current_exe().expect("current_exe");
+    let profile_dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/<profile>")
+        .to_path_buf();
+    let bin = profile_dir.join("examples").join("echo_server");
+    let profile = profile_dir
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("debug")
+        .to_string();
+    let mut cmd = Command::new(env!("CARGO"));
+    cmd.args(["build", "--quiet", "--example", "echo_server", "--profile"])
+        .arg(if profile == "debug" { "dev" } else { &profile })
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(Stdio::null());
+    if let Some(target_dir) = profile_dir.parent() {
+        cmd.env("CARGO_TARGET_DIR", target_dir);
+    }
+    // Bounded (cargo may wait for a lock), its messages kept in a log file;
+    // when the build fails, an existing binary is used with a warning.
+    let log_path = profile_dir.join("echo_server-example-build.log");
+    let log = std::fs::File::create(&log_path).expect("build log");
+    cmd.stdout(Stdio::null()).stderr(log);
+    let mut child = cmd.spawn().expect("run cargo build --example echo_server");
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break Some(status);
+        }
+        if start.elapsed() > Duration::from_secs(300) {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        thread::sleep(Duration::from_millis(20));
+    };
+    if !status.is_some_and(|s| s.success()) {
+        let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+        assert!(
+            bin.exists(),
+            "cargo build --example echo_server failed ({status:?}) and {} does not exist:\n{log}",
+            bin.display()
+        );
+        eprintln!(
+            "warning: cargo build --example echo_server failed ({status:?}); testing the existing {} (log: {})",
+            bin.display(),
+            log_path.display()
+        );
+    }
+    bin
+}
+
+/// A child process killed when dropped (a failed test leaves none behind).
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn the_example_binary_echoes_and_stops_on_sigterm_or_sigint() {
+    let _serial = serial();
+    let bin = example_binary();
+    for backend in backends() {
+        for (sig, name) in [(libc::SIGTERM, "SIGTERM"), (libc::SIGINT, "SIGINT")] {
+            let port = {
+                let l = TcpListener::bind("127.0.0.1:0").unwrap();
+                l.local_addr().unwrap().port()
+            };
+            let mut server = Server(
+                Command::new(&bin)
+                    .arg(port.to_string())
+                    .env("JZX_BACKEND", backend.to_string())
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::inherit())
+                    .spawn()
+                    .expect("start the example"),
+            );
+            // Its stdout, line by line, through a channel (reads are bounded).
+            let (tx, lines) = mpsc::channel();
+            let stdout = server.0.stdout.take().unwrap();
+            thread::spawn(move || {
+                for line in BufReader::new(stdout).lines() {
+                    let Ok(line) = line else { break };
+                    if tx.send(line).is_err() {
+                        break;
+                    }
+                }
+            });
+            let mut seen = Vec::new();
+            let deadline = Instant::now() + WAIT;
+            while !seen.iter().any(|l: &String| l.contains("connect with")) {
+                let left = deadline.saturating_duration_since(Instant::now());
+                match lines.recv_timeout(left) {
+                    Ok(line) => seen.push(line),
+                    Err(e) => panic!("{backend}: no banner from the example ({e}); saw {seen:?}"),
+                }
+            }
+            let banner = seen.join("\n");
+            assert!(
+                banner.contains(&format!("listening on 0.0.0.0:{port}")),
+                "{banner}"
+            );
+            assert!(banner.contains(&format!("backend: {backend}")), "{banner}");
+            assert!(
+                banner.contains(&format!("connect with: nc 127.0.0.1 {port}")),
+                "{banner}"
+            );
+
+            let stream = connect(SocketAddr::from(([127, 0, 0, 1], port)));
+            let got = echo_concurrently(&stream, b"hello from the test\n");
+            assert_eq!(got, b"hello from the test\n", "{backend}");
+
+            // SAFETY: kill with a valid signal to our own child's pid.
+            let rc = unsafe { libc::kill(server.0.id() as libc::pid_t, sig) };
+            assert_eq!(rc, 0, "kill: {}", std::io::Error::last_os_error());
+            let start = Instant::now();
+            let status = loop {
+                if let Some(status) = server.0.try_wait().unwrap() {
+                    break status;
+                }
+                assert!(
+                    start.elapsed() < Duration::from_secs(5),
+                    "{backend}: the example did not exit within 5 s of {name}"
+                );
+                thread::sleep(Duration::from_millis(10));
+            };
+            assert!(
+                status.success(),
+                "{backend}: exit status {status} after {name}"
+            );
+            // Its closing lines: the signal seen, the connection counted.
+            let rest: Vec<String> = lines.iter().collect();
+            let tail = rest.join("\n");
+            assert!(tail.contains(&format!("{name} received")), "{tail}");
+            assert!(tail.contains("1 connections accepted"), "{tail}");
+            // The connection was closed by the server's exit.
+            let mut buf = [0; 8];
+            match (&stream).read(&mut buf) {
+                Ok(0) => {}
+                Err(e) if e.kind() == ErrorKind::ConnectionReset => {}
+                other => panic!("{backend}: expected EOF after exit, got {other:?}"),
+            }
+        }
+    }
+}
