@@ -35,7 +35,7 @@ step() {
 
 zig_fmt_check() {
     local paths="zig-src build.zig" d
-    for d in zig examples/zig; do
+    for d in zig examples/zig tests/zig; do
         [ -d "$d" ] && paths="$paths $d"
     done
     # shellcheck disable=SC2086 # a list of fixed folder names
