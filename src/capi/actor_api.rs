@@ -2,7 +2,7 @@
 
 use super::jzx_loop;
 use super::types::*;
-use super::{actor_id, code, guard, put, state, status, with_core, CActor, CMsg};
+use super::{actor_id, by_id, c_message, code, guard, put, state, status, with_core, CActor, CMsg};
 use crate::{Addr, SpawnOptions};
 use std::ffi::{c_char, c_void, CStr};
 
@@ -75,23 +75,9 @@ pub extern "C" fn jzx_send(
         Err(e) => return e,
     };
     guard(|| {
-        with_core(lp, |core| {
-            let sender = core.current_actor().map_or(0, |a| a.to_raw());
-            let Some(addr) = core.addr_of::<CMsg>(id) else {
-                return JZX_ERR_NO_SUCH_ACTOR;
-            };
-            status(
-                core.send(
-                    addr,
-                    CMsg {
-                        data,
-                        len,
-                        tag,
-                        sender,
-                    },
-                )
-                .map_err(|e| e.error),
-            )
+        with_core(lp, |core| match c_message(core, id, data, len, tag) {
+            Ok((addr, msg)) => status(core.send(addr, msg).map_err(|e| e.error)),
+            Err(e) => e,
         })
     })
 }
@@ -130,19 +116,11 @@ pub extern "C" fn jzx_send_async(
 /// Stops an actor normally at its next turn.
 #[no_mangle]
 pub extern "C" fn jzx_actor_stop(lp: *mut jzx_loop, id: jzx_actor_id) -> jzx_err {
-    let id = match actor_id(id) {
-        Ok(id) => id,
-        Err(e) => return e,
-    };
-    guard(|| with_core(lp, |core| status(core.stop_actor(id))))
+    by_id(lp, id, |core, id| core.stop_actor(id))
 }
 
 /// Fails an actor at its next turn.
 #[no_mangle]
 pub extern "C" fn jzx_actor_fail(lp: *mut jzx_loop, id: jzx_actor_id) -> jzx_err {
-    let id = match actor_id(id) {
-        Ok(id) => id,
-        Err(e) => return e,
-    };
-    guard(|| with_core(lp, |core| status(core.fail_actor(id))))
+    by_id(lp, id, |core, id| core.fail_actor(id))
 }

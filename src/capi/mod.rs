@@ -260,3 +260,38 @@ fn status(r: Result<(), Error>) -> jzx_err {
         Err(e) => code(e),
     }
 }
+
+/// A C message for `target` from the running actor (sender 0 outside a
+/// behavior) with the target's typed address; `NO_SUCH_ACTOR` when the
+/// target is not a live C actor.
+fn c_message(
+    core: &Core,
+    target: ActorId,
+    data: *mut c_void,
+    len: usize,
+    tag: u32,
+) -> Result<(crate::Addr<CMsg>, CMsg), jzx_err> {
+    let sender = core.current_actor().map_or(0, |a| a.to_raw());
+    let addr = core.addr_of::<CMsg>(target).ok_or(JZX_ERR_NO_SUCH_ACTOR)?;
+    Ok((
+        addr,
+        CMsg {
+            data,
+            len,
+            tag,
+            sender,
+        },
+    ))
+}
+
+/// Runs an id-based call (stop, fail) on a raw C id.
+fn by_id(
+    lp: *mut jzx_loop,
+    raw: jzx_actor_id,
+    f: impl FnOnce(&mut Core, ActorId) -> Result<(), Error>,
+) -> jzx_err {
+    match actor_id(raw) {
+        Ok(id) => guard(|| with_core(lp, |core| status(f(core, id)))),
+        Err(e) => e,
+    }
+}

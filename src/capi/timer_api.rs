@@ -2,7 +2,7 @@
 
 use super::jzx_loop;
 use super::types::*;
-use super::{actor_id, guard, put, status, with_core, CMsg};
+use super::{actor_id, c_message, guard, put, status, with_core};
 use crate::TimerId;
 use std::ffi::c_void;
 use std::time::Duration;
@@ -24,15 +24,9 @@ pub extern "C" fn jzx_send_after(
     };
     guard(|| {
         with_core(lp, |core| {
-            let sender = core.current_actor().map_or(0, |a| a.to_raw());
-            let Some(addr) = core.addr_of::<CMsg>(id) else {
-                return JZX_ERR_NO_SUCH_ACTOR;
-            };
-            let msg = CMsg {
-                data,
-                len,
-                tag,
-                sender,
+            let (addr, msg) = match c_message(core, id, data, len, tag) {
+                Ok(target) => target,
+                Err(e) => return e,
             };
             match core.send_after(addr, Duration::from_millis(u64::from(ms)), msg) {
                 Ok(timer) => {

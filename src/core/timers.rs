@@ -81,12 +81,7 @@ impl Core {
         delay: Duration,
         msg: M,
     ) -> Result<TimerId, SendError<M>> {
-        if !self.is_alive(to.id()) {
-            return Err(SendError {
-                error: Error::NoSuchActor,
-                message: msg,
-            });
-        }
+        let msg = self.alive_or_refuse(to, msg)?;
         Ok(self.add_timer(to.id(), delay, None, Box::new(OnceMsg(msg))))
     }
 
@@ -102,12 +97,7 @@ impl Core {
         period: Duration,
         msg: M,
     ) -> Result<TimerId, SendError<M>> {
-        if !self.is_alive(to.id()) {
-            return Err(SendError {
-                error: Error::NoSuchActor,
-                message: msg,
-            });
-        }
+        let msg = self.alive_or_refuse(to, msg)?;
         Ok(self.add_timer(to.id(), period, Some(period), Box::new(RepeatMsg(msg))))
     }
 
@@ -164,5 +154,17 @@ impl Core {
 
     pub(crate) fn timer_expired(&mut self) {
         self.armed = None;
+    }
+
+    /// The message back, refused, when `to` is not alive.
+    fn alive_or_refuse<M>(&self, to: Addr<M>, msg: M) -> Result<M, SendError<M>> {
+        if self.is_alive(to.id()) {
+            Ok(msg)
+        } else {
+            Err(SendError {
+                error: Error::NoSuchActor,
+                message: msg,
+            })
+        }
     }
 }
