@@ -1,0 +1,163 @@
+//! Every benchmark of benches/ runs in smoke mode (tiny N, one run) and prints
+//! its `BENCH` line with both figures, jzx and tokio. Timing is never
+//! asserted: machines here are shared and noisy (SPEC §8).
+//!
+//! The bench binaries are built by a nested `cargo bench --no-run` in the
+//! profile of this test (`cargo test`: the test profile, whose library build
+//! is reused, so only the bench files compile; `cargo test --release`: the
+//! bench profile, i.e. release). Cargo holds its build-directory lock while it
+//! compiles, not while it runs tests, so the nested cargo does not wait on the
+//! outer one. The binaries are then run directly, each with a time limit.
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BENCHES: &[&str] = &[
+    "tell",
+    "ping_pong",
+    "spawn",
+    "skynet",
+    "cross_thread",
+    "timers",
+];
+
+/// A smoke run should take well under a second; this only catches a hang.
+const LIMIT: Duration = Duration::from_secs(120);
+
+/// Builds the benches and returns (name, executable) for each.
+fn build() -> Vec<(String, PathBuf)> {
+    let profile = if cfg!(debug_assertions) {
+        "test"
+    } else {
+        "bench"
+    };
+    let mut cmd = Command::new(env!("CARGO"));
+    cmd.current_dir(env!("CARGO_MANIFEST_DIR")).args([
+        "bench",
+        "--no-run",
+        "--message-format=json-render-diagnostics",
+        "--profile",
+        profile,
+    ]);
+    for b in BENCHES {
+        cmd.args(["--bench", b]);
+    }
+    let out = cmd
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("run cargo bench --no-run");
+    assert!(out.status.success(), "cargo bench --no-run failed");
+    let stdout = String::from_utf8(out.stdout).expect("utf-8 cargo output");
+    let mut found = Vec::new();
+    for line in stdout.lines() {
+        if !line.contains(r#""reason":"compiler-artifact""#)
+            || !line.contains(r#""kind":["bench"]"#)
+        {
+            continue;
+        }
+        let (Some(name), Some(exe)) = (json_str(line, "name"), json_str(line, "executable")) else {
+            continue;
+        };
+        found.push((name, PathBuf::from(exe)));
+    }
+    for b in BENCHES {
+        assert!(
+            found.iter().any(|(n, _)| n == b),
+            "no executable for bench {b} in cargo's output"
+        );
+    }
+    found
+}
+
+/// The string value of the first `"key":"..."` in a line of cargo's JSON
+/// (the values read here hold no escaped quotes; backslashes are unescaped).
+fn json_str(line: &str, key: &str) -> Option<String> {
+    let pat = format!(r#""{key}":""#);
+    let start = line.find(&pat)? + pat.len();
+    let rest = &line[start..];
+    let end = rest.find('"')?;
+    Some(rest[..end].replace(r"\\", r"\"))
+}
+
+/// Runs `exe --smoke`, killing it after `LIMIT`; returns its stdout.
+fn run_smoke(name: &str, exe: &PathBuf) -> String {
+    let mut child = Command::new(exe)
+        .arg("--smoke")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap_or_else(|e| panic!("start {}: {e}", exe.display()));
+    let mut stdout = child.stdout.take().expect("piped stdout");
+    let reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stdout.read_to_string(&mut s);
+        s
+    });
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if start.elapsed() > LIMIT {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("bench {name} --smoke did not finish within {LIMIT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let out = reader.join().expect("reader");
+    assert!(
+        status.success(),
+        "bench {name} --smoke failed ({status}); stdout:\n{out}"
+    );
+    eprintln!("{name}: {:.2} s", start.elapsed().as_secs_f64());
+    out
+}
+
+/// The value of `key=` in a BENCH line.
+fn field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
+    line.split_whitespace()
+        .find_map(|w| w.strip_prefix(key)?.strip_prefix('='))
+}
+
+#[test]
+fn every_benchmark_prints_its_bench_line_in_smoke_mode() {
+    let t0 = Instant::now();
+    let built = build();
+    eprintln!("built benches in {:.1} s", t0.elapsed().as_secs_f64());
+    for (name, exe) in &built {
+        let out = run_smoke(name, exe);
+        let prefix = format!("BENCH {name} ");
+        let lines: Vec<&str> = out.lines().filter(|l| l.starts_with(&prefix)).collect();
+        assert_eq!(lines.len(), 1, "bench {name}: one BENCH line, got:\n{out}");
+        let line = lines[0];
+        println!("{line}");
+        for key in [
+            "jzx", "tokio", "ratio", "n", "backend", "profile", "cores", "met",
+        ] {
+            let v = field(line, key).unwrap_or_else(|| panic!("{name}: no {key}= in {line}"));
+            assert!(!v.is_empty(), "{name}: empty {key}= in {line}");
+        }
+        for key in ["jzx", "tokio"] {
+            let v = field(line, key).expect("checked");
+            let digits: String = v
+                .chars()
+                .take_while(|c| c.is_ascii_digit() || *c == '.')
+                .collect();
+            let x: f64 = digits
+                .parse()
+                .unwrap_or_else(|_| panic!("{name}: {key}={v} is not a figure"));
+            assert!(x.is_finite(), "{name}: {key}={v}");
+        }
+        assert!(
+            line.contains(" target>=") || line.contains(" target<="),
+            "{name}: no target in {line}"
+        );
+    }
+    eprintln!(
+        "bench smoke: {} benches in {:.1} s",
+        built.len(),
+        t0.elapsed().as_secs_f64()
+    );
+}
