@@ -121,61 +121,120 @@ impl SpawnOptions {
 
 /// An actor with its type erased, as the actor table stores it.
 pub(crate) trait ErasedActor {
-    /// Handles up to `budget` messages; `Some(reason)` when the actor must be
-    /// torn down.
-    fn run(&mut self, core: &mut Core, slot: u32, budget: u32) -> Option<StopReason>;
+    /// Handles up to `budget` messages.
+    fn run(&mut self, core: &mut Core, slot: u32, budget: u32) -> Turn;
     /// A fresh, empty mailbox of this actor's message type.
-    fn new_mailbox(&self) -> Box<dyn AnyMailbox>;
+    fn new_mailbox(&self) -> AnyMailbox;
     /// The `TypeId` of the message type.
     fn msg_type(&self) -> TypeId;
+}
+
+/// How an actor's turn ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Turn {
+    /// Its mailbox is empty.
+    Idle,
+    /// Messages are left for a later turn.
+    More,
+    /// It must be torn down.
+    Ended(StopReason),
 }
 
 pub(crate) struct ActorBox<A>(pub A);
 
 impl<A: Actor> ErasedActor for ActorBox<A> {
-    fn run(&mut self, core: &mut Core, slot: u32, budget: u32) -> Option<StopReason> {
+    fn run(&mut self, core: &mut Core, slot: u32, budget: u32) -> Turn {
         let id = core.id_of_slot(slot);
-        for _ in 0..budget {
-            if let Some(reason) = core.pending_kill(slot) {
-                return Some(reason);
+        // The mailbox leaves its slot for the batch, so it is downcast once,
+        // not per message. Messages sent to this actor meanwhile go into a
+        // fresh mailbox in the slot, joined to this one as it runs dry.
+        let Some(mut taken) = core.take_mailbox(slot) else {
+            return core.pending_kill(slot).map_or(Turn::Idle, Turn::Ended);
+        };
+        let (outcome, mut more) = match taken.downcast_mut::<A::Msg>() {
+            Some(mailbox) => {
+                core.count_out(slot, mailbox.user_len());
+                let outcome = run_batch(&mut self.0, core, id, mailbox, budget);
+                (outcome, !mailbox.is_empty())
             }
-            let item = core.mailbox_mut::<A::Msg>(slot).and_then(Mailbox::pop)?;
-            let actor = &mut self.0;
-            let flow = catch_unwind(AssertUnwindSafe(|| {
-                let mut cx = Context::new(core, id);
-                match item {
-                    Item::User(msg) | Item::Sys(Sys::Timer(msg)) => actor.handle(&mut cx, msg),
-                    Item::Sys(Sys::Event(SysEvent::Io {
-                        fd,
-                        token,
-                        readiness,
-                    })) => {
-                        if cx.core_mut().take_io_event(fd, token) {
-                            actor.on_io(&mut cx, IoEvent { fd, readiness })
-                        } else {
-                            Flow::Continue
-                        }
-                    }
-                    Item::Sys(Sys::Event(SysEvent::ChildExit(exit))) => {
-                        actor.on_child_exit(&mut cx, exit)
-                    }
-                }
-            }));
-            match flow {
-                Ok(Flow::Continue) => {}
-                Ok(Flow::Stop) => return Some(StopReason::Normal),
-                Ok(Flow::Fail) => return Some(StopReason::Fail),
-                Err(_) => return Some(StopReason::Panic),
+            None => (None, false),
+        };
+        if let Some(mut extra) = core.restore_mailbox(slot, taken) {
+            let extra = extra.downcast_mut::<A::Msg>();
+            if let (Some(mailbox), Some(extra)) = (core.mailbox_mut::<A::Msg>(slot), extra) {
+                more |= !extra.is_empty();
+                mailbox.append(extra);
             }
         }
-        core.pending_kill(slot)
+        match outcome.or_else(|| core.pending_kill(slot)) {
+            Some(reason) => Turn::Ended(reason),
+            None if more => Turn::More,
+            None => Turn::Idle,
+        }
     }
 
-    fn new_mailbox(&self) -> Box<dyn AnyMailbox> {
-        Box::new(Mailbox::<A::Msg>::new())
+    fn new_mailbox(&self) -> AnyMailbox {
+        AnyMailbox::new::<A::Msg>()
     }
 
     fn msg_type(&self) -> TypeId {
         TypeId::of::<A::Msg>()
     }
+}
+
+/// Handles up to `budget` messages of `mailbox`; `Some(reason)` when the
+/// actor ended. A panic anywhere in the batch ends the actor (R11).
+fn run_batch<A: Actor>(
+    actor: &mut A,
+    core: &mut Core,
+    id: ActorId,
+    mailbox: &mut Mailbox<A::Msg>,
+    budget: u32,
+) -> Option<StopReason> {
+    let slot = id.slot();
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        let mut cx = Context::new(core, id);
+        for _ in 0..budget {
+            if let Some(reason) = cx.core_mut().pending_kill(slot) {
+                return Some(reason);
+            }
+            let item = match mailbox.pop() {
+                Some(item) => item,
+                None => {
+                    // Sent to itself during this batch: handled in it too.
+                    // The mailbox in the slot stays, empty, for later sends.
+                    let core = cx.core_mut();
+                    let extra = core.mailbox_mut::<A::Msg>(slot)?;
+                    let moved = extra.user_len();
+                    mailbox.append(extra);
+                    core.count_out(slot, moved);
+                    mailbox.pop()?
+                }
+            };
+            let flow = match item {
+                Item::User(msg) | Item::Sys(Sys::Timer(msg)) => actor.handle(&mut cx, msg),
+                Item::Sys(Sys::Event(SysEvent::Io {
+                    fd,
+                    token,
+                    readiness,
+                })) => {
+                    if cx.core_mut().take_io_event(fd, token) {
+                        actor.on_io(&mut cx, IoEvent { fd, readiness })
+                    } else {
+                        Flow::Continue
+                    }
+                }
+                Item::Sys(Sys::Event(SysEvent::ChildExit(exit))) => {
+                    actor.on_child_exit(&mut cx, exit)
+                }
+            };
+            match flow {
+                Flow::Continue => {}
+                Flow::Stop => return Some(StopReason::Normal),
+                Flow::Fail => return Some(StopReason::Fail),
+            }
+        }
+        None
+    }));
+    outcome.unwrap_or(Some(StopReason::Panic))
 }

@@ -116,14 +116,20 @@ impl Loop {
                 core.run_actor(slot);
             }
             if !core.run_queue.is_empty() || core.has_remote_backlog() {
-                let flags = core
-                    .reactor
-                    .run(Timeout::NoWait)
-                    .map_err(|_| Error::Unknown)?;
-                if flags.timer {
-                    core.timer_expired();
+                // Poll I/O between turns (R5) when anything can be ready:
+                // timers are fired from the clock and cross-thread work is
+                // seen through atomics, so with no fd watched (and none
+                // being released) the poll would be a wasted system call.
+                if core.has_io() {
+                    let flags = core
+                        .reactor
+                        .run(Timeout::NoWait)
+                        .map_err(|_| Error::Unknown)?;
+                    if flags.timer {
+                        core.timer_expired();
+                    }
+                    core.dispatch_io();
                 }
-                core.dispatch_io();
                 continue;
             }
             if core.is_idle() {

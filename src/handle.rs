@@ -80,6 +80,7 @@ impl Remote {
         std::mem::swap(&mut q.msgs, into);
     }
 
+    #[inline]
     pub(crate) fn has_pending(&self) -> bool {
         self.pending.load(SeqCst) != 0
     }

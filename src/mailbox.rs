@@ -49,6 +49,30 @@ impl<M> Mailbox<M> {
         self.sys.push_back(Sys::Timer(msg));
     }
 
+    /// Messages in the user lane.
+    #[inline]
+    pub(crate) fn user_len(&self) -> usize {
+        self.user.len()
+    }
+
+    /// No message in either lane.
+    #[inline]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.user.is_empty() && self.sys.is_empty()
+    }
+
+    /// Moves every message of `other` behind this mailbox's own.
+    #[inline]
+    pub(crate) fn append(&mut self, other: &mut Mailbox<M>) {
+        if !other.user.is_empty() {
+            self.user.append(&mut other.user);
+        }
+        if !other.sys.is_empty() {
+            self.sys.append(&mut other.sys);
+        }
+    }
+
+    #[inline]
     pub(crate) fn pop(&mut self) -> Option<Item<M>> {
         match self.sys.pop_front() {
             Some(s) => Some(Item::Sys(s)),
@@ -57,22 +81,40 @@ impl<M> Mailbox<M> {
     }
 }
 
-/// A mailbox whose message type is erased, as the actor table stores it.
-pub(crate) trait AnyMailbox {
-    fn as_any_mut(&mut self) -> &mut dyn Any;
-    fn push_sys(&mut self, event: SysEvent);
-    fn is_empty(&self) -> bool;
+/// A mailbox whose message type is erased, as the actor table stores it:
+/// the boxed `Mailbox<M>` and, for system events (queued by code that does
+/// not know `M`), a function made for `M`. A typed access is one
+/// `downcast_mut`: one indirect call.
+pub(crate) struct AnyMailbox {
+    any: Box<dyn Any>,
+    push_sys: fn(&mut dyn Any, SysEvent),
 }
 
-impl<M: 'static> AnyMailbox for Mailbox<M> {
-    fn as_any_mut(&mut self) -> &mut dyn Any {
-        self
+fn push_sys_of<M: 'static>(any: &mut dyn Any, event: SysEvent) {
+    if let Some(m) = any.downcast_mut::<Mailbox<M>>() {
+        m.sys.push_back(Sys::Event(event));
     }
-    fn push_sys(&mut self, event: SysEvent) {
-        self.sys.push_back(Sys::Event(event));
+}
+
+impl AnyMailbox {
+    /// An empty mailbox for messages of type `M` (no buffer is allocated
+    /// until the first message).
+    pub(crate) fn new<M: 'static>() -> AnyMailbox {
+        AnyMailbox {
+            any: Box::new(Mailbox::<M>::new()),
+            push_sys: push_sys_of::<M>,
+        }
     }
-    fn is_empty(&self) -> bool {
-        self.user.is_empty() && self.sys.is_empty()
+
+    /// The typed mailbox, if its messages are `M`.
+    #[inline]
+    pub(crate) fn downcast_mut<M: 'static>(&mut self) -> Option<&mut Mailbox<M>> {
+        self.any.downcast_mut::<Mailbox<M>>()
+    }
+
+    /// Queues a system event in the reserved lane.
+    pub(crate) fn push_sys(&mut self, event: SysEvent) {
+        (self.push_sys)(&mut *self.any, event)
     }
 }
 
@@ -100,7 +142,12 @@ mod tests {
             child: ActorId::new(0, 1),
             reason: StopReason::Normal,
         };
-        m.push_sys(SysEvent::ChildExit(exit));
+        let mut erased = AnyMailbox::new::<i32>();
+        erased.push_sys(SysEvent::ChildExit(exit));
+        assert!(erased.downcast_mut::<u8>().is_none());
+        let typed = erased.downcast_mut::<i32>().unwrap();
+        assert!(!typed.is_empty() && typed.user_len() == 0);
+        m.sys.push_back(Sys::Event(SysEvent::ChildExit(exit)));
         m.push_timer(9);
         assert!(matches!(
             m.pop(),
@@ -109,6 +156,6 @@ mod tests {
         assert!(matches!(m.pop(), Some(Item::Sys(Sys::Timer(9)))));
         assert!(matches!(m.pop(), Some(Item::User(1))));
         assert!(m.pop().is_none());
-        assert!(AnyMailbox::is_empty(&m));
+        assert!(m.user.is_empty() && m.sys.is_empty());
     }
 }

@@ -12,7 +12,7 @@
 
 use crate::id::{next_generation, TimerId};
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::BinaryHeap;
 
 const NIL: u32 = u32::MAX;
 
@@ -42,9 +42,9 @@ pub(crate) struct TimerQueue<P> {
     heap: BinaryHeap<Reverse<(u64, u64, u32)>>,
     seq: u64,
     live: usize,
-    /// First timer of each owner (an intrusive list through the entries), so
-    /// an actor's teardown finds its timers without a scan.
-    owners: HashMap<u32, u32>,
+    /// First timer of each owner slot, or NIL (an intrusive list through the
+    /// entries), so an actor's teardown finds its timers without a scan.
+    owners: Vec<u32>,
 }
 
 impl<P> TimerQueue<P> {
@@ -55,7 +55,7 @@ impl<P> TimerQueue<P> {
             heap: BinaryHeap::new(),
             seq: 0,
             live: 0,
-            owners: HashMap::new(),
+            owners: Vec::new(),
         }
     }
 
@@ -75,7 +75,10 @@ impl<P> TimerQueue<P> {
         payload: P,
     ) -> TimerId {
         self.seq += 1;
-        let head = self.owners.get(&owner).copied().unwrap_or(NIL);
+        if self.owners.len() <= owner as usize {
+            self.owners.resize(owner as usize + 1, NIL);
+        }
+        let head = self.owners[owner as usize];
         let entry = Entry {
             generation: 1,
             payload: Some(payload),
@@ -103,7 +106,7 @@ impl<P> TimerQueue<P> {
         if head != NIL {
             self.entries[head as usize].prev = slot;
         }
-        self.owners.insert(owner, slot);
+        self.owners[owner as usize] = slot;
         self.live += 1;
         self.heap
             .push(Reverse((now.saturating_add(delay), self.seq, slot)));
@@ -132,10 +135,8 @@ impl<P> TimerQueue<P> {
         let (prev, next, owner) = (e.prev, e.next, e.owner);
         if prev != NIL {
             self.entries[prev as usize].next = next;
-        } else if next != NIL {
-            self.owners.insert(owner, next);
         } else {
-            self.owners.remove(&owner);
+            self.owners[owner as usize] = next;
         }
         if next != NIL {
             self.entries[next as usize].prev = prev;
@@ -216,7 +217,7 @@ impl<P> TimerQueue<P> {
     /// Removes every timer of `owner`, returning their payloads.
     pub(crate) fn remove_owner(&mut self, owner: u32) -> Vec<P> {
         let mut out = Vec::new();
-        while let Some(&head) = self.owners.get(&owner) {
+        while let Some(&head) = self.owners.get(owner as usize).filter(|&&h| h != NIL) {
             out.push(self.remove(head));
         }
         out

@@ -236,12 +236,6 @@ impl Reactor {
         })
     }
 
-    /// Milliseconds on the loop's monotonic clock, read now.
-    pub(crate) fn now_ms(&mut self) -> u64 {
-        // SAFETY: the loop is alive.
-        unsafe { sys::jzx_xev_now_ms(self.raw.as_ptr()) }
-    }
-
     /// Arms the one timer to expire `ms` milliseconds from now.
     pub(crate) fn timer_set(&mut self, ms: u64) {
         // SAFETY: the loop is alive; the call cannot fail with a live loop.

@@ -90,6 +90,13 @@ impl Core {
         Ok(())
     }
 
+    /// Whether the event loop has fds to poll: watched ones, or unwatched
+    /// ones it has not finished releasing.
+    #[inline]
+    pub(crate) fn has_io(&self) -> bool {
+        !self.watches.is_empty() || self.reactor.live_watches() != 0
+    }
+
     /// The interest and owner of a watched fd.
     pub fn watched(&self, fd: RawFd) -> Option<(ActorId, Interest)> {
         self.watches.get(&fd).map(|w| (w.owner, w.interest))

@@ -19,7 +19,7 @@ mod names;
 mod remote;
 mod timers;
 
-use crate::actor::{ActorBox, ErasedActor, SpawnOptions};
+use crate::actor::{ActorBox, ErasedActor, SpawnOptions, Turn};
 use crate::backend::xev::{BackendError, Reactor, ReadyEvent};
 use crate::handle::{Remote, RemoteMsg};
 use crate::id::next_generation;
@@ -51,8 +51,11 @@ struct Slot {
     has_fds: bool,
     has_name: bool,
     parent: Option<ActorId>,
+    /// User messages in the mailbox taken out for the running batch (a
+    /// fresh mailbox in the slot meanwhile counts them against the cap).
+    out: u32,
     actor: Option<Box<dyn ErasedActor>>,
-    mailbox: Option<Box<dyn AnyMailbox>>,
+    mailbox: Option<AnyMailbox>,
 }
 
 /// The loop's state, and the API available both on a [`Loop`](crate::Loop)
@@ -115,6 +118,10 @@ pub struct Core {
     remote_blocked: bool,
     events_buf: Vec<ReadyEvent>,
     pub(crate) in_run: bool,
+    /// The origin of the loop's clock (timer deadlines count from it).
+    epoch: std::time::Instant,
+    /// System events for the running actor, queued after its batch.
+    deferred_sys: Vec<(ActorId, SysEvent)>,
     current: Option<ActorId>,
 }
 
@@ -132,10 +139,10 @@ impl fmt::Debug for Core {
 /// A mailbox for an actor, typed by the actor itself when it is in its slot
 /// (so a message of another type is refused, not stored), else (the running
 /// actor) by the message being sent.
-fn new_mailbox<M: 'static>(actor: Option<&dyn ErasedActor>) -> Box<dyn AnyMailbox> {
+fn new_mailbox<M: 'static>(actor: Option<&dyn ErasedActor>) -> AnyMailbox {
     match actor {
         Some(actor) => actor.new_mailbox(),
-        None => Box::new(Mailbox::<M>::new()),
+        None => AnyMailbox::new::<M>(),
     }
 }
 
@@ -179,6 +186,8 @@ impl Core {
             remote_blocked: false,
             events_buf: Vec::new(),
             in_run: false,
+            deferred_sys: Vec::new(),
+            epoch: std::time::Instant::now(),
             current: None,
         })
     }
@@ -218,6 +227,7 @@ impl Core {
     }
 
     /// Whether `id` names a live actor.
+    #[inline]
     pub fn is_alive(&self, id: ActorId) -> bool {
         self.slot(id).is_some()
     }
@@ -239,32 +249,54 @@ impl Core {
         }
     }
 
+    #[inline]
     fn slot(&self, id: ActorId) -> Option<&Slot> {
         self.slots
             .get(id.slot() as usize)
             .filter(|s| s.live && s.generation == id.generation())
     }
 
+    #[inline]
     fn slot_mut(&mut self, id: ActorId) -> Option<&mut Slot> {
         self.slots
             .get_mut(id.slot() as usize)
             .filter(|s| s.live && s.generation == id.generation())
     }
 
+    #[inline]
     pub(crate) fn id_of_slot(&self, slot: u32) -> ActorId {
         ActorId::new(slot, self.slots[slot as usize].generation)
     }
 
+    #[inline]
     pub(crate) fn pending_kill(&self, slot: u32) -> Option<StopReason> {
         self.slots[slot as usize].kill
+    }
+
+    /// Takes an actor's mailbox out of its slot for a batch (see
+    /// `ErasedActor::run`).
+    pub(crate) fn take_mailbox(&mut self, slot: u32) -> Option<AnyMailbox> {
+        self.slots[slot as usize].mailbox.take()
+    }
+
+    /// Counts `moved` more user messages in a running actor's taken mailbox.
+    pub(crate) fn count_out(&mut self, slot: u32, moved: usize) {
+        let s = &mut self.slots[slot as usize];
+        s.out = s.out.saturating_add(moved as u32);
+    }
+
+    /// Puts a mailbox back after a batch; returns the one made meanwhile.
+    pub(crate) fn restore_mailbox(&mut self, slot: u32, mailbox: AnyMailbox) -> Option<AnyMailbox> {
+        let s = &mut self.slots[slot as usize];
+        s.out = 0;
+        s.mailbox.replace(mailbox)
     }
 
     pub(crate) fn mailbox_mut<M: 'static>(&mut self, slot: u32) -> Option<&mut Mailbox<M>> {
         self.slots[slot as usize]
             .mailbox
             .as_mut()?
-            .as_any_mut()
-            .downcast_mut::<Mailbox<M>>()
+            .downcast_mut::<M>()
     }
 
     // ---------------------------------------------------------------- spawn
@@ -323,6 +355,7 @@ impl Core {
                     has_fds: false,
                     has_name: false,
                     parent: None,
+                    out: 0,
                     actor: None,
                     mailbox: None,
                 });
@@ -365,6 +398,7 @@ impl Core {
     /// The message comes back in the error (R8): `NoSuchActor` when the
     /// target is dead, `MailboxFull` when its mailbox is at capacity (the
     /// observer's `on_mailbox_full` is called first).
+    #[inline]
     pub fn send<M: 'static>(&mut self, to: Addr<M>, msg: M) -> Result<(), SendError<M>> {
         let id = to.id();
         let Some(slot) = self.slot_mut(id) else {
@@ -373,15 +407,11 @@ impl Core {
                 message: msg,
             });
         };
-        let cap = slot.cap;
+        let cap = slot.cap.saturating_sub(slot.out);
         if slot.mailbox.is_none() {
             slot.mailbox = Some(new_mailbox::<M>(slot.actor.as_deref()));
         }
-        let Some(mailbox) = slot
-            .mailbox
-            .as_mut()
-            .and_then(|m| m.as_any_mut().downcast_mut::<Mailbox<M>>())
-        else {
+        let Some(mailbox) = slot.mailbox.as_mut().and_then(|m| m.downcast_mut::<M>()) else {
             return Err(SendError {
                 error: Error::InvalidArg,
                 message: msg,
@@ -434,6 +464,7 @@ impl Core {
         }
     }
 
+    #[inline]
     fn schedule(&mut self, slot: u32) {
         let s = &mut self.slots[slot as usize];
         if !s.scheduled {
@@ -450,9 +481,12 @@ impl Core {
         if slot.mailbox.is_none() {
             match slot.actor.as_ref() {
                 Some(actor) => slot.mailbox = Some(actor.new_mailbox()),
-                // Only the running actor is out of its slot, and a running
-                // actor always has a mailbox.
-                None => return,
+                // The running actor, its mailbox out for the batch: queue
+                // the event once the batch is over.
+                None => {
+                    self.deferred_sys.push((to, event));
+                    return;
+                }
             }
         }
         if let Some(m) = slot.mailbox.as_mut() {
@@ -468,11 +502,7 @@ impl Core {
         if slot.mailbox.is_none() {
             slot.mailbox = Some(new_mailbox::<M>(slot.actor.as_deref()));
         }
-        if let Some(m) = slot
-            .mailbox
-            .as_mut()
-            .and_then(|m| m.as_any_mut().downcast_mut::<Mailbox<M>>())
-        {
+        if let Some(m) = slot.mailbox.as_mut().and_then(|m| m.downcast_mut::<M>()) {
             m.push_timer(msg);
             self.schedule(to.slot());
         }
@@ -517,19 +547,18 @@ impl Core {
         };
         let id = self.id_of_slot(slot);
         self.current = Some(id);
-        let outcome = actor.run(self, slot, budget);
+        let turn = actor.run(self, slot, budget);
         self.current = None;
         self.slots[slot as usize].actor = Some(actor);
-        match outcome {
-            Some(reason) => self.teardown(slot, reason),
-            None => {
-                let s = &mut self.slots[slot as usize];
-                if s.mailbox.as_ref().is_some_and(|m| !m.is_empty()) {
-                    self.run_queue.push_back(slot);
-                } else {
-                    s.scheduled = false;
-                }
+        if !self.deferred_sys.is_empty() {
+            for (to, event) in std::mem::take(&mut self.deferred_sys) {
+                self.push_sys(to, event);
             }
+        }
+        match turn {
+            Turn::Ended(reason) => self.teardown(slot, reason),
+            Turn::More => self.run_queue.push_back(slot),
+            Turn::Idle => self.slots[slot as usize].scheduled = false,
         }
     }
 

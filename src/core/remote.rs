@@ -8,7 +8,15 @@ impl Core {
     /// Runs the closures queued by other threads.
     /// Messages refused by a full mailbox wait at the head, with everything
     /// behind them (FIFO per producer), until the target has made room.
+    #[inline]
     pub(crate) fn drain_remote(&mut self) {
+        if self.remote_backlog.is_empty() && !self.remote.has_pending() {
+            return;
+        }
+        self.drain_remote_queue();
+    }
+
+    fn drain_remote_queue(&mut self) {
         let mut msgs = std::mem::take(&mut self.remote_buf);
         self.remote.drain(&mut msgs);
         if self.remote_backlog.is_empty() {
