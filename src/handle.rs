@@ -1,7 +1,9 @@
 //! [`LoopHandle`]: sending into a loop from other threads (R14).
 //!
-//! Producers push closures into one mutex-protected queue; the loop drains it
-//! at the start of every turn, so delivery is FIFO per producer. A producer
+//! Producers push messages into one mutex-protected queue of typed runs
+//! (consecutive messages of one type share a run, so a steady producer
+//! allocates nothing per message); the loop drains it at the start of every
+//! turn, so delivery is FIFO per producer. A producer
 //! wakes the loop only when the loop has said it is about to block
 //! (`sleeping`), and the loop re-checks the queue after saying so: with
 //! sequentially consistent atomics on both sides, either the loop sees the
@@ -10,13 +12,42 @@
 use crate::backend::xev::Waker;
 use crate::core::Core;
 use crate::{Addr, Error, SendError};
+use std::any::Any;
+use std::collections::VecDeque;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
 
-/// A cross-thread message, run on the loop's thread: true when done, false
-/// when its target's mailbox is full and it must be tried again later.
-pub(crate) type RemoteMsg = Box<dyn FnMut(&mut Core) -> bool + Send>;
+/// A run of cross-thread messages of one type, in the order they were sent.
+pub(crate) trait RemoteBatch: Send {
+    fn as_any_mut(&mut self) -> &mut dyn Any;
+    /// Delivers the messages in order on the loop's thread; false when a
+    /// full mailbox refused one (it stays first, for a later try).
+    fn deliver(&mut self, core: &mut Core) -> bool;
+}
+
+pub(crate) type RemoteMsg = Box<dyn RemoteBatch>;
+
+struct Batch<M>(VecDeque<(Addr<M>, M)>);
+
+impl<M: Send + 'static> RemoteBatch for Batch<M> {
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
+    }
+
+    fn deliver(&mut self, core: &mut Core) -> bool {
+        while let Some((to, msg)) = self.0.pop_front() {
+            let mut slot = Some(msg);
+            if !core.deliver_remote(to, &mut slot) {
+                if let Some(msg) = slot {
+                    self.0.push_front((to, msg));
+                }
+                return false;
+            }
+        }
+        true
+    }
+}
 
 pub(crate) struct Remote {
     queue: Mutex<RemoteQueue>,
@@ -49,19 +80,22 @@ impl Remote {
         self.queue.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Queues `make(value)` for the loop; gives `value` back when the loop is
-    /// gone (checked under the same lock as `close`, so nothing slips past).
-    pub(crate) fn post_with<T>(
-        &self,
-        value: T,
-        make: impl FnOnce(T) -> RemoteMsg,
-    ) -> Result<(), T> {
+    /// Queues `msg` for `to`; gives it back when the loop is gone (checked
+    /// under the same lock as `close`, so nothing slips past).
+    pub(crate) fn post<M: Send + 'static>(&self, to: Addr<M>, msg: M) -> Result<(), M> {
         {
             let mut q = self.lock();
             if q.closed {
-                return Err(value);
+                return Err(msg);
             }
-            q.msgs.push(make(value));
+            match q
+                .msgs
+                .last_mut()
+                .and_then(|b| b.as_any_mut().downcast_mut::<Batch<M>>())
+            {
+                Some(batch) => batch.0.push_back((to, msg)),
+                None => q.msgs.push(Box::new(Batch(VecDeque::from([(to, msg)])))),
+            }
             self.pending.fetch_add(1, SeqCst);
         }
         if self.sleeping.load(SeqCst) {
@@ -170,28 +204,16 @@ impl LoopHandle {
     ///
     /// `LoopClosed` (with the message) when the loop is gone.
     pub fn send<M: Send + 'static>(&self, to: Addr<M>, msg: M) -> Result<(), SendError<M>> {
-        self.remote
-            .post_with(msg, |msg| {
-                let mut msg = Some(msg);
-                Box::new(move |core: &mut Core| core.deliver_remote(to, &mut msg))
-            })
-            .map_err(|message| SendError {
-                error: Error::LoopClosed,
-                message,
-            })
+        self.remote.post(to, msg).map_err(|message| SendError {
+            error: Error::LoopClosed,
+            message,
+        })
     }
 
     /// Asks the loop to stop after its current turn; from any thread. If the
     /// loop is not running, its next `run` returns at once (R3).
     pub fn request_stop(&self) {
         self.remote.request_stop();
-    }
-
-    /// Queues a closure to run on the loop's thread between turns (the C
-    /// ABI's `jzx_send_async` is built on it).
-    #[allow(dead_code)]
-    pub(crate) fn post<T>(&self, value: T, make: impl FnOnce(T) -> RemoteMsg) -> Result<(), T> {
-        self.remote.post_with(value, make)
     }
 }
 

@@ -5,7 +5,7 @@ use super::Core;
 impl Core {
     // -------------------------------------------------------- cross-thread
 
-    /// Runs the closures queued by other threads.
+    /// Delivers the messages queued by other threads.
     /// Messages refused by a full mailbox wait at the head, with everything
     /// behind them (FIFO per producer), until the target has made room.
     #[inline]
@@ -22,7 +22,7 @@ impl Core {
         if self.remote_backlog.is_empty() {
             let mut rest = msgs.drain(..);
             while let Some(mut msg) = rest.next() {
-                if !msg(self) {
+                if !msg.deliver(self) {
                     self.remote_blocked = true;
                     self.remote_backlog.push_back(msg);
                     self.remote_backlog.extend(rest);
@@ -32,7 +32,7 @@ impl Core {
         } else {
             self.remote_backlog.extend(msgs.drain(..));
             while let Some(mut msg) = self.remote_backlog.pop_front() {
-                if !msg(self) {
+                if !msg.deliver(self) {
                     self.remote_backlog.push_front(msg);
                     break;
                 }
