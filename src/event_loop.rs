@@ -135,11 +135,9 @@ impl Loop {
             if core.is_idle() {
                 return Ok(());
             }
-            let has_timers = core.arm_timer();
-            let _ = has_timers;
-            let timeout = Timeout::Ms(u64::from(core.config().io_poll_timeout_ms));
+            core.arm_timer();
             let flags = if core.remote.enter_sleep() {
-                let flags = core.reactor.run(timeout);
+                let flags = core.reactor.run(Timeout::Forever);
                 core.remote.leave_sleep();
                 flags
             } else {

@@ -311,7 +311,9 @@ fn Impl(comptime X: type) type {
                 self.loop.update_now();
                 self.loop.timer_reset(&self.c_deadline, &self.c_deadline_cancel, @intCast(timeout_ms), self, deadlineCallback);
             }
-            if (timeout_ms == 0 or X.backend != .io_uring) {
+            // (epoll: only when something waits to be started.)
+            const pending = if (X.backend == .epoll) !self.loop.submissions.empty() else true;
+            if (timeout_ms == 0 or (X.backend != .io_uring and pending)) {
                 // epoll and kqueue count a timer or cancel started in this
                 // tick as a completion, so a blocking tick that starts one
                 // returns without waiting: start them in a pass of its own.

@@ -84,9 +84,9 @@ pub(crate) enum Timeout {
     /// Poll without blocking.
     NoWait,
     /// Block until something happens.
-    #[cfg_attr(not(test), allow(dead_code))]
     Forever,
     /// Block at most this many milliseconds.
+    #[cfg_attr(not(test), allow(dead_code))]
     Ms(u64),
 }
 
@@ -244,6 +244,7 @@ impl Reactor {
     }
 
     /// Disarms the timer.
+    #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn timer_clear(&mut self) {
         // SAFETY: the loop is alive.
         unsafe { sys::jzx_xev_timer_clear(self.raw.as_ptr()) }

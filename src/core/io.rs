@@ -36,7 +36,7 @@ impl Core {
         if !self.is_alive(owner) {
             return Err(Error::NoSuchActor);
         }
-        if !self.watches.contains_key(&fd)
+        if self.watches.get(fd).is_none()
             && self.watches.len() >= self.config.max_io_watchers as usize
         {
             return Err(Error::IoRegFailed);
@@ -50,7 +50,7 @@ impl Core {
             .reactor
             .watch(fd, interest, token)
             .map_err(backend_error)?;
-        if let Some(old) = self.watches.remove(&fd) {
+        if let Some(old) = self.watches.remove(fd) {
             self.reactor.unwatch(old.id);
         }
         self.watches.insert(
@@ -82,7 +82,7 @@ impl Core {
         if fd < 0 {
             return Err(Error::InvalidArg);
         }
-        let w = self.watches.remove(&fd).ok_or(Error::IoNotWatched)?;
+        let w = self.watches.remove(fd).ok_or(Error::IoNotWatched)?;
         self.reactor.unwatch(w.id);
         if let Some(fds) = self.owned_fds.get_mut(&w.owner.slot()) {
             fds.retain(|&f| f != fd);
@@ -99,13 +99,13 @@ impl Core {
 
     /// The interest and owner of a watched fd.
     pub fn watched(&self, fd: RawFd) -> Option<(ActorId, Interest)> {
-        self.watches.get(&fd).map(|w| (w.owner, w.interest))
+        self.watches.get(fd).map(|w| (w.owner, w.interest))
     }
 
     /// Whether a queued readiness event is still current (its watch was not
     /// removed or replaced since); marks it delivered.
     pub(crate) fn take_io_event(&mut self, fd: RawFd, token: u64) -> bool {
-        match self.watches.get_mut(&fd) {
+        match self.watches.get_mut(fd) {
             Some(w) if w.token == token => {
                 w.queued = false;
                 true
@@ -121,7 +121,7 @@ impl Core {
         events.clear();
         events.extend(self.reactor.events());
         for ev in &events {
-            let Some(w) = self.watches.get_mut(&ev.fd) else {
+            let Some(w) = self.watches.get_mut(ev.fd) else {
                 continue;
             };
             if w.token != ev.token || w.queued {
@@ -145,11 +145,56 @@ impl Core {
     /// that another actor watches by now is left alone (R17).
     pub(super) fn remove_watches_of(&mut self, slot: u32, id: ActorId) {
         for fd in self.owned_fds.remove(&slot).unwrap_or_default() {
-            if self.watches.get(&fd).is_some_and(|w| w.owner == id) {
-                if let Some(w) = self.watches.remove(&fd) {
+            if self.watches.get(fd).is_some_and(|w| w.owner == id) {
+                if let Some(w) = self.watches.remove(fd) {
                     self.reactor.unwatch(w.id);
                 }
             }
         }
+    }
+}
+
+/// Watches indexed by fd: fds are small integers, so a vector beats a hash
+/// map on the readiness path (two lookups per event).
+#[derive(Default)]
+pub(super) struct FdTable {
+    slots: Vec<Option<Watch>>,
+    len: usize,
+}
+
+impl FdTable {
+    #[inline]
+    pub(super) fn get(&self, fd: RawFd) -> Option<&Watch> {
+        self.slots.get(usize::try_from(fd).ok()?)?.as_ref()
+    }
+
+    #[inline]
+    pub(super) fn get_mut(&mut self, fd: RawFd) -> Option<&mut Watch> {
+        self.slots.get_mut(usize::try_from(fd).ok()?)?.as_mut()
+    }
+
+    /// Stores a watch (fd >= 0, checked by the callers).
+    pub(super) fn insert(&mut self, fd: RawFd, watch: Watch) {
+        let i = usize::try_from(fd).unwrap_or(0);
+        if self.slots.len() <= i {
+            self.slots.resize_with(i + 1, || None);
+        }
+        if self.slots[i].replace(watch).is_none() {
+            self.len += 1;
+        }
+    }
+
+    pub(super) fn remove(&mut self, fd: RawFd) -> Option<Watch> {
+        let w = self.slots.get_mut(usize::try_from(fd).ok()?)?.take()?;
+        self.len -= 1;
+        Some(w)
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.len
+    }
+
+    pub(super) fn is_empty(&self) -> bool {
+        self.len == 0
     }
 }

@@ -36,7 +36,7 @@ use std::os::fd::RawFd;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
-use io::Watch;
+use io::FdTable;
 pub(crate) use timers::TimerMsg;
 
 /// One entry of the actor table.
@@ -103,7 +103,7 @@ pub struct Core {
     timers: TimerQueue<Box<dyn TimerMsg>>,
     /// The deadline the bridge timer is armed for.
     armed: Option<u64>,
-    watches: HashMap<RawFd, Watch>,
+    watches: FdTable,
     owned_fds: HashMap<u32, Vec<RawFd>>,
     next_token: u64,
     pub(crate) observer: Option<Box<dyn Observer>>,
@@ -173,7 +173,7 @@ impl Core {
             reactor,
             timers: TimerQueue::new(),
             armed: None,
-            watches: HashMap::new(),
+            watches: FdTable::default(),
             owned_fds: HashMap::new(),
             next_token: 1,
             observer: None,

@@ -139,21 +139,20 @@ impl Core {
 
     /// Arms the bridge timer for the next deadline; returns whether any timer
     /// is pending.
-    pub(crate) fn arm_timer(&mut self) -> bool {
-        match self.timers.next_deadline() {
-            Some(deadline) => {
-                if self.armed != Some(deadline) {
-                    let now = self.now_ms();
-                    self.reactor.timer_set(deadline.saturating_sub(now));
-                    self.armed = Some(deadline);
-                }
-                true
-            }
-            None => {
-                if self.armed.take().is_some() {
-                    self.reactor.timer_clear();
-                }
-                false
+    ///
+    /// The same timer bounds a blocking wait by `io_poll_timeout_ms` (R19):
+    /// it is armed for the earlier of the next deadline and the poll timeout,
+    /// and an earlier arming that still bounds the wait is kept, so a busy
+    /// loop that blocks often re-arms it at most once per poll timeout.
+    pub(crate) fn arm_timer(&mut self) {
+        let now = self.now_ms();
+        let limit = now.saturating_add(u64::from(self.config().io_poll_timeout_ms));
+        let target = self.timers.next_deadline().map_or(limit, |d| d.min(limit));
+        match self.armed {
+            Some(armed) if armed > now && armed <= target => {}
+            _ => {
+                self.reactor.timer_set(target.saturating_sub(now));
+                self.armed = Some(target);
             }
         }
     }
