@@ -6,18 +6,21 @@
 # One loop on one core (SPEC §8): each benchmark process is pinned with
 # `taskset -c 0` when taskset exists and CPU 0 is allowed. cross_thread gets
 # two CPUs (`taskset -c 0,1`): it pins its loop thread to the first and its
-# producer thread to the second itself.
+# producer thread to the second itself. echo runs unpinned: it starts its own
+# processes and pins them (echo server on CPU 0, load client on CPU 1); it
+# needs the release examples, which this script builds first, and writes its
+# plot to bench-echo.svg (target/bench-echo-smoke.svg with --smoke).
 #
 # Usage: bash scripts/bench.sh [BENCH...] [-- ARGS...]
-#   BENCH: tell ping_pong spawn skynet cross_thread timers (default: all)
+#   BENCH: tell ping_pong spawn skynet cross_thread timers echo (default: all)
 #   ARGS:  passed to every benchmark, e.g. `-- --runs 7` or `-- --smoke`
 # Environment: JZX_BACKEND=epoll|io_uring picks the backend (default: io_uring
-# where available, else epoll).
+# where available, else epoll); echo ignores it and runs both.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-all=(tell ping_pong spawn skynet cross_thread timers)
+all=(tell ping_pong spawn skynet cross_thread timers echo)
 benches=()
 args=()
 while [ $# -gt 0 ]; do
@@ -36,6 +39,10 @@ mkdir -p target
 build_args=()
 for b in "${benches[@]}"; do build_args+=(--bench "$b"); done
 json=$(cargo bench --no-run --message-format=json-render-diagnostics "${build_args[@]}")
+# echo runs these (release, next to the bench executables' profile).
+case " ${benches[*]} " in
+*" echo "*) cargo build --release --example echo_server --example echo_tokio --example echo_bench ;;
+esac
 exe_of() {
     printf '%s\n' "$json" | python3 -c '
 import json, sys
@@ -75,16 +82,19 @@ for b in "${benches[@]}"; do
     cpus=0
     if [ "$b" = cross_thread ] && [ "$ncpu" -ge 2 ]; then cpus=0,1; fi
     prefix=$(pin "$cpus")
-    echo "==> $b (${prefix:-unpinned})" | tee -a "$output" >&2
+    extra=()
+    if [ "$b" = echo ]; then
+        # It pins the processes it starts itself.
+        prefix=
+        plot=bench-echo.svg
+        case " ${args[*]-} " in *" --smoke "*) plot=target/bench-echo-smoke.svg ;; esac
+        extra=(--plot "$plot")
+        echo "==> $b (server on CPU 0, client on CPU 1; loadavg $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null))" | tee -a "$output" >&2
+    else
+        echo "==> $b (${prefix:-unpinned})" | tee -a "$output" >&2
+    fi
     # shellcheck disable=SC2086 # $prefix is a command prefix, split on purpose
-    $prefix "$exe" --bench ${args[@]+"${args[@]}"} 2>&1 | tee -a "$output" | grep '^BENCH ' | tee -a "$results"
+    $prefix "$exe" --bench ${extra[@]+"${extra[@]}"} ${args[@]+"${args[@]}"} 2>&1 | tee -a "$output" | grep '^BENCH ' | tee -a "$results"
 done
-
-# TODO(echo): the echo benchmark (SPEC §8: 50 connections x 64 B, server pinned
-# to one core, client on the other, jzx vs a tokio current-thread echo server,
-# server CPU time per echo and req/s, on io_uring and on epoll) is being written
-# by another engineer (examples/echo_server.rs, examples/echo_bench.rs). Hook it
-# in here so that it appends its own `BENCH echo ...` line(s) to "$results", e.g.
-#   bash scripts/echo_bench.sh | grep '^BENCH ' | tee -a "$results"
 
 echo "results: $results (full output: $output)" >&2

@@ -161,3 +161,103 @@ fn every_benchmark_prints_its_bench_line_in_smoke_mode() {
         t0.elapsed().as_secs_f64()
     );
 }
+
+/// The echo benchmark (benches/echo.rs) runs other programs: the jzx echo
+/// server, the tokio echo server and the load client, which it looks for in
+/// the `examples/` directory of its own profile. Builds those and the driver
+/// in this test's profile, runs `echo --smoke` (one short run of each server
+/// at 1 and 50 connections) and checks its BENCH lines: one `BENCH echo` per
+/// jzx backend that can run here (epoll always; io_uring unless the kernel
+/// refuses it), each with both figures. Timing is never asserted.
+#[test]
+fn echo_benchmark_prints_its_bench_lines_in_smoke_mode() {
+    let t0 = Instant::now();
+    let profile = if cfg!(debug_assertions) {
+        "test"
+    } else {
+        "bench"
+    };
+    let status = Command::new(env!("CARGO"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["build", "--profile", profile])
+        .args(["--example", "echo_server", "--example", "echo_tokio"])
+        .args(["--example", "echo_bench"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .status()
+        .expect("run cargo build --example ...");
+    assert!(status.success(), "cargo build of the echo examples failed");
+    let out = Command::new(env!("CARGO"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args([
+            "bench",
+            "--no-run",
+            "--message-format=json-render-diagnostics",
+        ])
+        .args(["--profile", profile, "--bench", "echo"])
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("run cargo bench --no-run");
+    assert!(
+        out.status.success(),
+        "cargo bench --no-run --bench echo failed"
+    );
+    let stdout = String::from_utf8(out.stdout).expect("utf-8 cargo output");
+    let exe = stdout
+        .lines()
+        .filter(|l| {
+            l.contains(r#""reason":"compiler-artifact""#) && l.contains(r#""kind":["bench"]"#)
+        })
+        .find(|l| json_str(l, "name").as_deref() == Some("echo"))
+        .and_then(|l| json_str(l, "executable"))
+        .map(PathBuf::from)
+        .expect("no executable for bench echo in cargo's output");
+    eprintln!(
+        "built echo and its examples in {:.1} s",
+        t0.elapsed().as_secs_f64()
+    );
+
+    let out = run_smoke("echo", &exe);
+    let lines: Vec<&str> = out
+        .lines()
+        .filter(|l| l.starts_with("BENCH echo "))
+        .collect();
+    for l in out.lines().filter(|l| l.starts_with("BENCH ")) {
+        println!("{l}");
+    }
+    assert!(
+        lines.iter().any(|l| field(l, "backend") == Some("epoll")),
+        "no `BENCH echo ... backend=epoll` line in:\n{out}"
+    );
+    assert!(lines.len() <= 2, "more than two BENCH echo lines:\n{out}");
+    for line in &lines {
+        for key in [
+            "jzx",
+            "tokio",
+            "ratio",
+            "conns",
+            "size",
+            "backend",
+            "profile",
+            "cores",
+            "met",
+            "jzx_rps",
+            "tokio_rps",
+        ] {
+            let v = field(line, key).unwrap_or_else(|| panic!("echo: no {key}= in {line}"));
+            assert!(!v.is_empty(), "echo: empty {key}= in {line}");
+        }
+        for key in ["jzx", "tokio", "jzx_rps", "tokio_rps"] {
+            let v = field(line, key).expect("checked");
+            let digits: String = v
+                .chars()
+                .take_while(|c| c.is_ascii_digit() || *c == '.')
+                .collect();
+            let x: f64 = digits
+                .parse()
+                .unwrap_or_else(|_| panic!("echo: {key}={v} is not a figure"));
+            assert!(x.is_finite() && x > 0.0, "echo: {key}={v}");
+        }
+        assert!(line.contains(" target<=0.9"), "echo: no target in {line}");
+    }
+}

@@ -302,6 +302,9 @@ pub enum Kind {
     Rate { count: f64, unit: &'static str },
     /// A time (lower is better).
     Time,
+    /// A time (lower is better), printed in microseconds with a unit suffix
+    /// (`3.91us/echo`); samples are seconds.
+    Micros { unit: &'static str },
 }
 
 /// One `BENCH` line.
@@ -318,6 +321,10 @@ pub struct Report {
     ratio_target: (bool, f64),
     extra: Vec<(String, String)>,
     checks: Vec<(String, bool)>,
+    /// `backend=` and `cores=` when they are not this process's (a benchmark
+    /// that measures other processes, like echo).
+    backend: Option<String>,
+    cores: Option<usize>,
 }
 
 impl Report {
@@ -336,7 +343,9 @@ impl Report {
                 Stats::of(&samples.jzx).map_decreasing(|s| count / s),
                 Stats::of(&samples.tokio).map_decreasing(|s| count / s),
             ),
-            Kind::Time => (Stats::of(&samples.jzx), Stats::of(&samples.tokio)),
+            Kind::Time | Kind::Micros { .. } => {
+                (Stats::of(&samples.jzx), Stats::of(&samples.tokio))
+            }
         };
         let ratio = jzx.median / tokio.median;
         Report {
@@ -350,7 +359,16 @@ impl Report {
             ratio_target: (at_least, target),
             extra: Vec::new(),
             checks: Vec::new(),
+            backend: None,
+            cores: None,
         }
+    }
+
+    /// Prints `backend=` and `cores=` as given instead of this process's.
+    pub fn context(mut self, backend: &str, cores: usize) -> Self {
+        self.backend = Some(backend.to_string());
+        self.cores = Some(cores);
+        self
     }
 
     /// A parameter printed after `name` (`n=...`, `size=...`).
@@ -380,6 +398,7 @@ impl Report {
         match self.kind {
             Kind::Rate { unit, .. } => format!("{}{unit}", si(v)),
             Kind::Time => ms(v),
+            Kind::Micros { unit } => format!("{}{unit}", us_bare(v)),
         }
     }
 
@@ -387,6 +406,7 @@ impl Report {
         match self.kind {
             Kind::Rate { .. } => si(v),
             Kind::Time => ms_bare(v),
+            Kind::Micros { .. } => us_bare(v),
         }
     }
 
@@ -401,9 +421,9 @@ impl Report {
         let _ = write!(
             line,
             " backend={} profile={} cores={}",
-            backend(),
+            self.backend.clone().unwrap_or_else(backend),
             profile(),
-            cores()
+            self.cores.unwrap_or_else(cores)
         );
         let (at_least, target) = self.ratio_target;
         let ratio_met = if at_least {
@@ -436,6 +456,7 @@ impl Report {
         let unit = match self.kind {
             Kind::Rate { unit, .. } => unit,
             Kind::Time => "ms",
+            Kind::Micros { unit } => unit,
         };
         let _ = write!(
             line,
@@ -470,6 +491,16 @@ pub fn si(v: f64) -> String {
 /// Seconds as milliseconds: `123.4ms`, `1.23ms`.
 pub fn ms(s: f64) -> String {
     format!("{}ms", ms_bare(s))
+}
+
+/// Seconds as microseconds, bare: `3.91`, `12.3`.
+fn us_bare(s: f64) -> String {
+    let us = s * 1e6;
+    if us < 100.0 {
+        format!("{us:.2}")
+    } else {
+        format!("{us:.1}")
+    }
 }
 
 fn ms_bare(s: f64) -> String {

@@ -1,0 +1,188 @@
+//! The baseline of the echo benchmark (SPEC §8): a TCP echo server as a tokio
+//! user would write it. A current-thread runtime (`enable_all`, as
+//! `#[tokio::main(flavor = "current_thread")]` builds it), one task per
+//! connection, each reading into its own 64 KiB buffer and `write_all`-ing
+//! back what it read. `benches/echo.rs` runs it against `echo_server`.
+//!
+//! ```text
+//! cargo run --release --example echo_tokio -- [PORT] [--seconds S]
+//! ```
+//!
+//! It listens on 127.0.0.1:PORT (default 5556; 0 picks a free port) and prints
+//! `tokio echo server listening on ADDR`. It stops on SIGTERM or SIGINT (a
+//! thread waits for them with `sigwait` and tells the runtime through a
+//! oneshot channel), or after `--seconds S` when given; it then prints how
+//! many connections it accepted and exits with status 0. A second signal while
+//! stopping exits at once (status 130).
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+const USAGE: &str = "usage: echo_tokio [PORT (5556)] [--seconds S]";
+
+/// Size of each connection's buffer (as in the jzx echo server).
+const BUF_SIZE: usize = 64 * 1024;
+
+fn main() -> ExitCode {
+    let mut port: u16 = 5556;
+    let mut seconds: Option<f64> = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--seconds" => match args.next().and_then(|v| v.parse::<f64>().ok()) {
+                Some(s) if s.is_finite() && s > 0.0 => seconds = Some(s),
+                _ => return usage("--seconds needs a positive number"),
+            },
+            "-h" | "--help" => return usage(""),
+            _ => match arg.parse() {
+                Ok(p) => port = p,
+                Err(_) => return usage(&format!("bad port {arg:?}")),
+            },
+        }
+    }
+
+    // Before any thread exists, so that every thread inherits the mask and
+    // the signals reach only the thread that waits for them.
+    let signals = match block_stop_signals() {
+        Ok(set) => set,
+        Err(e) => {
+            eprintln!("echo_tokio: cannot block SIGINT/SIGTERM: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    if let Err(e) = std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || wait_for_signals(signals, stop_tx))
+    {
+        eprintln!("echo_tokio: cannot start the signal thread: {e}");
+        return ExitCode::FAILURE;
+    }
+
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("echo_tokio: cannot build the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(serve(port, seconds, stop_rx)) {
+        Ok(accepted) => {
+            println!("stopped: {accepted} connections accepted");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("echo_tokio: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn usage(msg: &str) -> ExitCode {
+    if !msg.is_empty() {
+        eprintln!("echo_tokio: {msg}");
+    }
+    eprintln!("{USAGE}");
+    ExitCode::from(2)
+}
+
+/// Accepts until told to stop; returns the number of connections accepted.
+async fn serve(
+    port: u16,
+    seconds: Option<f64>,
+    mut stop: tokio::sync::oneshot::Receiver<()>,
+) -> std::io::Result<u64> {
+    let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await?;
+    println!(
+        "tokio echo server listening on {} (current-thread runtime)",
+        listener.local_addr()?
+    );
+    // A far deadline stands for "no limit".
+    let limit = tokio::time::sleep(seconds.map_or(Duration::from_secs(86_400 * 365), |s| {
+        Duration::from_secs_f64(s)
+    }));
+    tokio::pin!(limit);
+    let mut accepted = 0u64;
+    loop {
+        tokio::select! {
+            _ = &mut stop => break,
+            () = &mut limit => break,
+            res = listener.accept() => match res {
+                Ok((sock, _)) => {
+                    accepted += 1;
+                    tokio::spawn(echo(sock));
+                }
+                // EMFILE and the like: back off briefly instead of spinning.
+                Err(e) => {
+                    eprintln!("echo_tokio: accept: {e}");
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            },
+        }
+    }
+    Ok(accepted)
+}
+
+/// One connection: read, write back, until EOF or an error.
+async fn echo(mut sock: TcpStream) {
+    let mut buf = vec![0u8; BUF_SIZE];
+    loop {
+        let n = match sock.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        if sock.write_all(&buf[..n]).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Blocks SIGINT and SIGTERM in the calling thread (and the threads it
+/// starts later); returns the set for `sigwait`.
+fn block_stop_signals() -> std::io::Result<libc::sigset_t> {
+    // SAFETY: an all-zero sigset_t is a valid value; sigemptyset initialises it.
+    let mut set: libc::sigset_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `set` is a valid, writable sigset_t; the signal numbers are valid.
+    let rc = unsafe {
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGINT);
+        libc::sigaddset(&mut set, libc::SIGTERM);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut())
+    };
+    if rc != 0 {
+        return Err(std::io::Error::from_raw_os_error(rc));
+    }
+    Ok(set)
+}
+
+/// Waits for SIGINT/SIGTERM: the first tells the runtime to stop, a second
+/// one exits at once.
+fn wait_for_signals(set: libc::sigset_t, stop: tokio::sync::oneshot::Sender<()>) {
+    let mut stop = Some(stop);
+    loop {
+        let mut sig: libc::c_int = 0;
+        // SAFETY: `set` is an initialised signal set, `sig` a valid out-pointer.
+        let rc = unsafe { libc::sigwait(&set, &mut sig) };
+        if rc != 0 {
+            eprintln!(
+                "echo_tokio: sigwait failed: {}",
+                std::io::Error::from_raw_os_error(rc)
+            );
+            return;
+        }
+        match stop.take() {
+            Some(tx) => {
+                let _ = tx.send(());
+            }
+            None => {
+                eprintln!("echo_tokio: second signal, exiting now");
+                std::process::exit(130);
+            }
+        }
+    }
+}
