@@ -24,7 +24,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{mpsc, Arc, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
-use util::backends;
+use util::{assert_same, backends, random_bytes};
 
 /// Socket timeouts: generous for debug builds on a busy machine.
 const IO_TIMEOUT: Duration = Duration::from_secs(20);
@@ -39,42 +39,6 @@ fn serial() -> MutexGuard<'static, ()> {
 }
 
 // ------------------------------------------------------------------ helpers
-
-/// xorshift64* bytes, deterministic per seed.
-fn random_bytes(seed: u64, len: usize) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut out = Vec::with_capacity(len + 8);
-    while out.len() < len {
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        out.extend_from_slice(&x.wrapping_mul(0x2545_F491_4F6C_DD1D).to_le_bytes());
-    }
-    out.truncate(len);
-    out
-}
-
-/// Panics with the first differing byte (not with megabytes of `assert_eq`).
-#[track_caller]
-fn assert_same(got: &[u8], want: &[u8], what: &str) {
-    if got == want {
-        return;
-    }
-    match got.iter().zip(want).position(|(a, b)| a != b) {
-        Some(i) => panic!(
-            "{what}: byte {i} differs: got {:#04x}, want {:#04x} (lengths {} and {})",
-            got[i],
-            want[i],
-            got.len(),
-            want.len()
-        ),
-        None => panic!(
-            "{what}: got {} bytes, want {} (common prefix equal)",
-            got.len(),
-            want.len()
-        ),
-    }
-}
 
 /// The open fds of this process.
 fn fd_count() -> usize {

@@ -19,6 +19,8 @@
 //! (scripts/test.sh installs it, so the suite runs them). Builds go to
 //! `target/<profile>/zig-tests/`.
 mod util;
+
+use util::{assert_same, random_bytes};
 mod zig_tools;
 
 use socket2::SockRef;
@@ -54,36 +56,6 @@ const SYSTEM_LIBS: &[&str] = &[
     "-lrt",
     "-lutil",
 ];
-
-/// xorshift64* bytes, deterministic per seed.
-fn random_bytes(seed: u64, len: usize) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut out = Vec::with_capacity(len + 8);
-    while out.len() < len {
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        out.extend_from_slice(&x.wrapping_mul(0x2545_F491_4F6C_DD1D).to_le_bytes());
-    }
-    out.truncate(len);
-    out
-}
-
-/// Panics with the first differing byte (not with megabytes of `assert_eq`).
-#[track_caller]
-fn assert_same(got: &[u8], want: &[u8], what: &str) {
-    if got == want {
-        return;
-    }
-    match got.iter().zip(want).position(|(a, b)| a != b) {
-        Some(i) => panic!(
-            "{what}: byte {i} differs (lengths {} and {})",
-            got.len(),
-            want.len()
-        ),
-        None => panic!("{what}: got {} bytes, want {}", got.len(), want.len()),
-    }
-}
 
 // --------------------------------------------------------- building
 

@@ -137,3 +137,39 @@ pub fn run_within(lp: &mut Loop, limit: Duration) {
     let fired = dog.join().unwrap();
     assert!(!fired, "run did not return within {limit:?}");
 }
+
+/// xorshift64* bytes, deterministic per seed.
+pub fn random_bytes(seed: u64, len: usize) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        out.extend_from_slice(&x.wrapping_mul(0x2545_F491_4F6C_DD1D).to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+/// Panics with the first differing byte (not with megabytes of `assert_eq`).
+#[track_caller]
+pub fn assert_same(got: &[u8], want: &[u8], what: &str) {
+    if got == want {
+        return;
+    }
+    match got.iter().zip(want).position(|(a, b)| a != b) {
+        Some(i) => panic!(
+            "{what}: byte {i} differs: got {:#04x}, want {:#04x} (lengths {} and {})",
+            got[i],
+            want[i],
+            got.len(),
+            want.len()
+        ),
+        None => panic!(
+            "{what}: got {} bytes, want {} (common prefix equal)",
+            got.len(),
+            want.len()
+        ),
+    }
+}
