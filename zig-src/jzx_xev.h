@@ -79,8 +79,6 @@ int jzx_xev_run(jzx_xev_loop *loop, int64_t timeout_ms, uint32_t *flags);
 const jzx_xev_event *jzx_xev_events(const jzx_xev_loop *loop, size_t *len);
 /* Wakes a blocked jzx_xev_run. The only function safe from any thread. */
 int jzx_xev_wakeup(jzx_xev_loop *loop);
-/* Milliseconds on the loop's monotonic clock, read now. */
-uint64_t jzx_xev_now_ms(jzx_xev_loop *loop);
 
 /* Arms the loop's one timer to expire `ms` milliseconds from now, replacing
  * any earlier arming. */

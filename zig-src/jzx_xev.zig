@@ -337,11 +337,6 @@ fn Impl(comptime X: type) type {
             self.loop.timer_reset(&self.c_timer, &self.c_timer_cancel, ms, self, timerCallback);
         }
 
-        fn nowMs(self: *Self) u64 {
-            self.loop.update_now();
-            return @intCast(@max(self.loop.now(), 0));
-        }
-
         fn watch(self: *Self, fd: c_int, interest: u32, token: u64, out: **anyopaque) c_int {
             const dup = std.c.fcntl(fd, std.c.F.DUPFD_CLOEXEC, @as(c_int, 0));
             if (dup < 0) {
@@ -518,13 +513,6 @@ export fn jzx_xev_wakeup(loop: ?*Loop) c_int {
         inline else => |*impl| impl.wakeup.notify() catch return ERR_WAKEUP,
     }
     return OK;
-}
-
-export fn jzx_xev_now_ms(loop: ?*Loop) u64 {
-    const self = loop orelse return 0;
-    return switch (self.inner) {
-        inline else => |*impl| impl.nowMs(),
-    };
 }
 
 export fn jzx_xev_timer_set(loop: ?*Loop, ms: u64) c_int {
