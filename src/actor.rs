@@ -2,7 +2,7 @@
 //! holds actors of different types.
 
 use crate::core::Core;
-use crate::mailbox::{AnyMailbox, Item, Mailbox, Sys};
+use crate::mailbox::{AnyMailbox, Item, Sys};
 use crate::message::{ChildExit, IoEvent, StopReason, SysEvent};
 use crate::{ActorId, Context};
 use std::any::TypeId;
@@ -145,30 +145,15 @@ pub(crate) struct ActorBox<A>(pub A);
 impl<A: Actor> ErasedActor for ActorBox<A> {
     fn run(&mut self, core: &mut Core, slot: u32, budget: u32) -> Turn {
         let id = core.id_of_slot(slot);
-        // The mailbox leaves its slot for the batch, so it is downcast once,
-        // not per message. Messages sent to this actor meanwhile go into a
-        // fresh mailbox in the slot, joined to this one as it runs dry.
-        let Some(mut taken) = core.take_mailbox(slot) else {
-            return core.pending_kill(slot).map_or(Turn::Idle, Turn::Ended);
-        };
-        let (outcome, mut more) = match taken.downcast_mut::<A::Msg>() {
-            Some(mailbox) => {
-                core.count_out(slot, mailbox.user_len());
-                let outcome = run_batch(&mut self.0, core, id, mailbox, budget);
-                (outcome, !mailbox.is_empty())
-            }
-            None => (None, false),
-        };
-        if let Some(mut extra) = core.restore_mailbox(slot, taken) {
-            let extra = extra.downcast_mut::<A::Msg>();
-            if let (Some(mailbox), Some(extra)) = (core.mailbox_mut::<A::Msg>(slot), extra) {
-                more |= !extra.is_empty();
-                mailbox.append(extra);
-            }
-        }
+        let outcome = run_batch(&mut self.0, core, id, budget);
         match outcome.or_else(|| core.pending_kill(slot)) {
             Some(reason) => Turn::Ended(reason),
-            None if more => Turn::More,
+            None if core
+                .mailbox_mut::<A::Msg>(slot)
+                .is_some_and(|m| !m.is_empty()) =>
+            {
+                Turn::More
+            }
             None => Turn::Idle,
         }
     }
@@ -182,35 +167,33 @@ impl<A: Actor> ErasedActor for ActorBox<A> {
     }
 }
 
-/// Handles up to `budget` messages of `mailbox`; `Some(reason)` when the
-/// actor ended. A panic anywhere in the batch ends the actor (R11).
+/// Handles up to `budget` messages of the actor's mailbox; `Some(reason)`
+/// when the actor ended. A panic anywhere in the batch ends the actor (R11).
+///
+/// A batch handles the messages queued when it starts (at most `budget`):
+/// what arrives meanwhile, a message the actor sends itself included, waits
+/// for its next turn, so an actor that keeps messaging itself yields to the
+/// others after every turn (R4). Each message is popped from the mailbox in
+/// the actor's slot, so a self-sent message counts against the capacity
+/// exactly (R8). Finding the typed mailbox is a slot lookup and a `TypeId`
+/// comparison with a constant.
 fn run_batch<A: Actor>(
     actor: &mut A,
     core: &mut Core,
     id: ActorId,
-    mailbox: &mut Mailbox<A::Msg>,
     budget: u32,
 ) -> Option<StopReason> {
     let slot = id.slot();
+    let queued = core.mailbox_mut::<A::Msg>(slot).map_or(0, |m| m.len());
+    let count = queued.min(budget as usize);
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         let mut cx = Context::new(core, id);
-        for _ in 0..budget {
-            if let Some(reason) = cx.core_mut().pending_kill(slot) {
+        for _ in 0..count {
+            let core = cx.core_mut();
+            if let Some(reason) = core.pending_kill(slot) {
                 return Some(reason);
             }
-            let item = match mailbox.pop() {
-                Some(item) => item,
-                None => {
-                    // Sent to itself during this batch: handled in it too.
-                    // The mailbox in the slot stays, empty, for later sends.
-                    let core = cx.core_mut();
-                    let extra = core.mailbox_mut::<A::Msg>(slot)?;
-                    let moved = extra.user_len();
-                    mailbox.append(extra);
-                    core.count_out(slot, moved);
-                    mailbox.pop()?
-                }
-            };
+            let item = core.mailbox_mut::<A::Msg>(slot)?.pop()?;
             let flow = match item {
                 Item::User(msg) | Item::Sys(Sys::Timer(msg)) => actor.handle(&mut cx, msg),
                 Item::Sys(Sys::Event(SysEvent::Io {

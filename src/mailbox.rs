@@ -7,7 +7,7 @@
 //! user queue so readiness is not starved behind a long backlog.
 
 use crate::message::SysEvent;
-use std::any::Any;
+use std::any::{Any, TypeId};
 use std::collections::VecDeque;
 
 /// An entry of the reserved lane.
@@ -49,27 +49,16 @@ impl<M> Mailbox<M> {
         self.sys.push_back(Sys::Timer(msg));
     }
 
-    /// Messages in the user lane.
+    /// Messages in both lanes.
     #[inline]
-    pub(crate) fn user_len(&self) -> usize {
-        self.user.len()
+    pub(crate) fn len(&self) -> usize {
+        self.user.len() + self.sys.len()
     }
 
     /// No message in either lane.
     #[inline]
     pub(crate) fn is_empty(&self) -> bool {
         self.user.is_empty() && self.sys.is_empty()
-    }
-
-    /// Moves every message of `other` behind this mailbox's own.
-    #[inline]
-    pub(crate) fn append(&mut self, other: &mut Mailbox<M>) {
-        if !other.user.is_empty() {
-            self.user.append(&mut other.user);
-        }
-        if !other.sys.is_empty() {
-            self.sys.append(&mut other.sys);
-        }
     }
 
     #[inline]
@@ -82,11 +71,15 @@ impl<M> Mailbox<M> {
 }
 
 /// A mailbox whose message type is erased, as the actor table stores it:
-/// the boxed `Mailbox<M>` and, for system events (queued by code that does
-/// not know `M`), a function made for `M`. A typed access is one
-/// `downcast_mut`: one indirect call.
+/// the boxed `Mailbox<M>`, the `TypeId` of `Mailbox<M>` and, for system
+/// events (queued by code that does not know `M`), a function made for `M`.
+/// A typed access compares the stored `TypeId` with a constant: no indirect
+/// call (every send makes one, so this is the hot path of R10).
 pub(crate) struct AnyMailbox {
     any: Box<dyn Any>,
+    /// `TypeId::of::<Mailbox<M>>()` for the `M` that `any` was made with;
+    /// set once, in `new`, with `any`.
+    type_id: TypeId,
     push_sys: fn(&mut dyn Any, SysEvent),
 }
 
@@ -102,14 +95,24 @@ impl AnyMailbox {
     pub(crate) fn new<M: 'static>() -> AnyMailbox {
         AnyMailbox {
             any: Box::new(Mailbox::<M>::new()),
+            type_id: TypeId::of::<Mailbox<M>>(),
             push_sys: push_sys_of::<M>,
         }
     }
 
     /// The typed mailbox, if its messages are `M`.
     #[inline]
+    #[allow(unsafe_code)]
     pub(crate) fn downcast_mut<M: 'static>(&mut self) -> Option<&mut Mailbox<M>> {
-        self.any.downcast_mut::<Mailbox<M>>()
+        if self.type_id != TypeId::of::<Mailbox<M>>() {
+            return None;
+        }
+        let any: *mut dyn Any = &mut *self.any;
+        // SAFETY: `any` and `type_id` are only ever set together in `new`, so
+        // `any` holds a `Mailbox<M>` (what `<dyn Any>::downcast_mut` checks
+        // through the vtable, here without the indirect call); the borrow of
+        // `self` bounds the returned reference.
+        Some(unsafe { &mut *any.cast::<Mailbox<M>>() })
     }
 
     /// Queues a system event in the reserved lane.
@@ -146,7 +149,7 @@ mod tests {
         erased.push_sys(SysEvent::ChildExit(exit));
         assert!(erased.downcast_mut::<u8>().is_none());
         let typed = erased.downcast_mut::<i32>().unwrap();
-        assert!(!typed.is_empty() && typed.user_len() == 0);
+        assert!(!typed.is_empty() && typed.user.is_empty());
         m.sys.push_back(Sys::Event(SysEvent::ChildExit(exit)));
         m.push_timer(9);
         assert!(matches!(

@@ -175,6 +175,56 @@ fn full_mailbox_hands_message_back_and_observer_counts_it() {
     }
 }
 
+/// Sends itself the next number until it reaches its goal; records every
+/// number and every refused self-send.
+struct SelfSender {
+    goal: u32,
+    seen: Log<u32>,
+    refused: Log<u32>,
+}
+
+impl Actor for SelfSender {
+    type Msg = u32;
+    fn handle(&mut self, cx: &mut Context<'_, Self>, n: u32) -> Flow {
+        self.seen.push(n);
+        if n == self.goal {
+            return Flow::Stop;
+        }
+        let me = cx.addr();
+        match cx.send(me, n + 1) {
+            Ok(()) => Flow::Continue,
+            Err(e) => {
+                self.refused.push(e.into_message());
+                Flow::Stop
+            }
+        }
+    }
+}
+
+#[test]
+fn self_sends_count_only_the_messages_still_queued() {
+    // R8: a mailbox of capacity 2 holding one message (or none) has room,
+    // however many messages the actor already handled in the same turn.
+    for backend in backends() {
+        let mut lp = new_loop(backend);
+        let (seen, refused) = (Log::default(), Log::default());
+        let a = lp
+            .spawn_with(
+                SelfSender {
+                    goal: 200,
+                    seen: seen.clone(),
+                    refused: refused.clone(),
+                },
+                SpawnOptions::new().mailbox_cap(2),
+            )
+            .unwrap();
+        lp.send(a, 1).unwrap();
+        run_within(&mut lp, LIMIT);
+        assert_eq!(refused.get(), Vec::<u32>::new(), "{backend}");
+        assert_eq!(seen.get(), (1..=200).collect::<Vec<_>>(), "{backend}");
+    }
+}
+
 /// Requests a stop from another thread after 50 ms.
 fn stop_later(lp: &mut jzx::Loop) -> &mut jzx::Loop {
     let h = lp.handle();

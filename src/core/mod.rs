@@ -51,9 +51,6 @@ struct Slot {
     has_fds: bool,
     has_name: bool,
     parent: Option<ActorId>,
-    /// User messages in the mailbox taken out for the running batch (a
-    /// fresh mailbox in the slot meanwhile counts them against the cap).
-    out: u32,
     actor: Option<Box<dyn ErasedActor>>,
     mailbox: Option<AnyMailbox>,
 }
@@ -273,25 +270,8 @@ impl Core {
         self.slots[slot as usize].kill
     }
 
-    /// Takes an actor's mailbox out of its slot for a batch (see
-    /// `ErasedActor::run`).
-    pub(crate) fn take_mailbox(&mut self, slot: u32) -> Option<AnyMailbox> {
-        self.slots[slot as usize].mailbox.take()
-    }
-
-    /// Counts `moved` more user messages in a running actor's taken mailbox.
-    pub(crate) fn count_out(&mut self, slot: u32, moved: usize) {
-        let s = &mut self.slots[slot as usize];
-        s.out = s.out.saturating_add(moved as u32);
-    }
-
-    /// Puts a mailbox back after a batch; returns the one made meanwhile.
-    pub(crate) fn restore_mailbox(&mut self, slot: u32, mailbox: AnyMailbox) -> Option<AnyMailbox> {
-        let s = &mut self.slots[slot as usize];
-        s.out = 0;
-        s.mailbox.replace(mailbox)
-    }
-
+    /// The typed mailbox of a live slot, if it has one and its messages are `M`.
+    #[inline]
     pub(crate) fn mailbox_mut<M: 'static>(&mut self, slot: u32) -> Option<&mut Mailbox<M>> {
         self.slots[slot as usize]
             .mailbox
@@ -355,7 +335,6 @@ impl Core {
                     has_fds: false,
                     has_name: false,
                     parent: None,
-                    out: 0,
                     actor: None,
                     mailbox: None,
                 });
@@ -407,7 +386,7 @@ impl Core {
                 message: msg,
             });
         };
-        let cap = slot.cap.saturating_sub(slot.out);
+        let cap = slot.cap;
         if slot.mailbox.is_none() {
             slot.mailbox = Some(new_mailbox::<M>(slot.actor.as_deref()));
         }
