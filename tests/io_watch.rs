@@ -702,6 +702,49 @@ fn peer_close_is_reported_as_hangup_to_a_write_watch_without_readable() {
     }
 }
 
+// R16: a peer that only shut down its write side is no hang-up: a WRITE watch keeps
+// reporting writable without HANGUP (io_uring completes the bridge's hang-up lane for
+// the half-close; the lane then retires and the watch asks the kernel at every event),
+// and once the peer closes, the same watch reports HANGUP. Never READ.
+#[test]
+fn half_closed_peer_is_no_hangup_until_it_closes() {
+    for backend in backends() {
+        let mut lp = new_loop(backend);
+        let (a, b) = socketpair();
+        b.shutdown(std::net::Shutdown::Write).unwrap();
+        let events: Log<IoEvent> = Log::default();
+        let l = events.clone();
+        let mut peer = Some(b);
+        let owner = lp
+            .spawn(probe(stop_on_true, move |_cx, ev| {
+                l.push(ev);
+                if ev.readiness.is_hangup() || l.len() == 200 {
+                    return Flow::Stop;
+                }
+                if l.len() == 5 {
+                    drop(peer.take()); // the peer closes
+                }
+                Flow::Continue
+            }))
+            .unwrap();
+        lp.watch_fd(a.as_raw_fd(), owner.id(), Interest::WRITE)
+            .unwrap();
+        run_within(&mut lp, LIMIT);
+        let events = events.get();
+        assert!(events.len() > 5, "{backend}: {events:?}");
+        for (i, ev) in events.iter().enumerate() {
+            let r = ev.readiness;
+            assert!(!r.is_readable(), "{backend}: event {i}: {r:?}");
+            if i < 5 {
+                assert!(r.is_writable(), "{backend}: event {i}: {r:?}");
+                assert!(!r.is_hangup() && !r.is_error(), "{backend}: event {i}: {r:?}");
+            }
+        }
+        let last = events.last().unwrap().readiness;
+        assert!(last.is_hangup(), "{backend}: after the peer closed: {events:?}");
+    }
+}
+
 /// A non-blocking TCP socket whose connection to a closed local port is
 /// being refused.
 fn refused_connection() -> socket2::Socket {

@@ -19,9 +19,16 @@
 //! Readiness. io_uring and epoll use libxev's `poll` operation with the
 //! interest mask (READ|WRITE in one registration, as epoll requires); kqueue
 //! uses zero-length reads and writes, one completion per direction. The result
-//! of those operations does not say which bits are ready, so the callback asks
-//! the kernel with `poll(fd, 0)` and reports the watched directions plus
-//! error and hang-up. Every callback rearms, so readiness is level-triggered.
+//! of those operations does not say which bits are ready. A watch of one
+//! direction on io_uring or epoll therefore has a second `poll`, the hang-up
+//! lane, with an empty mask: the kernel completes it only for error and
+//! hang-up (epoll registers a second duplicate of the fd for it). While that
+//! lane is quiet, the main poll firing means "the watched direction is ready",
+//! with no further system call; when the lane fires, the callback asks the
+//! kernel with `poll(fd, 0)` and reports the watched directions plus error and
+//! hang-up. Watches of both directions, kqueue, and a watch whose lane could
+//! not be set up ask the kernel at every event. Every callback rearms, so
+//! readiness is level-triggered.
 //!
 //! Each watch registers its own duplicate of the caller's fd. The caller may
 //! close its fd before unwatching (an echo connection does exactly that), and
@@ -170,10 +177,16 @@ fn Impl(comptime X: type) type {
             next_releasing: ?*Watch = null,
             fd: c_int,
             dup: c_int,
+            /// The fd of the hang-up lane (`dup` on io_uring, a second
+            /// duplicate on epoll), or -1 without a lane.
+            hup_fd: c_int = -1,
+            /// The hang-up lane is registered: the main poll firing alone
+            /// means the watched direction is ready.
+            hup_lane: bool = false,
             interest: u32,
             token: u64,
             /// The completions: [0] is the poll (or the read on kqueue),
-            /// [1] the write on kqueue.
+            /// [1] the hang-up lane's poll (or the write on kqueue).
             c_main: [2]Completion = .{ .{}, .{} },
             c_cancel: [2]Completion = .{ .{}, .{} },
             live: [2]bool = .{ false, false },
@@ -357,9 +370,23 @@ fn Impl(comptime X: type) type {
                 if (interest & WRITE != 0) self.arm(w, 1, .{ .write = .{ .fd = dup, .buffer = .{ .slice = &empty_buf } } });
             } else {
                 self.arm(w, 0, .{ .poll = .{ .fd = dup, .events = w.pollEvents() } });
+                if (interest == READ or interest == WRITE) self.armHangupLane(w);
             }
             out.* = w;
             return OK;
+        }
+
+        /// Registers the hang-up lane of a one-direction watch (see the file's
+        /// header); without a spare fd on epoll the watch goes without it.
+        fn armHangupLane(self: *Self, w: *Watch) void {
+            const fd = if (X.backend == .epoll)
+                std.c.fcntl(w.dup, std.c.F.DUPFD_CLOEXEC, @as(c_int, 0))
+            else
+                w.dup;
+            if (fd < 0) return;
+            w.hup_fd = fd;
+            w.hup_lane = true;
+            self.arm(w, 1, .{ .poll = .{ .fd = fd, .events = 0 } });
         }
 
         fn arm(self: *Self, w: *Watch, i: usize, op: X.Sys.Operation) void {
@@ -392,13 +419,28 @@ fn Impl(comptime X: type) type {
                 return .disarm;
             }
             const loop = w.owner;
+            if (!split_directions and i == 1) return hangupLaneCallback(w, r);
             if (!reported(r)) {
                 loop.record(&w.event_seq, &w.event_idx, w.token, w.fd, ERROR);
                 w.live[i] = false;
                 return .disarm;
             }
-            loop.record(&w.event_seq, &w.event_idx, w.token, w.fd, w.readiness());
+            const ready = if (w.hup_lane) w.interest else w.readiness();
+            loop.record(&w.event_seq, &w.event_idx, w.token, w.fd, ready);
             return .rearm;
+        }
+
+        /// The hang-up lane fired: report what the kernel says holds now.
+        /// io_uring also completes an empty-mask poll for a peer's half-close,
+        /// which is no hang-up and would fire again at once: the lane then
+        /// retires and the watch asks the kernel at every event instead.
+        fn hangupLaneCallback(w: *Watch, r: X.Result) Action {
+            const ready = if (reported(r)) w.readiness() else 0;
+            w.owner.record(&w.event_seq, &w.event_idx, w.token, w.fd, ready);
+            if (ready & (ERROR | HANGUP) != 0) return .rearm;
+            w.hup_lane = false;
+            w.live[1] = false;
+            return .disarm;
         }
 
         fn cancelCallback(ud: ?*anyopaque, _: *X.Loop, c: *Completion, _: X.Result) Action {
@@ -439,6 +481,7 @@ fn Impl(comptime X: type) type {
             if (w.prev) |p| p.next = w.next else self.all = w.next;
             if (w.next) |n| n.prev = w.prev;
             _ = std.c.close(w.dup);
+            if (w.hup_fd >= 0 and w.hup_fd != w.dup) _ = std.c.close(w.hup_fd);
             self.owner().live_watches -= 1;
             gpa.destroy(w);
         }
