@@ -21,7 +21,9 @@
 //! `/proc/PID/stat`, all threads, clock ticks) at the start and at the end of
 //! its measured window. The figures: the client's requests per second over
 //! the window, and the server's CPU seconds over the window divided by the
-//! requests the client completed in it (= echoes): server CPU per echo. At 50
+//! requests the client completed in it (= echoes): server CPU per echo, and
+//! its user-space part (utime alone: the runtime's own cost; the rest is the
+//! kernel's, which is the same work for every server). At 50
 //! connections the one-core client saturates before the servers do, so req/s
 //! are close and CPU per echo is what separates the servers. Then SIGTERM to
 //! the server (SIGKILL after 2 s). Every wait is bounded.
@@ -36,7 +38,8 @@
 //!
 //! Output: one line per run, then `BENCH echo` per jzx backend at the main
 //! count (ratio = jzx/tokio of the median CPU per echo, `target<=0.9`; req/s
-//! ratio as a further check), `BENCH echo_sweep` per backend and other count
+//! ratio as a further check; `user_us/echo` = jzx/tokio medians of the user
+//! part), `BENCH echo_sweep` per backend and other count
 //! (ratio = jzx/tokio of the median req/s), a table, and with `--plot FILE`
 //! an SVG of req/s (and CPU per echo) against connection count.
 //!
@@ -176,6 +179,9 @@ struct Run {
     server_cpu: f64,
     /// Server CPU seconds per echo.
     cpu_per_echo: f64,
+    /// The user-space part of it (the rest is the kernel's: system calls,
+    /// loopback delivery into the client's socket): the runtime's own cost.
+    user_per_echo: f64,
     /// Server CPU over the window's wall time (1.0 = one core saturated).
     server_util: f64,
     client_util: f64,
@@ -306,8 +312,8 @@ fn pinned(cpu: usize, program: &Path, can_pin: bool) -> Command {
     }
 }
 
-/// utime + stime of a process (all its threads), in clock ticks.
-fn proc_ticks(pid: i32) -> Result<u64, String> {
+/// CPU time of a process (all its threads), in clock ticks: (user, system).
+fn proc_ticks(pid: i32) -> Result<(u64, u64), String> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .map_err(|e| format!("/proc/{pid}/stat: {e}"))?;
     // Fields after the command name (which may hold spaces): state is the
@@ -319,7 +325,7 @@ fn proc_ticks(pid: i32) -> Result<u64, String> {
             .and_then(|v| v.parse().ok())
             .ok_or_else(|| format!("/proc/{pid}/stat: no field {}", i + 3))
     };
-    Ok(num(11)? + num(12)?)
+    Ok((num(11)?, num(12)?))
 }
 
 /// Busy ticks of all CPUs (user, nice, system, irq, softirq) and the ticks
@@ -405,8 +411,9 @@ fn clock_ticks() -> f64 {
 /// A snapshot of the counters read at the edges of the measured window.
 struct Snap {
     at: Instant,
-    server: u64,
-    client: u64,
+    /// The server's (user, system) ticks.
+    server: (u64, u64),
+    client: (u64, u64),
     busy: u64,
     steal: u64,
 }
@@ -525,8 +532,9 @@ fn run_once(
 
     let hz = clock_ticks();
     let wall = b.at.duration_since(a.at).as_secs_f64();
-    let server_cpu = (b.server - a.server) as f64 / hz;
-    let client_cpu = (b.client - a.client) as f64 / hz;
+    let server_user = (b.server.0 - a.server.0) as f64 / hz;
+    let server_cpu = server_user + (b.server.1 - a.server.1) as f64 / hz;
+    let client_cpu = ((b.client.0 + b.client.1) - (a.client.0 + a.client.1)) as f64 / hz;
     let busy = (b.busy.saturating_sub(a.busy)) as f64 / hz;
     if requests == 0 {
         return Err("no request completed".into());
@@ -536,6 +544,7 @@ fn run_once(
         rps,
         server_cpu,
         cpu_per_echo: server_cpu / requests as f64,
+        user_per_echo: server_user / requests as f64,
         server_util: server_cpu / wall,
         client_util: client_cpu / wall,
         other_cpu: (busy - server_cpu - client_cpu) / wall,
@@ -714,7 +723,7 @@ fn main() -> ExitCode {
                 match attempt {
                     Ok(r) => {
                         println!(
-                            "round {}/{} conns={conns:<3} {:<12} {:>8} req/s ({} echoes)  server {:.3} s CPU = {:.2} us/echo (util {:.2})  client util {:.2}  p50 {} us p99 {} us  other_cpu {:.2} steal {:.2} load1 {:.2}",
+                            "round {}/{} conns={conns:<3} {:<12} {:>8} req/s ({} echoes)  server {:.3} s CPU = {:.2} us/echo (user {:.2}, util {:.2})  client util {:.2}  p50 {} us p99 {} us  other_cpu {:.2} steal {:.2} load1 {:.2}",
                             round + 1,
                             o.rounds,
                             server.name(),
@@ -722,6 +731,7 @@ fn main() -> ExitCode {
                             r.requests,
                             r.server_cpu,
                             r.cpu_per_echo * 1e6,
+                            r.user_per_echo * 1e6,
                             r.server_util,
                             r.client_util,
                             r.p50_us,
@@ -820,6 +830,16 @@ fn main() -> ExitCode {
                 .extra("tokio_rps", si(rps_t.median))
                 .extra("rps_ratio", format!("{rps_ratio:.2}"))
                 .extra("paired_ratio", format!("{:.2}", paired(|r| r.cpu_per_echo)))
+                .extra(
+                    "user_us/echo",
+                    format!(
+                        "{:.2}/{:.2}",
+                        Stats::of(&j.iter().map(|r| r.user_per_echo * 1e6).collect::<Vec<_>>())
+                            .median,
+                        Stats::of(&t.iter().map(|r| r.user_per_echo * 1e6).collect::<Vec<_>>())
+                            .median
+                    ),
+                )
                 .extra("paired_rps_ratio", format!("{:.2}", paired(|r| r.rps)))
                 .extra(
                     "jzx_rps[min,med,max]",

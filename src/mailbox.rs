@@ -7,7 +7,7 @@
 //! user queue so readiness is not starved behind a long backlog.
 
 use crate::message::SysEvent;
-use std::any::{Any, TypeId};
+use std::any::TypeId;
 use std::collections::VecDeque;
 
 /// An entry of the reserved lane.
@@ -71,21 +71,32 @@ impl<M> Mailbox<M> {
 }
 
 /// A mailbox whose message type is erased, as the actor table stores it:
-/// the boxed `Mailbox<M>`, the `TypeId` of `Mailbox<M>` and, for system
-/// events (queued by code that does not know `M`), a function made for `M`.
-/// A typed access compares the stored `TypeId` with a constant: no indirect
-/// call (every send makes one, so this is the hot path of R10).
-pub(crate) struct AnyMailbox {
-    any: Box<dyn Any>,
-    /// `TypeId::of::<Mailbox<M>>()` for the `M` that `any` was made with;
-    /// set once, in `new`, with `any`.
+/// one box (a 16-byte pointer in every slot of the table) holding the
+/// `TypeId` of `M` followed by the `Mailbox<M>`. A typed access compares that
+/// `TypeId` with a constant, with no indirect call (every send makes one, so
+/// this is the hot path of R10); system events, queued by code that does not
+/// know `M`, go through the box's vtable.
+pub(crate) struct AnyMailbox(Box<dyn ErasedMailbox>);
+
+/// The contents of an [`AnyMailbox`]: `repr(C)`, so `type_id` is at offset 0
+/// whatever `M` is.
+#[repr(C)]
+struct Typed<M> {
+    /// `TypeId::of::<M>()`, set in `AnyMailbox::new` and never changed.
     type_id: TypeId,
-    push_sys: fn(&mut dyn Any, SysEvent),
+    mailbox: Mailbox<M>,
 }
 
-fn push_sys_of<M: 'static>(any: &mut dyn Any, event: SysEvent) {
-    if let Some(m) = any.downcast_mut::<Mailbox<M>>() {
-        m.sys.push_back(Sys::Event(event));
+/// What an [`AnyMailbox`] does without knowing `M`. Implemented by
+/// `Typed<M>` only (the private type is what makes the cast in
+/// `AnyMailbox::downcast_mut` sound).
+trait ErasedMailbox {
+    fn push_sys(&mut self, event: SysEvent);
+}
+
+impl<M> ErasedMailbox for Typed<M> {
+    fn push_sys(&mut self, event: SysEvent) {
+        self.mailbox.sys.push_back(Sys::Event(event));
     }
 }
 
@@ -93,31 +104,33 @@ impl AnyMailbox {
     /// An empty mailbox for messages of type `M` (no buffer is allocated
     /// until the first message).
     pub(crate) fn new<M: 'static>() -> AnyMailbox {
-        AnyMailbox {
-            any: Box::new(Mailbox::<M>::new()),
-            type_id: TypeId::of::<Mailbox<M>>(),
-            push_sys: push_sys_of::<M>,
-        }
+        AnyMailbox(Box::new(Typed {
+            type_id: TypeId::of::<M>(),
+            mailbox: Mailbox::<M>::new(),
+        }))
     }
 
     /// The typed mailbox, if its messages are `M`.
     #[inline]
     #[allow(unsafe_code)]
     pub(crate) fn downcast_mut<M: 'static>(&mut self) -> Option<&mut Mailbox<M>> {
-        if self.type_id != TypeId::of::<Mailbox<M>>() {
-            return None;
+        let erased: *mut dyn ErasedMailbox = &mut *self.0;
+        // SAFETY: the box always holds some `Typed<X>` (the only implementor
+        // of the private trait), whose `repr(C)` layout starts with its
+        // `TypeId` whatever `X` is: this reads that field. If it is
+        // `TypeId::of::<M>()`, `X` is `M`, so the cast to `Typed<M>` is exact;
+        // the borrow of `self` bounds the returned reference.
+        unsafe {
+            if erased.cast::<TypeId>().read() != TypeId::of::<M>() {
+                return None;
+            }
+            Some(&mut (*erased.cast::<Typed<M>>()).mailbox)
         }
-        let any: *mut dyn Any = &mut *self.any;
-        // SAFETY: `any` and `type_id` are only ever set together in `new`, so
-        // `any` holds a `Mailbox<M>` (what `<dyn Any>::downcast_mut` checks
-        // through the vtable, here without the indirect call); the borrow of
-        // `self` bounds the returned reference.
-        Some(unsafe { &mut *any.cast::<Mailbox<M>>() })
     }
 
     /// Queues a system event in the reserved lane.
     pub(crate) fn push_sys(&mut self, event: SysEvent) {
-        (self.push_sys)(&mut *self.any, event)
+        self.0.push_sys(event)
     }
 }
 

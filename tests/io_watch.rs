@@ -737,11 +737,17 @@ fn half_closed_peer_is_no_hangup_until_it_closes() {
             assert!(!r.is_readable(), "{backend}: event {i}: {r:?}");
             if i < 5 {
                 assert!(r.is_writable(), "{backend}: event {i}: {r:?}");
-                assert!(!r.is_hangup() && !r.is_error(), "{backend}: event {i}: {r:?}");
+                assert!(
+                    !r.is_hangup() && !r.is_error(),
+                    "{backend}: event {i}: {r:?}"
+                );
             }
         }
         let last = events.last().unwrap().readiness;
-        assert!(last.is_hangup(), "{backend}: after the peer closed: {events:?}");
+        assert!(
+            last.is_hangup(),
+            "{backend}: after the peer closed: {events:?}"
+        );
     }
 }
 
