@@ -265,9 +265,31 @@ fn Impl(comptime X: type) type {
             return X.available();
         }
 
+        /// The libxev loop. On io_uring the ring is made here, with
+        /// IORING_SETUP_COOP_TASKRUN: the kernel then completes polls when
+        /// the loop's thread next enters it (every run does, and so does
+        /// every read or write of an actor) instead of interrupting the
+        /// thread with an inter-processor interrupt for each readiness
+        /// event. Kernels older than 5.19 refuse the flag: the ring is then
+        /// made as libxev makes it.
+        fn newLoop() !X.Loop {
+            if (X.backend == .io_uring) {
+                const linux = std.os.linux;
+                if (linux.IoUring.init(ring_entries, linux.IORING_SETUP_COOP_TASKRUN)) |ring| {
+                    var l: X.Loop = .{ .ring = ring };
+                    l.update_now();
+                    return l;
+                } else |_| {}
+            }
+            return X.Loop.init(.{ .entries = ring_entries });
+        }
+
+        /// Submission queue entries of an io_uring ring (libxev's default).
+        const ring_entries = 256;
+
         fn init(self: *Self, back: *Loop) c_int {
             self.back = back;
-            self.loop = X.Loop.init(.{}) catch return ERR_LOOP_INIT;
+            self.loop = newLoop() catch return ERR_LOOP_INIT;
             self.wakeup = X.Async.init() catch {
                 self.loop.deinit();
                 return ERR_LOOP_INIT;
