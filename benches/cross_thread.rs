@@ -20,31 +20,9 @@
 //! `cargo bench --bench cross_thread -- [--n 5M] [--runs 5] [--smoke]`
 mod common;
 
-use common::{Args, Kind, Report};
-use jzx::{Actor, Context, Flow, Loop};
-use std::cell::Cell;
-use std::rc::Rc;
+use common::{Args, Kind, Report, Sink};
+use jzx::Loop;
 use std::time::Instant;
-
-struct Sink {
-    left: u64,
-    sum: u64,
-    out: Rc<Cell<u64>>,
-}
-
-impl Actor for Sink {
-    type Msg = u64;
-    fn handle(&mut self, _cx: &mut Context<'_, Self>, v: u64) -> Flow {
-        self.sum = self.sum.wrapping_add(v);
-        self.left -= 1;
-        if self.left == 0 {
-            self.out.set(self.sum);
-            Flow::Stop
-        } else {
-            Flow::Continue
-        }
-    }
-}
 
 fn pin_producer(cpu: Option<usize>) {
     if let Some(cpu) = cpu {
@@ -54,14 +32,8 @@ fn pin_producer(cpu: Option<usize>) {
 
 fn jzx_run(n: u64, producer_cpu: Option<usize>) -> f64 {
     let mut lp = Loop::new().expect("loop");
-    let out = Rc::new(Cell::new(0));
-    let sink = lp
-        .spawn(Sink {
-            left: n,
-            sum: 0,
-            out: out.clone(),
-        })
-        .expect("spawn");
+    let (sink, out) = Sink::<u64>::new(n);
+    let sink = lp.spawn(sink).expect("spawn");
     let handle = lp.handle();
     let start = Instant::now();
     let producer = std::thread::spawn(move || {

@@ -18,34 +18,12 @@
 //! `cargo bench --bench tell -- [--n 10M] [--runs 5] [--batch 512] [--smoke]`
 mod common;
 
-use common::{Args, Kind, Report};
+use common::{Args, Kind, Report, Sink};
 use jzx::{Actor, Addr, Context, Flow, Loop};
-use std::cell::Cell;
 use std::hint::black_box;
-use std::rc::Rc;
 use std::time::Instant;
 
 const CAP: usize = 1024;
-
-struct Receiver {
-    left: u64,
-    sum: u64,
-    out: Rc<Cell<u64>>,
-}
-
-impl Actor for Receiver {
-    type Msg = u64;
-    fn handle(&mut self, _cx: &mut Context<'_, Self>, v: u64) -> Flow {
-        self.sum = self.sum.wrapping_add(v);
-        self.left -= 1;
-        if self.left == 0 {
-            self.out.set(self.sum);
-            Flow::Stop
-        } else {
-            Flow::Continue
-        }
-    }
-}
 
 struct Go;
 
@@ -90,14 +68,8 @@ impl Actor for Sender {
 
 fn jzx_run(n: u64, batch: u64) -> f64 {
     let mut lp = Loop::new().expect("loop");
-    let out = Rc::new(Cell::new(0));
-    let rx = lp
-        .spawn(Receiver {
-            left: n,
-            sum: 0,
-            out: out.clone(),
-        })
-        .expect("spawn");
+    let (sink, out) = Sink::<u64>::new(n);
+    let rx = lp.spawn(sink).expect("spawn");
     let tx = lp
         .spawn(Sender {
             to: rx,

@@ -29,34 +29,12 @@
 //! `cargo bench --bench timers -- [--n 1M] [--spread 1000] [--runs 5] [--smoke]`
 mod common;
 
-use common::{Args, Kind, Report};
-use jzx::{Actor, Context, Flow, Loop};
-use std::cell::Cell;
-use std::rc::Rc;
+use common::{Args, Kind, Report, Sink};
+use jzx::Loop;
 use std::time::{Duration, Instant};
 
 fn delay_ms(i: u64, spread: u64) -> u64 {
     1 + (i * 7919) % spread
-}
-
-struct Sink {
-    left: u64,
-    sum: u64,
-    out: Rc<Cell<u64>>,
-}
-
-impl Actor for Sink {
-    type Msg = u32;
-    fn handle(&mut self, _cx: &mut Context<'_, Self>, v: u32) -> Flow {
-        self.sum += u64::from(v);
-        self.left -= 1;
-        if self.left == 0 {
-            self.out.set(self.sum);
-            Flow::Stop
-        } else {
-            Flow::Continue
-        }
-    }
 }
 
 /// (arming, total) in seconds.
@@ -64,14 +42,8 @@ type Run = (f64, f64);
 
 fn jzx_run(n: u64, spread: u64) -> Run {
     let mut lp = Loop::new().expect("loop");
-    let out = Rc::new(Cell::new(0));
-    let sink = lp
-        .spawn(Sink {
-            left: n,
-            sum: 0,
-            out: out.clone(),
-        })
-        .expect("spawn");
+    let (sink, out) = Sink::<u32>::new(n);
+    let sink = lp.spawn(sink).expect("spawn");
     let start = Instant::now();
     for i in 0..n {
         let delay = Duration::from_millis(delay_ms(i, spread));

@@ -13,7 +13,11 @@
 //! warm-up of each side, so both see the same machine noise.
 #![allow(dead_code)]
 
+use jzx::{Actor, Context, Flow};
+use std::cell::Cell;
 use std::fmt::Write as _;
+use std::marker::PhantomData;
+use std::rc::Rc;
 use std::time::Instant;
 
 /// The parsed command line.
@@ -508,5 +512,43 @@ fn ms_bare(s: f64) -> String {
         format!("{:.2}", s * 1e3)
     } else {
         format!("{:.1}", s * 1e3)
+    }
+}
+
+/// An actor that adds up the first `n` messages it receives (`u64` or
+/// `u32`), then stores the sum where [`Sink::sum`] reads it and stops: the
+/// receiving end of tell, cross_thread and timers.
+pub struct Sink<T> {
+    left: u64,
+    sum: u64,
+    out: Rc<Cell<u64>>,
+    _msg: PhantomData<fn(T)>,
+}
+
+impl<T> Sink<T> {
+    /// A sink for `n` messages (`n` ≥ 1) and where its sum will be.
+    pub fn new(n: u64) -> (Sink<T>, Rc<Cell<u64>>) {
+        let out = Rc::new(Cell::new(0));
+        let sink = Sink {
+            left: n,
+            sum: 0,
+            out: out.clone(),
+            _msg: PhantomData,
+        };
+        (sink, out)
+    }
+}
+
+impl<T: Into<u64> + 'static> Actor for Sink<T> {
+    type Msg = T;
+    fn handle(&mut self, _cx: &mut Context<'_, Self>, v: T) -> Flow {
+        self.sum = self.sum.wrapping_add(v.into());
+        self.left -= 1;
+        if self.left == 0 {
+            self.out.set(self.sum);
+            Flow::Stop
+        } else {
+            Flow::Continue
+        }
     }
 }
