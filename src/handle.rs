@@ -1,9 +1,11 @@
 //! [`LoopHandle`]: sending into a loop from other threads (R14).
 //!
 //! Producers push messages into one mutex-protected queue of typed runs
-//! (consecutive messages of one type share a run, so a steady producer
-//! allocates nothing per message); the loop drains it at the start of every
-//! turn, so delivery is FIFO per producer. A producer
+//! (consecutive messages of one type share a run); the loop drains it at the
+//! start of every turn, so delivery is FIFO per producer. Runs the loop has
+//! emptied go back to the queue as spares for the producers' next runs, so a
+//! steady producer allocates nothing, per message or per drain, and memory
+//! never crosses threads to be freed. A producer
 //! wakes the loop only when the loop has said it is about to block
 //! (`sleeping`), and the loop re-checks the queue after saying so: with
 //! sequentially consistent atomics on both sides, either the loop sees the
@@ -59,14 +61,21 @@ pub(crate) struct Remote {
 
 struct RemoteQueue {
     msgs: Vec<RemoteMsg>,
+    /// Emptied runs handed back by the loop, reused by `post`.
+    spare: Vec<RemoteMsg>,
     closed: bool,
 }
+
+/// Emptied runs kept for reuse at most (one per message type in flight is
+/// what a steady producer needs).
+const MAX_SPARE: usize = 8;
 
 impl Remote {
     pub(crate) fn new(waker: Waker) -> Arc<Remote> {
         Arc::new(Remote {
             queue: Mutex::new(RemoteQueue {
                 msgs: Vec::new(),
+                spare: Vec::new(),
                 closed: false,
             }),
             pending: AtomicUsize::new(0),
@@ -94,7 +103,18 @@ impl Remote {
                 .and_then(|b| b.as_any_mut().downcast_mut::<Batch<M>>())
             {
                 Some(batch) => batch.0.push_back((to, msg)),
-                None => q.msgs.push(Box::new(Batch(VecDeque::from([(to, msg)])))),
+                None => {
+                    let spare = q
+                        .spare
+                        .iter_mut()
+                        .rposition(|b| b.as_any_mut().is::<Batch<M>>())
+                        .map(|i| q.spare.swap_remove(i));
+                    let mut run = spare.unwrap_or_else(|| Box::new(Batch::<M>(VecDeque::new())));
+                    if let Some(batch) = run.as_any_mut().downcast_mut::<Batch<M>>() {
+                        batch.0.push_back((to, msg));
+                    }
+                    q.msgs.push(run);
+                }
             }
             self.pending.fetch_add(1, SeqCst);
         }
@@ -104,14 +124,19 @@ impl Remote {
         Ok(())
     }
 
-    /// Moves every queued message into `into` (in order).
-    pub(crate) fn drain(&self, into: &mut Vec<RemoteMsg>) {
+    /// Moves every queued message into `into` (in order), and hands the
+    /// emptied runs of `spent` back for reuse.
+    pub(crate) fn drain(&self, into: &mut Vec<RemoteMsg>, spent: &mut Vec<RemoteMsg>) {
         if self.pending.load(SeqCst) == 0 {
             return;
         }
         let mut q = self.lock();
         self.pending.store(0, SeqCst);
         std::mem::swap(&mut q.msgs, into);
+        let room = MAX_SPARE.saturating_sub(q.spare.len());
+        q.spare.extend(spent.drain(..spent.len().min(room)));
+        drop(q);
+        spent.clear();
     }
 
     #[inline]

@@ -203,6 +203,42 @@ fn ten_thousand_messages_from_one_producer_arrive_in_order() {
     }
 }
 
+// R14: runs of messages of two types, of every length from 1 to 40, sent while the loop
+// drains (so emptied runs come back and are reused for the other type too): each actor
+// gets exactly its messages, in order, and nothing of the other type.
+#[test]
+fn alternating_runs_of_two_types_arrive_in_order() {
+    const RUNS: u32 = 40;
+    let total: u32 = (1..=RUNS).sum();
+    for backend in backends() {
+        let mut lp = new_loop(backend);
+        let (nums, words): (Log<u32>, Log<String>) = (Log::default(), Log::default());
+        let a = lp.spawn(collector(&nums, total as usize)).unwrap();
+        let b = lp.spawn(collector(&words, total as usize)).unwrap();
+        let handle = lp.handle();
+        let producer = thread::spawn(move || {
+            let mut sent = 0u32;
+            for len in 1..=RUNS {
+                for i in sent..sent + len {
+                    handle.send(a, i).unwrap();
+                }
+                for i in sent..sent + len {
+                    handle.send(b, format!("w{i}")).unwrap();
+                }
+                sent += len;
+                if len % 8 == 0 {
+                    thread::sleep(Duration::from_millis(1));
+                }
+            }
+        });
+        run_within(&mut lp, LIMIT);
+        producer.join().unwrap();
+        assert_eq!(nums.get(), (0..total).collect::<Vec<_>>(), "{backend}");
+        let want: Vec<String> = (0..total).map(|i| format!("w{i}")).collect();
+        assert_eq!(words.get(), want, "{backend}");
+    }
+}
+
 // R8, R14: a tiny mailbox holds back cross-thread messages, none is lost,
 // and the observer hears of the full mailbox without a flood of reports.
 #[test]

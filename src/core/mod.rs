@@ -109,6 +109,8 @@ pub struct Core {
     names_of: HashMap<u32, Box<str>>,
     pub(crate) remote: Arc<Remote>,
     remote_buf: Vec<RemoteMsg>,
+    /// Cross-thread runs delivered and empty, handed back at the next drain.
+    remote_spent: Vec<RemoteMsg>,
     /// Cross-thread messages waiting for room in a full mailbox, in order.
     remote_backlog: VecDeque<RemoteMsg>,
     /// The head of `remote_backlog` was already refused once.
@@ -179,6 +181,7 @@ impl Core {
             names_of: HashMap::new(),
             remote,
             remote_buf: Vec::new(),
+            remote_spent: Vec::new(),
             remote_backlog: VecDeque::new(),
             remote_blocked: false,
             events_buf: Vec::new(),

@@ -18,7 +18,7 @@ impl Core {
 
     fn drain_remote_queue(&mut self) {
         let mut msgs = std::mem::take(&mut self.remote_buf);
-        self.remote.drain(&mut msgs);
+        self.remote.drain(&mut msgs, &mut self.remote_spent);
         if self.remote_backlog.is_empty() {
             let mut rest = msgs.drain(..);
             while let Some(mut msg) = rest.next() {
@@ -28,6 +28,7 @@ impl Core {
                     self.remote_backlog.extend(rest);
                     break;
                 }
+                self.remote_spent.push(msg);
             }
         } else {
             self.remote_backlog.extend(msgs.drain(..));
@@ -37,6 +38,7 @@ impl Core {
                     break;
                 }
                 self.remote_blocked = false;
+                self.remote_spent.push(msg);
             }
         }
         self.remote_buf = msgs;
