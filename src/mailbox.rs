@@ -24,14 +24,55 @@ pub(crate) enum Item<M> {
 }
 
 pub(crate) struct Mailbox<M> {
-    user: VecDeque<M>,
+    user: Lane<M>,
     sys: VecDeque<Sys<M>>,
+}
+
+/// The user lane: a FIFO that holds its oldest message inline, so an actor
+/// that gets one message at a time (most of them) never allocates a buffer.
+struct Lane<M> {
+    /// The oldest message, when `rest` holds none older (a message is only
+    /// put here while the lane is empty).
+    head: Option<M>,
+    rest: VecDeque<M>,
+}
+
+impl<M> Lane<M> {
+    #[inline]
+    fn len(&self) -> usize {
+        usize::from(self.head.is_some()) + self.rest.len()
+    }
+
+    #[inline]
+    fn is_empty(&self) -> bool {
+        self.head.is_none() && self.rest.is_empty()
+    }
+
+    #[inline]
+    fn push_back(&mut self, msg: M) {
+        if self.is_empty() {
+            self.head = Some(msg);
+        } else {
+            self.rest.push_back(msg);
+        }
+    }
+
+    #[inline]
+    fn pop_front(&mut self) -> Option<M> {
+        match self.head.take() {
+            Some(msg) => Some(msg),
+            None => self.rest.pop_front(),
+        }
+    }
 }
 
 impl<M> Mailbox<M> {
     pub(crate) fn new() -> Self {
         Mailbox {
-            user: VecDeque::new(),
+            user: Lane {
+                head: None,
+                rest: VecDeque::new(),
+            },
             sys: VecDeque::new(),
         }
     }
@@ -110,22 +151,29 @@ impl AnyMailbox {
         }))
     }
 
+    /// The `TypeId` of the message type.
+    #[inline]
+    #[allow(unsafe_code)]
+    pub(crate) fn msg_type(&self) -> TypeId {
+        let erased: *const dyn ErasedMailbox = &*self.0;
+        // SAFETY: the box always holds some `Typed<X>` (the only implementor
+        // of the private trait), whose `repr(C)` layout starts with its
+        // `TypeId` whatever `X` is: this reads that field.
+        unsafe { erased.cast::<TypeId>().read() }
+    }
+
     /// The typed mailbox, if its messages are `M`.
     #[inline]
     #[allow(unsafe_code)]
     pub(crate) fn downcast_mut<M: 'static>(&mut self) -> Option<&mut Mailbox<M>> {
-        let erased: *mut dyn ErasedMailbox = &mut *self.0;
-        // SAFETY: the box always holds some `Typed<X>` (the only implementor
-        // of the private trait), whose `repr(C)` layout starts with its
-        // `TypeId` whatever `X` is: this reads that field. If it is
-        // `TypeId::of::<M>()`, `X` is `M`, so the cast to `Typed<M>` is exact;
-        // the borrow of `self` bounds the returned reference.
-        unsafe {
-            if erased.cast::<TypeId>().read() != TypeId::of::<M>() {
-                return None;
-            }
-            Some(&mut (*erased.cast::<Typed<M>>()).mailbox)
+        if self.msg_type() != TypeId::of::<M>() {
+            return None;
         }
+        let erased: *mut dyn ErasedMailbox = &mut *self.0;
+        // SAFETY: the box holds a `Typed<X>` whose `TypeId` field says `X` is
+        // `M` (checked above), so the cast to `Typed<M>` is exact; the borrow
+        // of `self` bounds the returned reference.
+        Some(unsafe { &mut (*erased.cast::<Typed<M>>()).mailbox })
     }
 
     /// Queues a system event in the reserved lane.
@@ -147,6 +195,38 @@ mod tests {
         assert!(m.push(2, 2).is_ok());
         assert_eq!(m.push(3, 2), Err(3));
         assert_eq!(m.user.len(), 2);
+    }
+
+    #[test]
+    fn user_lane_is_fifo_across_its_inline_head_and_its_buffer() {
+        let mut m = Mailbox::new();
+        let mut want = std::collections::VecDeque::new();
+        let mut next = 0u32;
+        // Pushes and pops interleaved in every pattern up to 4 deep: the
+        // head is filled only while the lane is empty, so order holds.
+        for round in 0..200u32 {
+            for _ in 0..=(round % 4) {
+                m.push(next, 1024).unwrap();
+                want.push_back(next);
+                next += 1;
+            }
+            for _ in 0..=((round / 4) % 4) {
+                let got = match m.pop() {
+                    Some(Item::User(v)) => Some(v),
+                    None => None,
+                    Some(Item::Sys(_)) => panic!("a system message appeared"),
+                };
+                assert_eq!(got, want.pop_front(), "round {round}");
+            }
+            assert_eq!(m.len(), want.len(), "round {round}");
+        }
+        // One message at a time never allocates a buffer.
+        let mut one = Mailbox::new();
+        for v in 0..10 {
+            one.push(v, 1024).unwrap();
+            assert!(matches!(one.pop(), Some(Item::User(x)) if x == v));
+        }
+        assert_eq!(one.user.rest.capacity(), 0);
     }
 
     #[test]
