@@ -4,9 +4,9 @@
 //! (consecutive messages of one type share a run); the loop drains it at the
 //! start of every turn, so delivery is FIFO per producer. Runs the loop has
 //! emptied go back to the queue as spares for the producers' next runs, so a
-//! steady producer allocates nothing, per message or per drain, and memory
-//! never crosses threads to be freed. A producer
-//! wakes the loop only when the loop has said it is about to block
+//! steady producer allocates nothing, per message or per drain (a run that
+//! grew large, or one pushed out by newer spares, is freed by the loop). A
+//! producer wakes the loop only when the loop has said it is about to block
 //! (`sleeping`), and the loop re-checks the queue after saying so: with
 //! sequentially consistent atomics on both sides, either the loop sees the
 //! message or the producer sees the flag, so no wakeup is lost.
@@ -23,6 +23,8 @@ use std::sync::{Arc, Mutex};
 /// A run of cross-thread messages of one type, in the order they were sent.
 pub(crate) trait RemoteBatch: Send {
     fn as_any_mut(&mut self) -> &mut dyn Any;
+    /// Messages the run can hold without growing.
+    fn capacity(&self) -> usize;
     /// Delivers the messages in order on the loop's thread; false when a
     /// full mailbox refused one (it stays first, for a later try).
     fn deliver(&mut self, core: &mut Core) -> bool;
@@ -35,6 +37,10 @@ struct Batch<M>(VecDeque<(Addr<M>, M)>);
 impl<M: Send + 'static> RemoteBatch for Batch<M> {
     fn as_any_mut(&mut self) -> &mut dyn Any {
         self
+    }
+
+    fn capacity(&self) -> usize {
+        self.0.capacity()
     }
 
     fn deliver(&mut self, core: &mut Core) -> bool {
@@ -67,8 +73,11 @@ struct RemoteQueue {
 }
 
 /// Emptied runs kept for reuse at most (one per message type in flight is
-/// what a steady producer needs).
+/// what a steady producer needs); the newest are kept.
 const MAX_SPARE: usize = 8;
+
+/// Runs that grew beyond this many messages are not kept.
+pub(crate) const MAX_SPARE_CAPACITY: usize = 4096;
 
 impl Remote {
     pub(crate) fn new(waker: Waker) -> Arc<Remote> {
@@ -133,8 +142,9 @@ impl Remote {
         let mut q = self.lock();
         self.pending.store(0, SeqCst);
         std::mem::swap(&mut q.msgs, into);
-        let room = MAX_SPARE.saturating_sub(q.spare.len());
-        q.spare.extend(spent.drain(..spent.len().min(room)));
+        q.spare.append(spent);
+        let excess = q.spare.len().saturating_sub(MAX_SPARE);
+        spent.extend(q.spare.drain(..excess));
         drop(q);
         spent.clear();
     }
@@ -174,6 +184,7 @@ impl Remote {
         let mut q = self.lock();
         q.closed = true;
         self.pending.store(0, SeqCst);
+        q.spare.clear();
         std::mem::take(&mut q.msgs)
     }
 }

@@ -741,6 +741,61 @@ fn half_closed_peer_is_no_hangup_until_it_closes() {
     }
 }
 
+// R16: a WRITE watch on a socket whose send buffer is full hears nothing when the peer
+// shuts its write side down (io_uring completes every poll for that half-close, the
+// bridge's hang-up lane included), and hears WRITE once the peer reads.
+#[test]
+fn peer_half_close_is_not_writable_while_the_send_buffer_is_full() {
+    use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+    use std::sync::Arc;
+    for backend in backends() {
+        let mut lp = new_loop(backend);
+        let (mut a, b) = socketpair();
+        let chunk = [7u8; 4096];
+        while a.write(&chunk).is_ok() {}
+        let drained = Arc::new(AtomicBool::new(false));
+        let events: Log<(IoEvent, bool)> = Log::default();
+        let (l, d) = (events.clone(), drained.clone());
+        let owner = lp
+            .spawn(probe(stop_on_true, move |_cx, ev| {
+                l.push((ev, d.load(SeqCst)));
+                Flow::Stop
+            }))
+            .unwrap();
+        lp.watch_fd(a.as_raw_fd(), owner.id(), Interest::WRITE)
+            .unwrap();
+        b.shutdown(std::net::Shutdown::Write).unwrap();
+        let reader = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(100));
+            drained.store(true, SeqCst);
+            let mut b = b;
+            let mut buf = [0u8; 65536];
+            // Read all that is buffered: the writer's side has room again.
+            let mut total = 0;
+            loop {
+                match b.read(&mut buf) {
+                    Ok(n) if n > 0 => total += n,
+                    _ => break,
+                }
+            }
+            total
+        });
+        run_within(&mut lp, LIMIT);
+        let events = events.get();
+        assert_eq!(events.len(), 1, "{backend}: {events:?}");
+        let (ev, after_drain) = events[0];
+        assert!(
+            after_drain,
+            "{backend}: {ev:?} before the peer read anything"
+        );
+        assert_bits(&[ev], a.as_raw_fd(), WRITE, READ, &backend.to_string());
+        assert!(
+            reader.join().unwrap() > 0,
+            "{backend}: nothing was buffered"
+        );
+    }
+}
+
 /// A non-blocking TCP socket whose connection to a closed local port is
 /// being refused.
 fn refused_connection() -> socket2::Socket {

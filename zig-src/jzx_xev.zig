@@ -116,11 +116,18 @@ pub const Loop = struct {
     live_watches: usize = 0,
 
     fn record(self: *Loop, seq: *u64, idx: *usize, token: u64, fd: c_int, ready: u32) void {
-        if (ready == 0) return;
+        self.note(seq, idx, token, fd, ready, false);
+    }
+
+    /// Records `ready` for a watch in this run: merged with what the run
+    /// already recorded for it, or (`replace`) in place of it, 0 dropping it.
+    fn note(self: *Loop, seq: *u64, idx: *usize, token: u64, fd: c_int, ready: u32, replace: bool) void {
         if (seq.* == self.run_seq) {
-            self.events.items[idx.*].ready |= ready;
+            const ev = &self.events.items[idx.*];
+            ev.ready = if (replace) ready else ev.ready | ready;
             return;
         }
+        if (ready == 0) return;
         // Out of memory here would lose a level-triggered report; the next
         // run reports the same condition again.
         self.events.append(gpa, .{ .token = token, .ready = ready, .fd = fd }) catch return;
@@ -183,6 +190,9 @@ fn Impl(comptime X: type) type {
             /// The hang-up lane is registered: the main poll firing alone
             /// means the watched direction is ready.
             hup_lane: bool = false,
+            /// The run in which the hang-up lane last fired (its report then
+            /// stands for the whole run).
+            lane_seq: u64 = 0,
             interest: u32,
             token: u64,
             /// The completions: [0] is the poll (or the read on kqueue),
@@ -447,18 +457,24 @@ fn Impl(comptime X: type) type {
                 w.live[i] = false;
                 return .disarm;
             }
-            const ready = if (w.hup_lane) w.interest else w.readiness();
-            loop.record(&w.event_seq, &w.event_idx, w.token, w.fd, ready);
+            if (w.lane_seq != loop.run_seq) {
+                const ready = if (w.hup_lane) w.interest else w.readiness();
+                loop.record(&w.event_seq, &w.event_idx, w.token, w.fd, ready);
+            }
             return .rearm;
         }
 
-        /// The hang-up lane fired: report what the kernel says holds now.
-        /// io_uring also completes an empty-mask poll for a peer's half-close,
-        /// which is no hang-up and would fire again at once: the lane then
-        /// retires and the watch asks the kernel at every event instead.
+        /// The hang-up lane fired: report what the kernel says holds now, in
+        /// place of what the main poll recorded in this run (io_uring adds
+        /// RDHUP to every poll's mask, so the main poll may have fired for a
+        /// half-close without its direction being ready). io_uring also
+        /// completes an empty-mask poll for a peer's half-close, which is no
+        /// hang-up and would fire again at once: the lane then retires and
+        /// the watch asks the kernel at every event instead.
         fn hangupLaneCallback(w: *Watch, r: X.Result) Action {
             const ready = if (reported(r)) w.readiness() else 0;
-            w.owner.record(&w.event_seq, &w.event_idx, w.token, w.fd, ready);
+            w.owner.note(&w.event_seq, &w.event_idx, w.token, w.fd, ready, true);
+            w.lane_seq = w.owner.run_seq;
             if (ready & (ERROR | HANGUP) != 0) return .rearm;
             w.hup_lane = false;
             w.live[1] = false;

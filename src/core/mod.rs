@@ -463,8 +463,9 @@ impl Core {
         if slot.mailbox.is_none() {
             match slot.actor.as_ref() {
                 Some(actor) => slot.mailbox = Some(actor.new_mailbox()),
-                // The running actor, its mailbox out for the batch: queue
-                // the event once the batch is over.
+                // The running actor (out of its slot, so its message type
+                // is not at hand) with no mailbox yet: queue the event once
+                // its turn is over.
                 None => {
                     self.deferred_sys.push((to, event));
                     return;

@@ -1,6 +1,7 @@
 //! Messages from other threads, delivered between turns (R14).
 
 use super::Core;
+use crate::handle::{RemoteMsg, MAX_SPARE_CAPACITY};
 
 impl Core {
     // -------------------------------------------------------- cross-thread
@@ -28,7 +29,7 @@ impl Core {
                     self.remote_backlog.extend(rest);
                     break;
                 }
-                self.remote_spent.push(msg);
+                self.keep_spent(msg);
             }
         } else {
             self.remote_backlog.extend(msgs.drain(..));
@@ -38,10 +39,18 @@ impl Core {
                     break;
                 }
                 self.remote_blocked = false;
-                self.remote_spent.push(msg);
+                self.keep_spent(msg);
             }
         }
         self.remote_buf = msgs;
+    }
+
+    /// Keeps a delivered (empty) run to hand back at the next drain, unless
+    /// it grew large.
+    fn keep_spent(&mut self, run: RemoteMsg) {
+        if run.capacity() <= MAX_SPARE_CAPACITY {
+            self.remote_spent.push(run);
+        }
     }
 
     /// Cross-thread messages wait for room in a mailbox.
