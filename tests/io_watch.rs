@@ -176,23 +176,32 @@ fn pipe_readiness_reaches_the_owner_as_readable_on_io() {
     }
 }
 
+/// Spawns a probe whose readiness behavior is `on_io`, watches `fd` for it
+/// with `interest`, and runs the loop until the probe stops.
+fn watch_with(
+    lp: &mut jzx::Loop,
+    fd: RawFd,
+    interest: Interest,
+    on_io: impl FnMut(&mut Context<'_, Probe<bool>>, IoEvent) -> Flow + 'static,
+) {
+    let owner = lp.spawn(probe(stop_on_true, on_io)).unwrap();
+    lp.watch_fd(fd, owner.id(), interest).unwrap();
+    run_within(lp, LIMIT);
+}
+
 /// Watches `fd` for `interest` with an actor that records its first `n`
 /// events and then stops (its teardown removes the watch); returns them.
 fn first_events(lp: &mut jzx::Loop, fd: RawFd, interest: Interest, n: usize) -> Vec<IoEvent> {
     let events: Log<IoEvent> = Log::default();
     let l = events.clone();
-    let a = lp
-        .spawn(probe(stop_on_true, move |_cx, ev| {
-            l.push(ev);
-            if l.len() == n {
-                Flow::Stop
-            } else {
-                Flow::Continue
-            }
-        }))
-        .unwrap();
-    lp.watch_fd(fd, a.id(), interest).unwrap();
-    run_within(lp, LIMIT);
+    watch_with(lp, fd, interest, move |_cx, ev| {
+        l.push(ev);
+        if l.len() == n {
+            Flow::Stop
+        } else {
+            Flow::Continue
+        }
+    });
     assert_eq!(lp.watch_count(), 0, "the owner's stop removed its watch");
     events.get()
 }
@@ -403,18 +412,13 @@ fn readiness_arrives_within_a_few_turns_while_another_actor_is_busy() {
             .unwrap();
         let seen_at: Log<u64> = Log::default();
         let (c, d, l) = (busy_count.clone(), done.clone(), seen_at.clone());
-        let owner = lp
-            .spawn(probe(stop_on_true, move |cx, ev| {
-                l.push(c.get());
-                d.set(true);
-                cx.unwatch_fd(ev.fd).unwrap();
-                Flow::Stop
-            }))
-            .unwrap();
-        lp.watch_fd(a.as_raw_fd(), owner.id(), Interest::READ)
-            .unwrap();
         lp.send(busy, ()).unwrap();
-        run_within(&mut lp, LIMIT);
+        watch_with(&mut lp, a.as_raw_fd(), Interest::READ, move |cx, ev| {
+            l.push(c.get());
+            d.set(true);
+            cx.unwatch_fd(ev.fd).unwrap();
+            Flow::Stop
+        });
         let seen_at = seen_at.get();
         assert_eq!(seen_at.len(), 1, "{backend}");
         // 64 per turn; allow eight turns for the backend to report the fd.
@@ -664,17 +668,12 @@ fn peer_close_is_reported_as_hangup_on_a_socketpair() {
         drop(b);
         let events: Log<(IoEvent, isize)> = Log::default();
         let l = events.clone();
-        let owner = lp
-            .spawn(probe(stop_on_true, move |cx, ev| {
-                let mut buf = [0u8; 8];
-                l.push((ev, read_fd(ev.fd, &mut buf)));
-                cx.unwatch_fd(ev.fd).unwrap();
-                Flow::Stop
-            }))
-            .unwrap();
-        lp.watch_fd(a.as_raw_fd(), owner.id(), Interest::READ)
-            .unwrap();
-        run_within(&mut lp, LIMIT);
+        watch_with(&mut lp, a.as_raw_fd(), Interest::READ, move |cx, ev| {
+            let mut buf = [0u8; 8];
+            l.push((ev, read_fd(ev.fd, &mut buf)));
+            cx.unwatch_fd(ev.fd).unwrap();
+            Flow::Stop
+        });
         let events = events.get();
         assert_eq!(events.len(), 1, "{backend}");
         let (ev, n) = events[0];
@@ -715,21 +714,16 @@ fn half_closed_peer_is_no_hangup_until_it_closes() {
         let events: Log<IoEvent> = Log::default();
         let l = events.clone();
         let mut peer = Some(b);
-        let owner = lp
-            .spawn(probe(stop_on_true, move |_cx, ev| {
-                l.push(ev);
-                if ev.readiness.is_hangup() || l.len() == 200 {
-                    return Flow::Stop;
-                }
-                if l.len() == 5 {
-                    drop(peer.take()); // the peer closes
-                }
-                Flow::Continue
-            }))
-            .unwrap();
-        lp.watch_fd(a.as_raw_fd(), owner.id(), Interest::WRITE)
-            .unwrap();
-        run_within(&mut lp, LIMIT);
+        watch_with(&mut lp, a.as_raw_fd(), Interest::WRITE, move |_cx, ev| {
+            l.push(ev);
+            if ev.readiness.is_hangup() || l.len() == 200 {
+                return Flow::Stop;
+            }
+            if l.len() == 5 {
+                drop(peer.take()); // the peer closes
+            }
+            Flow::Continue
+        });
         let events = events.get();
         assert!(events.len() > 5, "{backend}: {events:?}");
         let fd = a.as_raw_fd();
@@ -843,15 +837,10 @@ fn closed_pipe_writer_is_reported_as_hangup() {
         drop(w);
         let events: Log<IoEvent> = Log::default();
         let l = events.clone();
-        let owner = lp
-            .spawn(probe(stop_on_true, move |_cx, ev| {
-                l.push(ev);
-                Flow::Stop
-            }))
-            .unwrap();
-        lp.watch_fd(r.as_raw_fd(), owner.id(), Interest::READ)
-            .unwrap();
-        run_within(&mut lp, LIMIT);
+        watch_with(&mut lp, r.as_raw_fd(), Interest::READ, move |_cx, ev| {
+            l.push(ev);
+            Flow::Stop
+        });
         let events = events.get();
         assert_eq!(events.len(), 1, "{backend}");
         assert_bits(&events, r.as_raw_fd(), HANGUP, WRITE, &backend.to_string());
