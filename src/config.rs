@@ -22,6 +22,8 @@ pub struct Config {
     /// Mailbox capacity of actors spawned without one (R8). Default 1024.
     pub default_mailbox_cap: u32,
     /// Messages one actor handles per turn before others run (R4). Default 64.
+    /// A turn handles at most the messages queued when it starts: a message
+    /// an actor sends itself is handled in its next turn.
     pub max_msgs_per_actor: u32,
     /// Actors run per turn before I/O is polled again (R4). Default 1024.
     pub max_actors_per_tick: u32,
