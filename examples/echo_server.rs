@@ -16,10 +16,11 @@
 //! 130). Stdin is not read, so the server also runs as a background job or
 //! under a supervisor whose stdin is closed.
 mod echo;
+mod signals;
 
 use anyhow::Context as _;
 use echo::Stats;
-use jzx::{Loop, LoopHandle};
+use jzx::Loop;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
@@ -42,7 +43,7 @@ fn run() -> anyhow::Result<()> {
     };
     // Before any thread exists, so that every thread inherits the mask and
     // the signals reach only the thread that waits for them.
-    let signals = block_stop_signals().context("cannot block SIGINT/SIGTERM")?;
+    let signals = signals::block_stop_signals().context("cannot block SIGINT/SIGTERM")?;
     let nofile = raise_nofile_limit();
 
     let mut lp = Loop::new().context("cannot create the event loop")?;
@@ -60,7 +61,17 @@ fn run() -> anyhow::Result<()> {
     let handle = lp.handle();
     std::thread::Builder::new()
         .name("signals".into())
-        .spawn(move || wait_for_signals(signals, handle))
+        .spawn(move || {
+            signals::wait_for_stop_signals(signals, "echo_server", |sig| {
+                let name = if sig == libc::SIGINT {
+                    "SIGINT"
+                } else {
+                    "SIGTERM"
+                };
+                println!("{name} received, stopping");
+                handle.request_stop();
+            })
+        })
         .context("cannot start the signal thread")?;
 
     lp.run().context("the event loop failed")?;
@@ -74,54 +85,6 @@ fn run() -> anyhow::Result<()> {
         Stats::get(&s.bytes_echoed),
     );
     Ok(())
-}
-
-/// Blocks SIGINT and SIGTERM in the calling thread (and the threads it
-/// starts later); returns the set for `sigwait`.
-fn block_stop_signals() -> std::io::Result<libc::sigset_t> {
-    // SAFETY: an all-zero sigset_t is a valid value; sigemptyset initialises it.
-    let mut set: libc::sigset_t = unsafe { std::mem::zeroed() };
-    // SAFETY: `set` is a valid, writable sigset_t; the signal numbers are valid.
-    let rc = unsafe {
-        libc::sigemptyset(&mut set);
-        libc::sigaddset(&mut set, libc::SIGINT);
-        libc::sigaddset(&mut set, libc::SIGTERM);
-        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut())
-    };
-    if rc != 0 {
-        return Err(std::io::Error::from_raw_os_error(rc));
-    }
-    Ok(set)
-}
-
-/// Waits for SIGINT/SIGTERM: the first asks the loop to stop, a second one
-/// exits at once.
-fn wait_for_signals(set: libc::sigset_t, handle: LoopHandle) {
-    let mut stopping = false;
-    loop {
-        let mut sig: libc::c_int = 0;
-        // SAFETY: `set` is an initialised signal set, `sig` a valid out-pointer.
-        let rc = unsafe { libc::sigwait(&set, &mut sig) };
-        if rc != 0 {
-            eprintln!(
-                "echo_server: sigwait failed: {}",
-                std::io::Error::from_raw_os_error(rc)
-            );
-            return;
-        }
-        if stopping {
-            eprintln!("echo_server: second signal, exiting now");
-            std::process::exit(130);
-        }
-        let name = if sig == libc::SIGINT {
-            "SIGINT"
-        } else {
-            "SIGTERM"
-        };
-        println!("{name} received, stopping");
-        stopping = true;
-        handle.request_stop();
-    }
 }
 
 /// Raises the soft open-file limit to the hard limit; returns the soft limit

@@ -14,6 +14,8 @@
 //! oneshot channel), or after `--seconds S` when given; it then prints how
 //! many connections it accepted and exits with status 0. A second signal while
 //! stopping exits at once (status 130).
+mod signals;
+
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -45,7 +47,7 @@ fn main() -> ExitCode {
 
     // Before any thread exists, so that every thread inherits the mask and
     // the signals reach only the thread that waits for them.
-    let signals = match block_stop_signals() {
+    let signals = match signals::block_stop_signals() {
         Ok(set) => set,
         Err(e) => {
             eprintln!("echo_tokio: cannot block SIGINT/SIGTERM: {e}");
@@ -55,7 +57,11 @@ fn main() -> ExitCode {
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     if let Err(e) = std::thread::Builder::new()
         .name("signals".into())
-        .spawn(move || wait_for_signals(signals, stop_tx))
+        .spawn(move || {
+            signals::wait_for_stop_signals(signals, "echo_tokio", |_| {
+                let _ = stop_tx.send(());
+            })
+        })
     {
         eprintln!("echo_tokio: cannot start the signal thread: {e}");
         return ExitCode::FAILURE;
@@ -138,51 +144,6 @@ async fn echo(mut sock: TcpStream) {
         };
         if sock.write_all(&buf[..n]).await.is_err() {
             return;
-        }
-    }
-}
-
-/// Blocks SIGINT and SIGTERM in the calling thread (and the threads it
-/// starts later); returns the set for `sigwait`.
-fn block_stop_signals() -> std::io::Result<libc::sigset_t> {
-    // SAFETY: an all-zero sigset_t is a valid value; sigemptyset initialises it.
-    let mut set: libc::sigset_t = unsafe { std::mem::zeroed() };
-    // SAFETY: `set` is a valid, writable sigset_t; the signal numbers are valid.
-    let rc = unsafe {
-        libc::sigemptyset(&mut set);
-        libc::sigaddset(&mut set, libc::SIGINT);
-        libc::sigaddset(&mut set, libc::SIGTERM);
-        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut())
-    };
-    if rc != 0 {
-        return Err(std::io::Error::from_raw_os_error(rc));
-    }
-    Ok(set)
-}
-
-/// Waits for SIGINT/SIGTERM: the first tells the runtime to stop, a second
-/// one exits at once.
-fn wait_for_signals(set: libc::sigset_t, stop: tokio::sync::oneshot::Sender<()>) {
-    let mut stop = Some(stop);
-    loop {
-        let mut sig: libc::c_int = 0;
-        // SAFETY: `set` is an initialised signal set, `sig` a valid out-pointer.
-        let rc = unsafe { libc::sigwait(&set, &mut sig) };
-        if rc != 0 {
-            eprintln!(
-                "echo_tokio: sigwait failed: {}",
-                std::io::Error::from_raw_os_error(rc)
-            );
-            return;
-        }
-        match stop.take() {
-            Some(tx) => {
-                let _ = tx.send(());
-            }
-            None => {
-                eprintln!("echo_tokio: second signal, exiting now");
-                std::process::exit(130);
-            }
         }
     }
 }
