@@ -234,4 +234,19 @@ static inline jzx_loop *new_loop_at(const char *file, int line) {
     return loop;
 }
 
+/* Spawns an actor with default options but for its behavior and state
+ * (state may be NULL); a failed spawn fails the case and gives id 0. */
+#define SPAWN(loop, behavior, state) spawn_at((loop), (behavior), (state), __FILE__, __LINE__)
+
+static inline jzx_actor_id spawn_at(jzx_loop *loop, jzx_behavior_fn behavior, void *state,
+                                    const char *file, int line) {
+    jzx_spawn_opts opts;
+    jzx_actor_id id = 0;
+    memset(&opts, 0, sizeof opts);
+    opts.behavior = behavior;
+    opts.state = state;
+    chk_eq(jzx_spawn(loop, &opts, &id), JZX_OK, "jzx_spawn(...)", "JZX_OK", file, line);
+    return id;
+}
+
 #endif /* JZX_TEST_CHECK_H */

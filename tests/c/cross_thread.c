@@ -70,13 +70,7 @@ static void *producer_main(void *arg) {
 }
 
 static jzx_actor_id spawn_target(jzx_loop *loop, target_state *t) {
-    jzx_spawn_opts opts;
-    jzx_actor_id id = 0;
-    memset(&opts, 0, sizeof opts);
-    opts.behavior = target;
-    opts.state = t;
-    CHECK_EQ(jzx_spawn(loop, &opts, &id), JZX_OK);
-    return id;
+    return SPAWN(loop, target, t);
 }
 
 static void test_async_before_run(void) {
@@ -203,17 +197,13 @@ static void test_two_producers(void) {
     two_state s;
     producer p[2];
     pthread_t th[2];
-    jzx_spawn_opts opts;
     jzx_actor_id id = 0;
     int i;
 
     case_begin("send_async_fifo_per_producer");
     loop = NEW_LOOP();
     memset(&s, 0, sizeof s);
-    memset(&opts, 0, sizeof opts);
-    opts.behavior = two_target;
-    opts.state = &s;
-    CHECK_EQ(jzx_spawn(loop, &opts, &id), JZX_OK);
+    id = SPAWN(loop, two_target, &s);
     for (i = 0; i < 2; i++) {
         memset(&p[i], 0, sizeof p[i]);
         p[i].loop = loop;
@@ -330,16 +320,12 @@ static jzx_behavior_result stopper(jzx_context *ctx, const jzx_message *msg) {
 static void test_request_stop_inside(void) {
     jzx_loop *loop;
     self_stopper s;
-    jzx_spawn_opts opts;
     jzx_actor_id id = 0;
 
     case_begin("request_stop_inside_behavior");
     loop = NEW_LOOP();
     memset(&s, 0, sizeof s);
-    memset(&opts, 0, sizeof opts);
-    opts.behavior = stopper;
-    opts.state = &s;
-    CHECK_EQ(jzx_spawn(loop, &opts, &id), JZX_OK);
+    id = SPAWN(loop, stopper, &s);
     CHECK_EQ(jzx_send(loop, id, NULL, 0, 1), JZX_OK);
     CHECK_EQ(RUN_BOUNDED(loop, 3000), 0);
     CHECK_EQ(s.got, 1);

@@ -39,7 +39,6 @@ static void test_delivery(void) {
     jzx_loop *loop;
     seen a, b;
     jzx_actor_id ida = 0, idb = 0;
-    jzx_spawn_opts opts;
     char payload[] = "hello, actor";
     int rc;
 
@@ -47,14 +46,10 @@ static void test_delivery(void) {
     loop = NEW_LOOP();
     memset(&a, 0, sizeof a);
     memset(&b, 0, sizeof b);
-    memset(&opts, 0, sizeof opts);
-    opts.behavior = recorder;
-    opts.state = &a;
-    CHECK_EQ(jzx_spawn(loop, &opts, &ida), JZX_OK);
+    ida = SPAWN(loop, recorder, &a);
     /* R6: the first actor of a loop is slot 0, generation 1. */
     CHECK_EQ_U64(ida, 1ull << 32);
-    opts.state = &b;
-    CHECK_EQ(jzx_spawn(loop, &opts, &idb), JZX_OK);
+    idb = SPAWN(loop, recorder, &b);
     CHECK(idb != 0 && idb != ida);
     a.forward_to = idb;
 
@@ -90,25 +85,20 @@ static void test_stale_id(void) {
     jzx_loop *loop;
     seen x, y;
     jzx_actor_id idx = 0, idy = 0;
-    jzx_spawn_opts opts;
     int rc;
 
     case_begin("stale_id_after_slot_reuse");
     loop = NEW_LOOP();
     memset(&x, 0, sizeof x);
     memset(&y, 0, sizeof y);
-    memset(&opts, 0, sizeof opts);
-    opts.behavior = recorder;
-    opts.state = &x;
-    CHECK_EQ(jzx_spawn(loop, &opts, &idx), JZX_OK);
+    idx = SPAWN(loop, recorder, &x);
     CHECK_EQ(jzx_send(loop, idx, NULL, 0, TAG_STOP), JZX_OK);
     rc = RUN_BOUNDED(loop, 5000);
     CHECK_EQ(rc, 0);
     CHECK_EQ(x.count, 1);
 
     /* x is dead: its slot is reused with generation + 1. */
-    opts.state = &y;
-    CHECK_EQ(jzx_spawn(loop, &opts, &idy), JZX_OK);
+    idy = SPAWN(loop, recorder, &y);
     CHECK_EQ_U64(idy & 0xffffffffull, idx & 0xffffffffull);
     CHECK_EQ_U64(idy >> 32, (idx >> 32) + 1);
     CHECK_EQ(jzx_send(loop, idx, NULL, 0, TAG_HELLO), JZX_ERR_NO_SUCH_ACTOR);
@@ -130,7 +120,6 @@ static void test_run_twice(void) {
     jzx_loop *loop;
     seen s1, s2;
     jzx_actor_id id1 = 0, id2 = 0;
-    jzx_spawn_opts opts;
 
     case_begin("run_twice");
     loop = NEW_LOOP();
@@ -138,16 +127,12 @@ static void test_run_twice(void) {
     CHECK_EQ(RUN_BOUNDED(loop, 5000), 0);
     memset(&s1, 0, sizeof s1);
     memset(&s2, 0, sizeof s2);
-    memset(&opts, 0, sizeof opts);
-    opts.behavior = recorder;
-    opts.state = &s1;
-    CHECK_EQ(jzx_spawn(loop, &opts, &id1), JZX_OK);
+    id1 = SPAWN(loop, recorder, &s1);
     CHECK_EQ(jzx_send(loop, id1, NULL, 0, 1), JZX_OK);
     CHECK_EQ(RUN_BOUNDED(loop, 5000), 0);
     CHECK_EQ(s1.count, 1);
 
-    opts.state = &s2;
-    CHECK_EQ(jzx_spawn(loop, &opts, &id2), JZX_OK);
+    id2 = SPAWN(loop, recorder, &s2);
     CHECK_EQ(jzx_send(loop, id2, NULL, 0, 2), JZX_OK);
     CHECK_EQ(RUN_BOUNDED(loop, 5000), 0);
     CHECK_EQ(s2.count, 1);
@@ -171,13 +156,10 @@ static jzx_behavior_result nester(jzx_context *ctx, const jzx_message *msg) {
 static void test_nested_run(void) {
     jzx_loop *loop;
     jzx_actor_id id = 0;
-    jzx_spawn_opts opts;
 
     case_begin("run_inside_behavior_is_loop_closed");
     loop = NEW_LOOP();
-    memset(&opts, 0, sizeof opts);
-    opts.behavior = nester;
-    CHECK_EQ(jzx_spawn(loop, &opts, &id), JZX_OK);
+    id = SPAWN(loop, nester, NULL);
     CHECK_EQ(jzx_send(loop, id, NULL, 0, 1), JZX_OK);
     CHECK_EQ(RUN_BOUNDED(loop, 5000), 0);
     CHECK_EQ(nested_calls, 1);
@@ -205,7 +187,6 @@ static void test_fifo(void) {
     jzx_loop *loop;
     counter c1, c2;
     jzx_actor_id id1 = 0, id2 = 0;
-    jzx_spawn_opts opts;
     int i;
 
     case_begin("fifo_per_actor");
@@ -214,12 +195,8 @@ static void test_fifo(void) {
     memset(&c2, 0, sizeof c2);
     c1.stop_at = 100;
     c2.stop_at = 50;
-    memset(&opts, 0, sizeof opts);
-    opts.behavior = ordered;
-    opts.state = &c1;
-    CHECK_EQ(jzx_spawn(loop, &opts, &id1), JZX_OK);
-    opts.state = &c2;
-    CHECK_EQ(jzx_spawn(loop, &opts, &id2), JZX_OK);
+    id1 = SPAWN(loop, ordered, &c1);
+    id2 = SPAWN(loop, ordered, &c2);
     for (i = 0; i < 100; i++) {
         CHECK_EQ(jzx_send(loop, id1, (void *)(uintptr_t)i, 0, 7), JZX_OK);
         if (i < 50) CHECK_EQ(jzx_send(loop, id2, (void *)(uintptr_t)i, 0, 7), JZX_OK);
@@ -256,7 +233,6 @@ static jzx_behavior_result self_stopper(jzx_context *ctx, const jzx_message *msg
 static void test_self_stop(void) {
     jzx_loop *loop;
     selfstop a, b;
-    jzx_spawn_opts opts;
     jzx_actor_id ida = 0, idb = 0, idle = 0;
     int i;
 
@@ -265,19 +241,13 @@ static void test_self_stop(void) {
     memset(&a, 0, sizeof a);
     memset(&b, 0, sizeof b);
     b.fail = 1;
-    memset(&opts, 0, sizeof opts);
-    opts.behavior = self_stopper;
-    opts.state = &a;
-    CHECK_EQ(jzx_spawn(loop, &opts, &ida), JZX_OK);
-    opts.state = &b;
-    CHECK_EQ(jzx_spawn(loop, &opts, &idb), JZX_OK);
+    ida = SPAWN(loop, self_stopper, &a);
+    idb = SPAWN(loop, self_stopper, &b);
     for (i = 0; i < 3; i++) {
         CHECK_EQ(jzx_send(loop, ida, NULL, 0, 1), JZX_OK);
         CHECK_EQ(jzx_send(loop, idb, NULL, 0, 1), JZX_OK);
     }
-    opts.behavior = recorder;
-    opts.state = NULL;
-    CHECK_EQ(jzx_spawn(loop, &opts, &idle), JZX_OK);
+    idle = SPAWN(loop, recorder, NULL);
     CHECK_EQ(jzx_actor_stop(loop, idle), JZX_OK);
     CHECK_EQ(RUN_BOUNDED(loop, 5000), 0);
     CHECK_EQ(a.got, 1);

@@ -32,7 +32,6 @@ static jzx_behavior_result bounce(jzx_context *ctx, const jzx_message *msg) {
 static void test_bounce(void) {
     jzx_loop *loop;
     player a, b;
-    jzx_spawn_opts opts;
     jzx_actor_id ida = 0, idb = 0;
 
     case_begin("two_actors_bounce_11_hits_each");
@@ -41,12 +40,8 @@ static void test_bounce(void) {
     memset(&b, 0, sizeof b);
     a.expect_total = 11;
     b.expect_total = 11;
-    memset(&opts, 0, sizeof opts);
-    opts.behavior = bounce;
-    opts.state = &a;
-    CHECK_EQ(jzx_spawn(loop, &opts, &ida), JZX_OK);
-    opts.state = &b;
-    CHECK_EQ(jzx_spawn(loop, &opts, &idb), JZX_OK);
+    ida = SPAWN(loop, bounce, &a);
+    idb = SPAWN(loop, bounce, &b);
     a.other = idb;
     b.other = ida;
     CHECK_EQ(jzx_send(loop, ida, (void *)(uintptr_t)10, 0, TAG_BALL), JZX_OK);
@@ -95,7 +90,6 @@ static void busy_case(const char *name, uint32_t max_msgs, int expect_bound) {
     jzx_config cfg;
     busy_state b;
     quiet_state q;
-    jzx_spawn_opts opts;
     jzx_actor_id idb = 0, idq = 0;
     int i;
 
@@ -110,13 +104,8 @@ static void busy_case(const char *name, uint32_t max_msgs, int expect_bound) {
     memset(&b, 0, sizeof b);
     memset(&q, 0, sizeof q);
     q.busy = &b;
-    memset(&opts, 0, sizeof opts);
-    opts.behavior = busy;
-    opts.state = &b;
-    CHECK_EQ(jzx_spawn(loop, &opts, &idb), JZX_OK);
-    opts.behavior = quiet;
-    opts.state = &q;
-    CHECK_EQ(jzx_spawn(loop, &opts, &idq), JZX_OK);
+    idb = SPAWN(loop, busy, &b);
+    idq = SPAWN(loop, quiet, &q);
     for (i = 0; i < 200; i++) CHECK_EQ(jzx_send(loop, idb, NULL, 0, 1), JZX_OK);
     CHECK_EQ(jzx_send(loop, idq, NULL, 0, 1), JZX_OK);
     CHECK_EQ(RUN_BOUNDED(loop, 5000), 0);

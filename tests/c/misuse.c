@@ -15,12 +15,7 @@ static jzx_behavior_result idle_behavior(jzx_context *ctx, const jzx_message *ms
 }
 
 static jzx_actor_id spawn_idle(jzx_loop *loop) {
-    jzx_spawn_opts opts;
-    jzx_actor_id id = 0;
-    memset(&opts, 0, sizeof opts);
-    opts.behavior = idle_behavior;
-    CHECK_EQ(jzx_spawn(loop, &opts, &id), JZX_OK);
-    return id;
+    return SPAWN(loop, idle_behavior, NULL);
 }
 
 static void test_null_loop(void) {
@@ -202,7 +197,6 @@ static void test_config(void) {
     jzx_config cfg;
     jzx_loop *loop;
     jzx_actor_id id = 0;
-    jzx_spawn_opts opts;
     int i, rc;
 
     case_begin("config_init_defaults");
@@ -244,9 +238,7 @@ static void test_config(void) {
     loop = jzx_loop_create(&cfg);
     if (CHECK(loop != NULL)) {
         /* Default mailbox: 1024 fit, the next is refused. */
-        memset(&opts, 0, sizeof opts);
-        opts.behavior = idle_behavior;
-        CHECK_EQ(jzx_spawn(loop, &opts, &id), JZX_OK);
+        id = SPAWN(loop, idle_behavior, NULL);
         for (i = 0, rc = JZX_OK; i < 1024 && rc == JZX_OK; i++) rc = jzx_send(loop, id, NULL, 0, 1);
         CHECK_EQ(rc, JZX_OK);
         CHECK_EQ(i, 1024);
@@ -424,7 +416,6 @@ static void allocator_case(const char *name, int stop_midway) {
     static counting c;
     jzx_config cfg;
     jzx_loop *loop;
-    jzx_spawn_opts opts;
     jzx_actor_id id = 0;
     io_user u;
     int fds[2];
@@ -444,10 +435,7 @@ static void allocator_case(const char *name, int stop_midway) {
     memset(&u, 0, sizeof u);
     u.fd = fds[0];
     u.stop_midway = stop_midway;
-    memset(&opts, 0, sizeof opts);
-    opts.behavior = io_user_behavior;
-    opts.state = &u;
-    CHECK_EQ(jzx_spawn(loop, &opts, &id), JZX_OK);
+    id = SPAWN(loop, io_user_behavior, &u);
     CHECK_EQ(write(fds[1], "x", 1), 1); /* never read: level-triggered repeats */
     CHECK_EQ(jzx_watch_fd(loop, fds[0], id, JZX_IO_READ), JZX_OK);
     CHECK_EQ(RUN_BOUNDED(loop, 5000), 0);

@@ -64,7 +64,6 @@ static void test_read_event(void) {
     jzx_loop *loop;
     int fds[2];
     reader r;
-    jzx_spawn_opts opts;
     jzx_actor_id id = 0;
 
     case_begin("pipe_read_event");
@@ -77,10 +76,7 @@ static void test_read_event(void) {
     memset(&r, 0, sizeof r);
     r.fd = fds[0];
     r.unwatch_rc = 12345;
-    memset(&opts, 0, sizeof opts);
-    opts.behavior = read_once;
-    opts.state = &r;
-    CHECK_EQ(jzx_spawn(loop, &opts, &id), JZX_OK);
+    id = SPAWN(loop, read_once, &r);
     CHECK_EQ(jzx_watch_fd(loop, fds[0], id, JZX_IO_READ), JZX_OK);
     CHECK_EQ(write(fds[1], "x", 1), 1);
     CHECK_EQ(RUN_BOUNDED(loop, 5000), 0);
@@ -135,7 +131,6 @@ static void test_write_event(void) {
     jzx_loop *loop;
     int fds[2];
     writer w;
-    jzx_spawn_opts opts;
     jzx_actor_id id = 0;
 
     case_begin("pipe_write_event_and_teardown_unwatches");
@@ -147,10 +142,7 @@ static void test_write_event(void) {
     }
     memset(&w, 0, sizeof w);
     w.fd = fds[1];
-    memset(&opts, 0, sizeof opts);
-    opts.behavior = write_once;
-    opts.state = &w;
-    CHECK_EQ(jzx_spawn(loop, &opts, &id), JZX_OK);
+    id = SPAWN(loop, write_once, &w);
     CHECK_EQ(jzx_watch_fd(loop, fds[1], id, JZX_IO_WRITE), JZX_OK);
     CHECK_EQ(RUN_BOUNDED(loop, 5000), 0);
     CHECK_EQ(w.events, 1);
@@ -189,7 +181,6 @@ static void test_level_triggered(void) {
     jzx_loop *loop;
     int fds[2];
     level l;
-    jzx_spawn_opts opts;
     jzx_actor_id id = 0;
 
     case_begin("level_triggered_repeats");
@@ -202,10 +193,7 @@ static void test_level_triggered(void) {
     memset(&l, 0, sizeof l);
     l.fd = fds[0];
     l.want = 5;
-    memset(&opts, 0, sizeof opts);
-    opts.behavior = level_behavior;
-    opts.state = &l;
-    CHECK_EQ(jzx_spawn(loop, &opts, &id), JZX_OK);
+    id = SPAWN(loop, level_behavior, &l);
     CHECK_EQ(write(fds[1], "abc", 3), 3);
     CHECK_EQ(jzx_watch_fd(loop, fds[0], id, JZX_IO_READ), JZX_OK);
     CHECK_EQ(RUN_BOUNDED(loop, 5000), 0);
@@ -279,7 +267,6 @@ static void test_rapid_cycles(void) {
     jzx_loop *loop;
     int fds[2];
     cycler c;
-    jzx_spawn_opts opts;
     jzx_actor_id id = 0;
     int i, errors = 0;
 
@@ -293,10 +280,7 @@ static void test_rapid_cycles(void) {
     CHECK_EQ(write(fds[1], "ready", 5), 5);
     memset(&c, 0, sizeof c);
     c.fd = fds[0];
-    memset(&opts, 0, sizeof opts);
-    opts.behavior = cycle_behavior;
-    opts.state = &c;
-    CHECK_EQ(jzx_spawn(loop, &opts, &id), JZX_OK);
+    id = SPAWN(loop, cycle_behavior, &c);
     /* Back to back, outside a run. */
     for (i = 0; i < 1000; i++) {
         if (jzx_watch_fd(loop, fds[0], id, JZX_IO_READ) != JZX_OK) errors++;
@@ -338,7 +322,6 @@ static void test_rewatch_changes_owner(void) {
     jzx_loop *loop;
     int fds[2];
     owner o1, o2;
-    jzx_spawn_opts opts;
     jzx_actor_id id1 = 0, id2 = 0;
 
     case_begin("rewatch_changes_owner");
@@ -350,12 +333,8 @@ static void test_rewatch_changes_owner(void) {
     }
     memset(&o1, 0, sizeof o1);
     memset(&o2, 0, sizeof o2);
-    memset(&opts, 0, sizeof opts);
-    opts.behavior = owner_behavior;
-    opts.state = &o1;
-    CHECK_EQ(jzx_spawn(loop, &opts, &id1), JZX_OK);
-    opts.state = &o2;
-    CHECK_EQ(jzx_spawn(loop, &opts, &id2), JZX_OK);
+    id1 = SPAWN(loop, owner_behavior, &o1);
+    id2 = SPAWN(loop, owner_behavior, &o2);
     CHECK_EQ(write(fds[1], "x", 1), 1);
     CHECK_EQ(jzx_watch_fd(loop, fds[0], id1, JZX_IO_READ), JZX_OK);
     CHECK_EQ(jzx_watch_fd(loop, fds[0], id2, JZX_IO_READ), JZX_OK);
@@ -385,7 +364,6 @@ static void test_unfreed_released_by_destroy(void) {
     jzx_loop *loop;
     int fds[2];
     int n = 0;
-    jzx_spawn_opts opts;
     jzx_actor_id id = 0;
 
     case_begin("unfreed_events_released_by_destroy");
@@ -395,10 +373,7 @@ static void test_unfreed_released_by_destroy(void) {
         case_end();
         return;
     }
-    memset(&opts, 0, sizeof opts);
-    opts.behavior = hoarder;
-    opts.state = &n;
-    CHECK_EQ(jzx_spawn(loop, &opts, &id), JZX_OK);
+    id = SPAWN(loop, hoarder, &n);
     CHECK_EQ(write(fds[1], "x", 1), 1);
     CHECK_EQ(jzx_watch_fd(loop, fds[0], id, JZX_IO_READ | JZX_IO_WRITE), JZX_OK);
     CHECK_EQ(RUN_BOUNDED(loop, 5000), 0);
@@ -440,7 +415,6 @@ static void test_hangup_and_both(void) {
     jzx_loop *loop;
     int fds[2], sv[2];
     bits b;
-    jzx_spawn_opts opts;
     jzx_actor_id id = 0;
 
     case_begin("hangup_and_read_write_interest");
@@ -454,10 +428,7 @@ static void test_hangup_and_both(void) {
     memset(&b, 0, sizeof b);
     b.fd = fds[0];
     b.want = 0; /* any event */
-    memset(&opts, 0, sizeof opts);
-    opts.behavior = bits_behavior;
-    opts.state = &b;
-    CHECK_EQ(jzx_spawn(loop, &opts, &id), JZX_OK);
+    id = SPAWN(loop, bits_behavior, &b);
     CHECK_EQ(jzx_watch_fd(loop, fds[0], id, JZX_IO_READ), JZX_OK);
     CHECK_EQ(RUN_BOUNDED(loop, 5000), 0);
     CHECK_EQ(b.bad, 0);
@@ -472,7 +443,7 @@ static void test_hangup_and_both(void) {
         memset(&b, 0, sizeof b);
         b.fd = sv[0];
         b.want = (int)(JZX_IO_READ | JZX_IO_WRITE);
-        CHECK_EQ(jzx_spawn(loop, &opts, &id), JZX_OK);
+        id = SPAWN(loop, bits_behavior, &b);
         CHECK_EQ(jzx_watch_fd(loop, sv[0], id, JZX_IO_READ | JZX_IO_WRITE), JZX_OK);
         CHECK_EQ(RUN_BOUNDED(loop, 5000), 0);
         CHECK_EQ(b.bad, 0);

@@ -208,15 +208,11 @@ static jzx_behavior_result driver_behavior(jzx_context *ctx, const jzx_message *
 }
 
 static void start_driver(jzx_loop *loop, driver *d, step_fn step, jzx_actor_id sup) {
-    jzx_spawn_opts opts;
     jzx_actor_id id = 0;
     d->step = step;
     d->sup = sup;
     d->deadline = now_ms() + 3000.0 * slow_factor();
-    memset(&opts, 0, sizeof opts);
-    opts.behavior = driver_behavior;
-    opts.state = d;
-    CHECK_EQ(jzx_spawn(loop, &opts, &id), JZX_OK);
+    id = SPAWN(loop, driver_behavior, d);
     CHECK_EQ(jzx_send(loop, id, NULL, 0, TAG_TICK), JZX_OK);
 }
 
@@ -395,11 +391,7 @@ static void escalation_case(int with_parent) {
     memset(&ps, 0, sizeof ps);
     ps.expect = 1;
     if (with_parent) {
-        jzx_spawn_opts opts;
-        memset(&opts, 0, sizeof opts);
-        opts.behavior = parent_behavior;
-        opts.state = &ps;
-        CHECK_EQ(jzx_spawn(loop, &opts, &parent), JZX_OK);
+        parent = SPAWN(loop, parent_behavior, &ps);
     }
     child_spec_init(&child, 0, JZX_CHILD_PERMANENT);
     memset(&init, 0, sizeof init);
@@ -717,10 +709,8 @@ static void test_plain_child_exit(void) {
     memset(workers, 0, sizeof workers);
     memset(&ps, 0, sizeof ps);
     ps.expect = 4;
+    parent = SPAWN(loop, parent_behavior, &ps);
     memset(&opts, 0, sizeof opts);
-    opts.behavior = parent_behavior;
-    opts.state = &ps;
-    CHECK_EQ(jzx_spawn(loop, &opts, &parent), JZX_OK);
     opts.behavior = worker_behavior;
     opts.state = &workers[0];
     opts.supervisor = parent;

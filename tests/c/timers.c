@@ -42,12 +42,8 @@ static jzx_behavior_result timer_target(jzx_context *ctx, const jzx_message *msg
 }
 
 static jzx_actor_id spawn_timer_target(jzx_loop *loop, tstate *s) {
-    jzx_spawn_opts opts;
     jzx_actor_id id = 0;
-    memset(&opts, 0, sizeof opts);
-    opts.behavior = timer_target;
-    opts.state = s;
-    CHECK_EQ(jzx_spawn(loop, &opts, &id), JZX_OK);
+    id = SPAWN(loop, timer_target, s);
     return id;
 }
 
@@ -221,17 +217,13 @@ static jzx_behavior_result scheduler(jzx_context *ctx, const jzx_message *msg) {
 static void test_from_behavior(void) {
     jzx_loop *loop;
     sched s;
-    jzx_spawn_opts opts;
     jzx_actor_id id = 0;
     int i;
 
     case_begin("timers_set_inside_behavior_fire_by_delay");
     loop = NEW_LOOP();
     memset(&s, 0, sizeof s);
-    memset(&opts, 0, sizeof opts);
-    opts.behavior = scheduler;
-    opts.state = &s;
-    CHECK_EQ(jzx_spawn(loop, &opts, &id), JZX_OK);
+    id = SPAWN(loop, scheduler, &s);
     CHECK_EQ(jzx_send(loop, id, NULL, 0, 1), JZX_OK);
     CHECK_EQ(RUN_BOUNDED(loop, 5000), 0);
     CHECK_EQ(s.n, 4);
