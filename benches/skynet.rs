@@ -167,5 +167,6 @@ fn main() {
     Report::new("skynet", Kind::Time, &samples, false, 0.5)
         .param("n", n)
         .param("actors", actors)
+        .param("size", std::mem::size_of::<Msg>())
         .print();
 }

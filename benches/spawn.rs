@@ -285,6 +285,7 @@ fn main() {
     let mem_ok = jzx_rss.parse::<f64>().is_ok_and(|b| b <= 256.0);
     Report::new("spawn", Kind::Time, &samples, false, 0.5)
         .param("n", n)
+        .param("size", std::mem::size_of::<()>())
         .extra("jzx_mem", format!("{jzx_rss}B"))
         .extra("jzx_heap", format!("{jzx_heap}B"))
         .extra("tokio_mem", format!("{tokio_rss}B"))

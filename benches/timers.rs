@@ -107,6 +107,7 @@ fn main() {
     let med = |v: &[f64]| common::ms(common::median_measured(&args, v));
     Report::new("timers", Kind::Time, &samples, false, 1.0)
         .param("n", n)
+        .param("size", std::mem::size_of::<u32>())
         .param("spread_ms", spread)
         .extra("jzx_arm", med(&jzx_arm))
         .extra("tokio_arm", med(&tokio_arm))
