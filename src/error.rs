@@ -50,13 +50,16 @@ pub enum Error {
     /// [`ChildRef`](crate::ChildRef) are refused until it is back (C code
     /// `JZX_ERR_NO_SUCH_ACTOR`).
     ChildRestarting,
+    /// A child's factory panicked while its supervisor started it (C code
+    /// `JZX_ERR_UNKNOWN`). See [`ChildSpec::new`](crate::ChildSpec::new).
+    FactoryPanicked,
 }
 
 impl Error {
     /// The stable numeric code of this error, as in the C header `jzx.h`.
     pub fn code(self) -> i32 {
         match self {
-            Error::Unknown => -1,
+            Error::Unknown | Error::FactoryPanicked => -1,
             Error::NoMemory => -2,
             Error::InvalidArg => -3,
             Error::LoopClosed => -4,
@@ -102,6 +105,7 @@ impl fmt::Display for Error {
             Error::IoNotWatched => "fd not watched",
             Error::MaxActors => "actor table full",
             Error::ChildRestarting => "child is waiting to be restarted",
+            Error::FactoryPanicked => "a child factory panicked",
         })
     }
 }

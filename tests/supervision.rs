@@ -678,3 +678,195 @@ fn stable_handle_reaches_the_new_incarnation() {
         );
     }
 }
+
+/// A child that fails on its first message and whose factory panics from
+/// its `panic_from`-th call on.
+fn panicking_factory(panic_from: u32) -> ChildSpec {
+    struct Failer;
+    impl Actor for Failer {
+        type Msg = ();
+        fn handle(&mut self, _cx: &mut Context<'_, Self>, _: ()) -> Flow {
+            Flow::Fail
+        }
+    }
+    let calls = Cell::new(0);
+    ChildSpec::new(move || {
+        calls.set(calls.get() + 1);
+        assert!(
+            calls.get() < panic_from,
+            "factory panics on call {}",
+            calls.get()
+        );
+        Failer
+    })
+}
+
+#[test]
+fn a_factory_panic_at_restart_fails_the_supervisor_and_stops_its_siblings() {
+    // R22, R24: a failed start escalates; no child is left without parent.
+    for backend in backends() {
+        let mut lp = new_loop(backend);
+        let rec = Recorder::default();
+        lp.set_observer(rec.clone());
+        let (a, c) = (Journal::default(), Journal::default());
+        let sup = lp
+            .spawn_supervisor(
+                SupervisorSpec::new(Strategy::OneForOne).intensity(10, Duration::from_secs(10)),
+                vec![
+                    scripted(&a, |_| Flow::Continue),
+                    panicking_factory(2),
+                    scripted(&c, |_| Flow::Continue),
+                ],
+            )
+            .unwrap();
+        let first = lp.supervisor_child(sup, 0).unwrap().unwrap();
+        let failer = lp.supervisor_child(sup, 1).unwrap().unwrap();
+        let last = lp.supervisor_child(sup, 2).unwrap().unwrap();
+        let child = lp.child_ref::<()>(sup, 1).unwrap();
+        lp.send_child(child, ()).unwrap();
+        // Idle: nothing is left alive.
+        run_within(&mut lp, Duration::from_secs(5));
+        let seen = rec.seen();
+        assert_eq!(seen.escalations, vec![sup.id()], "{backend}");
+        assert!(seen.restarts.is_empty(), "{backend}: {:?}", seen.restarts);
+        assert_eq!(
+            seen.stopped,
+            vec![
+                (failer, StopReason::Fail),
+                (last, StopReason::Normal),
+                (first, StopReason::Normal),
+                (sup.id(), StopReason::Fail)
+            ],
+            "{backend}: siblings in reverse order, then the supervisor"
+        );
+        assert!(!lp.is_alive(first) && !lp.is_alive(last), "{backend}");
+    }
+}
+
+#[test]
+fn a_factory_panic_at_spawn_undoes_the_spawn_and_returns_an_error() {
+    for backend in backends() {
+        let mut lp = new_loop(backend);
+        let rec = Recorder::default();
+        lp.set_observer(rec.clone());
+        let a = Journal::default();
+        let got = lp.spawn_supervisor(
+            SupervisorSpec::default(),
+            vec![scripted(&a, |_| Flow::Continue), panicking_factory(1)],
+        );
+        assert_eq!(got.unwrap_err(), Error::FactoryPanicked, "{backend}");
+        let seen = rec.seen();
+        assert_eq!(seen.started.len(), 2, "{backend}: supervisor, first child");
+        let (sup, first) = (seen.started[0].0, seen.started[1].0);
+        assert_eq!(
+            seen.stopped,
+            vec![(first, StopReason::Normal), (sup, StopReason::Normal)],
+            "{backend}"
+        );
+        // Nested: the inner spawn fails, so does the outer one, and nothing
+        // stays alive.
+        let nested = lp.spawn_supervisor(
+            SupervisorSpec::default(),
+            vec![ChildSpec::supervisor(|| {
+                (SupervisorSpec::default(), vec![panicking_factory(1)])
+            })],
+        );
+        assert_eq!(nested.unwrap_err(), Error::FactoryPanicked, "{backend}");
+        run_within(&mut lp, Duration::from_secs(5));
+        let seen = rec.seen();
+        assert_eq!(
+            seen.started.len(),
+            seen.stopped.len(),
+            "{backend}: {seen:?}"
+        );
+    }
+}
+
+#[test]
+fn a_jitter_of_duration_max_is_capped_by_the_maximum_delay() {
+    // SPEC §9: durations saturate. The child fails once, then stops.
+    for backend in backends() {
+        let j = Journal::default();
+        let mut lp = new_loop(backend);
+        let rec = Recorder::default();
+        lp.set_observer(rec.clone());
+        let sup = lp
+            .spawn_supervisor(
+                SupervisorSpec::default().auto_shutdown(true),
+                vec![
+                    scripted(&j, |inc| if inc == 1 { Flow::Fail } else { Flow::Stop })
+                        .mode(RestartMode::Transient)
+                        .backoff(
+                            Backoff::constant(ms(0), ms(0))
+                                .jitter(Duration::MAX)
+                                .max_delay(ms(20)),
+                        ),
+                ],
+            )
+            .unwrap();
+        let child = lp.child_ref::<()>(sup, 0).unwrap();
+        drive(&mut lp, child, 2);
+        run_within(&mut lp, LIMIT);
+        assert_eq!(incarnations(&j), 2, "{backend}: restarted once");
+        let seen = rec.seen();
+        assert!(seen.escalations.is_empty(), "{backend}");
+        assert!(
+            seen.stopped.contains(&(sup.id(), StopReason::Normal)),
+            "{backend}: {:?}",
+            seen.stopped
+        );
+    }
+}
+
+#[test]
+fn extreme_limits_and_delays_saturate() {
+    // SPEC §9: intensity, period, backoff, restart delay and mailbox
+    // capacity at their maximum neither panic nor overflow.
+    for backend in backends() {
+        let (j0, j1) = (Journal::default(), Journal::default());
+        let mut lp = new_loop(backend);
+        let rec = Recorder::default();
+        lp.set_observer(rec.clone());
+        let max = Duration::MAX;
+        let sup = lp
+            .spawn_supervisor(
+                SupervisorSpec::new(Strategy::OneForOne)
+                    .intensity(u32::MAX, max)
+                    .backoff(
+                        Backoff::exponential(max, max)
+                            .max_delay(max)
+                            .jitter(max)
+                            .reset_after(max),
+                    ),
+                vec![
+                    // Restarted after the supervisor's backoff, saturated:
+                    // never, in practice.
+                    scripted(&j0, |_| Flow::Fail)
+                        .restart_delay(max)
+                        .mailbox_cap(u32::MAX),
+                    // Its own backoff: no delay.
+                    scripted(&j1, |inc| if inc < 3 { Flow::Fail } else { Flow::Continue })
+                        .backoff(Backoff::none().max_delay(max).reset_after(max))
+                        .mailbox_cap(u32::MAX),
+                ],
+            )
+            .unwrap();
+        let c0 = lp.child_ref::<()>(sup, 0).unwrap();
+        let c1 = lp.child_ref::<()>(sup, 1).unwrap();
+        lp.send_child(c0, ()).unwrap();
+        drive(&mut lp, c1, 3);
+        let j = j1.clone();
+        run_within(stop_when(&mut lp, move |_| j.borrow().len() >= 6), LIMIT);
+        assert_eq!(incarnations(&j1), 3, "{backend}");
+        assert_eq!(incarnations(&j0), 1, "{backend}");
+        assert_eq!(lp.supervisor_child(sup, 0), Ok(None), "{backend}: waiting");
+        assert_eq!(
+            lp.send_child(c0, ()).unwrap_err().error,
+            Error::ChildRestarting,
+            "{backend}"
+        );
+        let seen = rec.seen();
+        assert!(seen.escalations.is_empty(), "{backend}");
+        assert_eq!(seen.restarts.len(), 2, "{backend}: {:?}", seen.restarts);
+    }
+}

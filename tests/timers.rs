@@ -506,3 +506,50 @@ fn send_after_to_dead_id_is_no_such_actor_with_the_message_handed_back() {
         assert_eq!(log.get(), ["stop", "stop"], "{backend}");
     }
 }
+
+#[test]
+fn extreme_delays_and_config_limits_saturate() {
+    // SPEC §9: every field of Config at its maximum, and delays of
+    // Duration::MAX, neither panic nor overflow; such timers stay pending
+    // (cancellable) and die with their actor.
+    for backend in backends() {
+        let mut lp = util::config_loop(jzx::Config {
+            max_actors: u32::MAX,
+            default_mailbox_cap: u32::MAX,
+            max_msgs_per_actor: u32::MAX,
+            max_actors_per_tick: u32::MAX,
+            max_io_watchers: u32::MAX,
+            io_poll_timeout_ms: u32::MAX,
+            backend,
+        });
+        let log = Log::default();
+        let l = log.clone();
+        let a = lp
+            .spawn(actor(move |cx, n: u32| {
+                l.push(n);
+                let me = cx.addr();
+                if n == 0 {
+                    let far = cx.send_after(me, Duration::MAX, 1).unwrap();
+                    cx.send_interval(me, Duration::MAX, 2).unwrap();
+                    cx.send_after(me, Duration::from_secs(u64::MAX / 2), 3)
+                        .unwrap();
+                    cx.cancel_timer(far).unwrap();
+                    cx.send_after(me, MS, 4).unwrap();
+                }
+                if n == 4 {
+                    Flow::Stop
+                } else {
+                    Flow::Continue
+                }
+            }))
+            .unwrap();
+        for _ in 0..1_000 {
+            lp.send(a, 0).unwrap();
+        }
+        run_within(&mut lp, LIMIT);
+        let got = log.get();
+        assert_eq!(got.len(), 1_001, "{backend}");
+        assert!(got[..1_000].iter().all(|&n| n == 0), "{backend}");
+        assert_eq!(got[1_000], 4, "{backend}");
+    }
+}

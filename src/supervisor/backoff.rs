@@ -138,9 +138,12 @@ impl Backoff {
         *rng ^= *rng << 13;
         *rng ^= *rng >> 7;
         *rng ^= *rng << 17;
-        let span = self.jitter.as_nanos() as u64;
-        d.saturating_add(Duration::from_nanos(*rng % (span + 1)))
-            .min(self.max)
+        // In u128, `span + 1` cannot overflow (a `Duration` holds fewer than
+        // 2^95 ns), and the remainder of a u64 fits a u64.
+        let span = self.jitter.as_nanos();
+        let extra = u128::from(*rng) % (span + 1);
+        let extra = Duration::from_nanos(u64::try_from(extra).unwrap_or(u64::MAX));
+        d.saturating_add(extra).min(self.max)
     }
 }
 
@@ -190,5 +193,31 @@ mod tests {
             seen_extra |= d > ms(100);
         }
         assert!(seen_extra);
+    }
+
+    #[test]
+    fn extreme_durations_and_counts_saturate() {
+        let max = Duration::MAX;
+        let mut rng = 0x9E37_79B9_7F4A_7C15;
+        let kinds = [
+            Backoff::none(),
+            Backoff::constant(max, max),
+            Backoff::exponential(max, max),
+            Backoff::exponential(Duration::ZERO, max),
+        ];
+        for b in kinds {
+            let b = b.max_delay(max).jitter(max).reset_after(max);
+            for n in [0, 1, 2, 31, 32, 33, u32::MAX] {
+                let d = b.delay(n);
+                let j = b.delay_jittered(n, &mut rng);
+                assert!(j >= d, "{b:?} n={n}: {j:?} < {d:?}");
+            }
+        }
+        // Jitter of exactly 2^64 - 1 ns (the old `span + 1` overflowed).
+        let b = Backoff::constant(ms(1), ms(0)).jitter(Duration::from_nanos(u64::MAX));
+        assert!(b.delay_jittered(1, &mut rng) <= b.max);
+        let b = Backoff::constant(max, max).max_delay(max);
+        assert_eq!(b.delay(u32::MAX), max);
+        assert_eq!(b.delay_jittered(u32::MAX, &mut rng), max);
     }
 }

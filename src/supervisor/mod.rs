@@ -15,6 +15,11 @@
 //! - children stopped by their supervisor (for a strategy, an escalation or
 //!   the supervisor's own end) are torn down at once, in reverse start order,
 //!   and reported to the observer as a normal stop;
+//! - a child that cannot be started (its factory panicked, or the actor
+//!   table is full) fails its supervisor: at a restart, the supervisor stops
+//!   its other children in reverse start order and fails, so its own parent
+//!   sees an abnormal exit (as for exceeded intensity, R22); at the
+//!   supervisor's spawn, the spawn is undone and returns the error;
 //! - as in Erlang/OTP, a supervisor stays up when its children have all
 //!   ended for good; with [`SupervisorSpec::auto_shutdown`] it stops normally
 //!   then, so that a loop whose work is done becomes idle (R2).
@@ -478,14 +483,16 @@ impl Core {
                 Ok(child) => {
                     let state = self.supervisors.get_mut(&sup.slot()).expect("state");
                     let c = &mut state.children[j];
-                    c.restarts += 1;
+                    c.restarts = c.restarts.saturating_add(1);
                     let attempt = c.restarts;
                     if let Some(obs) = self.observer.as_mut() {
                         obs.on_actor_restart(sup, child, attempt);
                     }
                 }
                 Err(_) => {
-                    // A child that cannot start is a supervisor failure.
+                    // A child that cannot start (table full, factory
+                    // panicked) is a supervisor failure: its teardown stops
+                    // the other children in reverse order (R22, R24).
                     if let Some(obs) = self.observer.as_mut() {
                         obs.on_supervisor_escalate(sup);
                     }

@@ -6,6 +6,7 @@ use crate::core::Core;
 use crate::{Actor, ActorId, Error, SpawnOptions};
 use std::any::TypeId;
 use std::fmt;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Duration;
 
 /// When a child that ended is restarted (R20).
@@ -113,6 +114,13 @@ impl SupervisorSpec {
     }
 }
 
+/// Runs a user factory; its panic is caught and becomes
+/// [`Error::FactoryPanicked`] (the panic must not unwind through the
+/// supervisor, which is mid-way through its table then).
+fn build<T>(factory: &mut impl FnMut() -> T) -> Result<T, Error> {
+    catch_unwind(AssertUnwindSafe(factory)).map_err(|_| Error::FactoryPanicked)
+}
+
 type StartFn = Box<dyn FnMut(&mut Core, SpawnOptions) -> Result<ActorId, Error>>;
 
 /// How to start one child, and how to treat it when it ends (R20).
@@ -154,19 +162,29 @@ pub struct ChildSpec {
 
 impl ChildSpec {
     /// A child built by `factory` at every start.
+    ///
+    /// A factory that panics is a failed start, caught like a panic in a
+    /// behavior: at the supervisor's spawn, the children started so far are
+    /// stopped (reverse order) and the spawn returns
+    /// [`Error::FactoryPanicked`]; at a restart, the supervisor stops its
+    /// other children in reverse start order and fails, escalating to its
+    /// own parent as when its restart intensity is exceeded (R22). No child
+    /// is ever left without its supervisor.
     pub fn new<A: Actor>(mut factory: impl FnMut() -> A + 'static) -> ChildSpec {
         Self::from_start(TypeId::of::<A::Msg>(), move |core, opts| {
-            core.spawn_with(factory(), opts).map(|a| a.id())
+            let actor = build(&mut factory)?;
+            core.spawn_with(actor, opts).map(|a| a.id())
         })
     }
 
     /// A child that is itself a supervisor (nested trees, R24); `factory`
-    /// gives its spec and fresh child specs at every start.
+    /// gives its spec and fresh child specs at every start. A panicking
+    /// factory is a failed start, as for [`ChildSpec::new`].
     pub fn supervisor(
         mut factory: impl FnMut() -> (SupervisorSpec, Vec<ChildSpec>) + 'static,
     ) -> ChildSpec {
         Self::from_start(TypeId::of::<super::SupMsg>(), move |core, opts| {
-            let (spec, children) = factory();
+            let (spec, children) = build(&mut factory)?;
             core.spawn_supervisor_with(spec, children, opts)
                 .map(|s| s.id())
         })
