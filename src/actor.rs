@@ -170,7 +170,9 @@ impl<A: Actor> ErasedActor for ActorBox<A> {
 /// Handles up to `budget` messages of the actor's mailbox; `Some(reason)`
 /// when the actor ended. A panic anywhere in the batch ends the actor (R11).
 ///
-/// A batch handles the messages queued when it starts (at most `budget`):
+/// A batch handles the messages queued when it starts (at most `budget`,
+/// but one of each lane when both hold messages, so that a turn makes
+/// progress on both, the reserved lane first: see `Mailbox::begin_turn`):
 /// what arrives meanwhile, a message the actor sends itself included, waits
 /// for its next turn, so an actor that keeps messaging itself yields to the
 /// others after every turn (R4). Each message is popped from the mailbox in
@@ -184,8 +186,9 @@ fn run_batch<A: Actor>(
     budget: u32,
 ) -> Option<StopReason> {
     let slot = id.slot();
-    let queued = core.mailbox_mut::<A::Msg>(slot).map_or(0, |m| m.len());
-    let count = queued.min(budget as usize);
+    let count = core
+        .mailbox_mut::<A::Msg>(slot)
+        .map_or(0, |m| m.begin_turn(budget));
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         let mut cx = Context::new(core, id);
         for _ in 0..count {

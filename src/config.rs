@@ -23,7 +23,9 @@ pub struct Config {
     pub default_mailbox_cap: u32,
     /// Messages one actor handles per turn before others run (R4). Default 64.
     /// A turn handles at most the messages queued when it starts: a message
-    /// an actor sends itself is handled in its next turn.
+    /// an actor sends itself is handled in its next turn. A turn of an actor
+    /// whose reserved lane (readiness, child exits, timers) and user lane
+    /// both hold messages handles one of each even at a budget of 1.
     pub max_msgs_per_actor: u32,
     /// Actors run per turn before I/O is polled again (R4). Default 1024.
     pub max_actors_per_tick: u32,

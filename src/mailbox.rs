@@ -3,8 +3,10 @@
 //!
 //! A mailbox is typed by its actor's message type and created on first use,
 //! so an idle actor that never received anything owns none (R7). The reserved
-//! lane carries runtime events and timer deliveries; it is drained before the
-//! user queue so readiness is not starved behind a long backlog.
+//! lane carries runtime events and timer deliveries. While both lanes hold
+//! messages, they take turns, the reserved lane first: readiness is not starved behind
+//! a long backlog of user messages, and an fd that is always ready does not
+//! starve the user messages either (R4).
 
 use crate::message::SysEvent;
 use std::any::TypeId;
@@ -26,6 +28,10 @@ pub(crate) enum Item<M> {
 pub(crate) struct Mailbox<M> {
     user: Lane<M>,
     sys: VecDeque<Sys<M>>,
+    /// The last system message taken in this turn has not been followed by
+    /// a user message yet: when both lanes hold messages, the user lane goes
+    /// next.
+    user_next: bool,
 }
 
 /// The user lane: a FIFO that holds its oldest message inline, so an actor
@@ -74,6 +80,7 @@ impl<M> Mailbox<M> {
                 rest: VecDeque::new(),
             },
             sys: VecDeque::new(),
+            user_next: false,
         }
     }
 
@@ -102,12 +109,37 @@ impl<M> Mailbox<M> {
         self.user.is_empty() && self.sys.is_empty()
     }
 
+    /// Starts a turn with a budget of `budget`; returns how many messages it
+    /// handles: those queued now, at most `budget`, but at least one of each
+    /// non-empty lane (R4: a turn makes progress on both, even at a budget
+    /// of 1). The turn's first message is a system one, if any.
+    #[inline]
+    pub(crate) fn begin_turn(&mut self, budget: u32) -> usize {
+        self.user_next = false;
+        let n = self.len().min(budget as usize);
+        if n == 1 && !self.sys.is_empty() && !self.user.is_empty() {
+            2
+        } else {
+            n
+        }
+    }
+
+    /// The next message. With the reserved lane empty (the common case),
+    /// the user lane's head, at no extra cost; while both lanes hold
+    /// messages, they alternate, the reserved lane first in each turn.
     #[inline]
     pub(crate) fn pop(&mut self) -> Option<Item<M>> {
-        match self.sys.pop_front() {
-            Some(s) => Some(Item::Sys(s)),
-            None => self.user.pop_front().map(Item::User),
+        if self.sys.is_empty() {
+            return self.user.pop_front().map(Item::User);
         }
+        if self.user_next {
+            if let Some(msg) = self.user.pop_front() {
+                self.user_next = false;
+                return Some(Item::User(msg));
+            }
+        }
+        self.user_next = true;
+        self.sys.pop_front().map(Item::Sys)
     }
 }
 
@@ -249,9 +281,58 @@ mod tests {
             m.pop(),
             Some(Item::Sys(Sys::Event(SysEvent::ChildExit(_))))
         ));
-        assert!(matches!(m.pop(), Some(Item::Sys(Sys::Timer(9)))));
         assert!(matches!(m.pop(), Some(Item::User(1))));
+        assert!(matches!(m.pop(), Some(Item::Sys(Sys::Timer(9)))));
         assert!(m.pop().is_none());
         assert!(m.user.is_empty() && m.sys.is_empty());
+    }
+
+    #[test]
+    fn lanes_alternate_while_both_hold_messages() {
+        let mut m = Mailbox::new();
+        for v in 0..3 {
+            m.push(v, 8).unwrap();
+        }
+        for t in 10..15 {
+            m.push_timer(t);
+        }
+        assert_eq!(m.begin_turn(64), 8);
+        let order: Vec<(bool, i32)> = std::iter::from_fn(|| {
+            m.pop().map(|item| match item {
+                Item::User(v) => (false, v),
+                Item::Sys(Sys::Timer(v)) => (true, v),
+                Item::Sys(Sys::Event(_)) => unreachable!(),
+            })
+        })
+        .collect();
+        let want = [
+            (1, 10),
+            (0, 0),
+            (1, 11),
+            (0, 1),
+            (1, 12),
+            (0, 2),
+            (1, 13),
+            (1, 14),
+        ];
+        let want: Vec<(bool, i32)> = want.iter().map(|&(s, v)| (s == 1, v)).collect();
+        assert_eq!(order, want);
+        // A turn at budget 1 takes one of each non-empty lane, the reserved
+        // lane first.
+        m.push(1, 8).unwrap();
+        assert_eq!(m.begin_turn(1), 1);
+        m.push_timer(2);
+        assert_eq!((m.begin_turn(1), m.begin_turn(64)), (2, 2));
+        m.push(3, 8).unwrap();
+        assert_eq!(
+            (m.begin_turn(64), m.begin_turn(2), m.begin_turn(1)),
+            (3, 2, 2)
+        );
+        assert!(matches!(m.pop(), Some(Item::Sys(Sys::Timer(2)))));
+        assert!(matches!(m.pop(), Some(Item::User(1))));
+        m.push_timer(4);
+        assert_eq!(m.begin_turn(1), 2);
+        assert!(matches!(m.pop(), Some(Item::Sys(Sys::Timer(4)))));
+        assert!(matches!(m.pop(), Some(Item::User(3))));
     }
 }

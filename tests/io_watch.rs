@@ -430,6 +430,70 @@ fn readiness_arrives_within_a_few_turns_while_another_actor_is_busy() {
     }
 }
 
+// R4, R9: at a budget of one message per turn, an fd that is always ready
+// (level-triggered, never read) does not starve its owner's user messages:
+// every turn with both lanes non-empty handles one of each.
+#[test]
+fn an_always_ready_fd_does_not_starve_user_messages_at_budget_one() {
+    for backend in backends() {
+        let mut lp = config_loop(Config {
+            max_msgs_per_actor: 1,
+            backend,
+            ..Config::default()
+        });
+        let (r, w) = pipe();
+        assert_eq!(write_fd(w.as_raw_fd(), b"never read"), 10);
+        let fd = r.as_raw_fd();
+        let order: Log<&str> = Log::default();
+        let (o1, o2) = (order.clone(), order.clone());
+        let owner = lp
+            .spawn(probe(
+                move |cx, last: bool| {
+                    o1.push("user");
+                    if last {
+                        cx.unwatch_fd(fd).unwrap();
+                        Flow::Stop
+                    } else {
+                        Flow::Continue
+                    }
+                },
+                move |cx, _ev| {
+                    o2.push("io");
+                    if o2.len() == 1 {
+                        // Queued behind the readiness, which stays ready.
+                        let me = cx.addr();
+                        for last in [false, false, false, false, true] {
+                            cx.send(me, last).unwrap();
+                        }
+                    }
+                    // Starved: give up instead of spinning forever.
+                    if o2.len() >= 1_000 {
+                        Flow::Fail
+                    } else {
+                        Flow::Continue
+                    }
+                },
+            ))
+            .unwrap();
+        lp.watch_fd(fd, owner.id(), Interest::READ).unwrap();
+        run_within(&mut lp, LIMIT);
+        let order = order.get();
+        let users = order.iter().filter(|&&e| e == "user").count();
+        assert_eq!(
+            users,
+            5,
+            "{backend}: user messages handled ({} events)",
+            order.len()
+        );
+        // Each turn handles one of each lane, the reserved lane first: no
+        // more than two I/O events in a row (at a turn boundary).
+        assert!(
+            !order.windows(3).any(|p| p == ["io", "io", "io"]),
+            "{backend}: {order:?}"
+        );
+    }
+}
+
 // R16, R17: 1,000 watch/unwatch cycles from the Loop leave no watch, and no event
 // reaches the actor for the unwatched (readable) fd.
 #[test]
