@@ -9,8 +9,11 @@
 //! starve the user messages either (R4).
 
 use crate::message::SysEvent;
-use std::any::TypeId;
 use std::collections::VecDeque;
+
+#[allow(unsafe_code)]
+mod erased;
+pub(crate) use erased::AnyMailbox;
 
 /// An entry of the reserved lane.
 pub(crate) enum Sys<M> {
@@ -93,6 +96,11 @@ impl<M> Mailbox<M> {
         Ok(())
     }
 
+    /// Queues a runtime event in the reserved lane.
+    fn push_event(&mut self, event: SysEvent) {
+        self.sys.push_back(Sys::Event(event));
+    }
+
     pub(crate) fn push_timer(&mut self, msg: M) {
         self.sys.push_back(Sys::Timer(msg));
     }
@@ -140,77 +148,6 @@ impl<M> Mailbox<M> {
         }
         self.user_next = true;
         self.sys.pop_front().map(Item::Sys)
-    }
-}
-
-/// A mailbox whose message type is erased, as the actor table stores it:
-/// one box (a 16-byte pointer in every slot of the table) holding the
-/// `TypeId` of `M` followed by the `Mailbox<M>`. A typed access compares that
-/// `TypeId` with a constant, with no indirect call (every send makes one, so
-/// this is the hot path of R10); system events, queued by code that does not
-/// know `M`, go through the box's vtable.
-pub(crate) struct AnyMailbox(Box<dyn ErasedMailbox>);
-
-/// The contents of an [`AnyMailbox`]: `repr(C)`, so `type_id` is at offset 0
-/// whatever `M` is.
-#[repr(C)]
-struct Typed<M> {
-    /// `TypeId::of::<M>()`, set in `AnyMailbox::new` and never changed.
-    type_id: TypeId,
-    mailbox: Mailbox<M>,
-}
-
-/// What an [`AnyMailbox`] does without knowing `M`. Implemented by
-/// `Typed<M>` only (the private type is what makes the cast in
-/// `AnyMailbox::downcast_mut` sound).
-trait ErasedMailbox {
-    fn push_sys(&mut self, event: SysEvent);
-}
-
-impl<M> ErasedMailbox for Typed<M> {
-    fn push_sys(&mut self, event: SysEvent) {
-        self.mailbox.sys.push_back(Sys::Event(event));
-    }
-}
-
-impl AnyMailbox {
-    /// An empty mailbox for messages of type `M` (no buffer is allocated
-    /// until the first message).
-    pub(crate) fn new<M: 'static>() -> AnyMailbox {
-        AnyMailbox(Box::new(Typed {
-            type_id: TypeId::of::<M>(),
-            mailbox: Mailbox::<M>::new(),
-        }))
-    }
-
-    /// The `TypeId` of the message type.
-    #[inline]
-    #[allow(unsafe_code)]
-    pub(crate) fn msg_type(&self) -> TypeId {
-        let erased: *const dyn ErasedMailbox = &*self.0;
-        // SAFETY: the box always holds some `Typed<X>` (the only implementor
-        // of the private trait), whose `repr(C)` layout starts with its
-        // `TypeId` whatever `X` is: this reads that field.
-        unsafe { erased.cast::<TypeId>().read() }
-    }
-
-    /// The typed mailbox, if its messages are `M`.
-    #[inline]
-    #[allow(unsafe_code)]
-    pub(crate) fn downcast_mut<M: 'static>(&mut self) -> Option<&mut Mailbox<M>> {
-        if self.msg_type() != TypeId::of::<M>() {
-            return None;
-        }
-        let erased: *mut dyn ErasedMailbox = &mut *self.0;
-        // SAFETY: the box holds a `Typed<X>` whose `TypeId` field says `X` is
-        // `M` (checked above), so the cast to `Typed<M>` is exact; the borrow
-        // of `self` bounds the returned reference.
-        Some(unsafe { &mut (*erased.cast::<Typed<M>>()).mailbox })
-    }
-
-    /// Queues a system event in the reserved lane.
-    pub(crate) fn push_sys(&mut self, event: SysEvent) {
-        self.0.push_sys(event)
     }
 }
 
