@@ -15,8 +15,9 @@
 //!
 //! Zig 0.16.0 is found as build.rs finds it (`$ZIG`, else `scripts/zig`);
 //! Zig 0.15.2 in `$JZX_ZIG_0_15` or where scripts/install-deps.sh puts it. The
-//! tests that need 0.15.2 print `SKIP:` and pass when it is absent
-//! (scripts/test.sh installs it, so the suite runs them). Builds go to
+//! tests that need 0.15.2 print `SKIP:` and pass when it is absent, but fail
+//! when `$JZX_ZIG_0_15` is set (scripts/test.sh installs it and sets it, so
+//! the suite runs them). Builds go to
 //! `target/<profile>/zig-tests/`.
 mod util;
 
@@ -34,7 +35,7 @@ use std::sync::{Mutex, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 use zig_tools::{
-    global_cache_args, libjzx_a, manifest_dir, run, run_ok, work_dir, zig_0_15, zig_0_16,
+    global_cache_args, libjzx_a, manifest_dir, run, run_ok, work_dir, zig_0_15_or_skip, zig_0_16,
     zig_version, BUILD_TIMEOUT, ZIG_0_15, ZIG_0_16,
 };
 
@@ -467,12 +468,8 @@ fn zig_echo_server_survives_running_out_of_fds() {
 
 #[test]
 fn zig_0_15_program_gets_sys_io_through_the_module() {
-    let zig = match zig_0_15() {
-        Ok(zig) => zig,
-        Err(why) => {
-            println!("SKIP: the Zig {ZIG_0_15} program: {why}");
-            return;
-        }
+    let Some(zig) = zig_0_15_or_skip(&format!("the Zig {ZIG_0_15} program")) else {
+        return;
     };
     let exe = build_exe(&zig, "tests/zig/io_015.zig", "io_015", true);
     for backend in backends() {
@@ -490,9 +487,8 @@ fn zig_0_15_program_gets_sys_io_through_the_module() {
 /// Every Zig version at hand: 0.16.0 always, 0.15.2 when installed.
 fn zigs() -> Vec<(PathBuf, &'static str)> {
     let mut zigs = vec![(zig_0_16(), ZIG_0_16)];
-    match zig_0_15() {
-        Ok(z) => zigs.push((z, ZIG_0_15)),
-        Err(why) => println!("SKIP: Zig {ZIG_0_15}: {why}"),
+    if let Some(z) = zig_0_15_or_skip(&format!("the module with Zig {ZIG_0_15}")) {
+        zigs.push((z, ZIG_0_15));
     }
     zigs
 }
@@ -553,5 +549,34 @@ fn zig_build_names_the_missing_options() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "zig build {step} succeeded");
         assert!(stderr.contains(want), "zig build {step}: {stderr}");
+    }
+}
+
+// ------------------------------------------------ a missing Zig 0.15.2
+
+#[test]
+fn a_zig_0_15_test_fails_when_the_install_step_ran_and_the_compiler_is_missing() {
+    // A path where no compiler is: as if the install step had failed.
+    let missing = work_dir("no-zig-0.15").join("zig");
+    for test in [
+        "zig_0_15_program_gets_sys_io_through_the_module",
+        "the_module_compiles_and_runs_with_both_zig_versions",
+    ] {
+        let out = Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", test])
+            .env("JZX_ZIG_0_15", &missing)
+            .output()
+            .expect("run the test binary");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            !out.status.success(),
+            "{test} passed without Zig {ZIG_0_15}:\n{stdout}"
+        );
+        assert!(stdout.contains("1 failed"), "{test}: {stdout}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stdout.contains("JZX_ZIG_0_15=") || stderr.contains("JZX_ZIG_0_15="),
+            "{test}: fails for another reason:\n{stdout}\n{stderr}"
+        );
     }
 }

@@ -1,34 +1,29 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod kernel;
+
 use jzx::{ActorId, BackendKind, Config, Loop, Observer, StopReason};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// Every backend this machine can run (io_uring may be blocked by seccomp:
-/// then it is skipped with a note).
+/// Every backend this machine offers: io_uring and epoll on Linux, kqueue
+/// elsewhere. io_uring is left out (with one `SKIP:` line) only where the
+/// kernel refuses it; a backend that the machine offers and jzx cannot
+/// create fails the test.
 pub fn backends() -> Vec<BackendKind> {
-    let wanted: &[BackendKind] = if cfg!(target_os = "linux") {
-        &[BackendKind::IoUring, BackendKind::Epoll]
+    let (io_uring, others): (_, &[BackendKind]) = if cfg!(target_os = "linux") {
+        (Some(BackendKind::IoUring), &[BackendKind::Epoll])
     } else {
-        &[BackendKind::Kqueue]
+        (None, &[BackendKind::Kqueue])
     };
-    wanted
-        .iter()
-        .copied()
-        .filter(|&backend| {
-            match Loop::with_config(Config {
-                backend,
-                ..Config::default()
-            }) {
-                Ok(_) => true,
-                Err(e) => {
-                    eprintln!("skipping backend {backend}: {e}");
-                    false
-                }
-            }
+    kernel::checked_backends(io_uring, others, |backend| {
+        Loop::with_config(Config {
+            backend,
+            ..Config::default()
         })
-        .collect()
+        .map(drop)
+    })
 }
 
 /// A loop on `backend` with otherwise default settings.

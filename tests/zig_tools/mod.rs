@@ -118,6 +118,32 @@ pub fn zig_0_15() -> Result<PathBuf, String> {
     ))
 }
 
+/// Zig 0.15.2 for a test that needs it (`what`). Absent, the test is
+/// skipped (`None`, and a `SKIP:` line on the real stderr, past the test
+/// harness's capture) — unless `$JZX_ZIG_0_15` is set: then the install step
+/// ran (scripts/test.sh sets it), and a compiler still missing there fails
+/// the test instead of letting it pass untested.
+pub fn zig_0_15_or_skip(what: &str) -> Option<PathBuf> {
+    let installed = std::env::var_os("JZX_ZIG_0_15").filter(|z| !z.is_empty());
+    match (zig_0_15(), installed) {
+        (Ok(zig), None) => Some(zig),
+        (Ok(zig), Some(want)) if zig == Path::new(&want) => Some(zig),
+        (found, Some(want)) => panic!(
+            "JZX_ZIG_0_15={} (set by the install step) is not Zig {ZIG_0_15}: {}",
+            Path::new(&want).display(),
+            match found {
+                Ok(other) => format!("one was found elsewhere, at {}", other.display()),
+                Err(why) => why,
+            }
+        ),
+        (Err(why), None) => {
+            use std::io::Write;
+            let _ = writeln!(std::io::stderr(), "SKIP: {what}: {why}");
+            None
+        }
+    }
+}
+
 /// `--global-cache-dir` when none of the variables Zig reads for its global
 /// cache is set (then Zig fails with AppDataDirUnavailable).
 pub fn global_cache_args() -> Vec<OsString> {

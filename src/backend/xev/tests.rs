@@ -5,25 +5,19 @@ use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
 use std::time::{Duration, Instant};
 
-/// The backends to test: each that can create a loop here. io_uring may be
-/// blocked (seccomp); then it is skipped with a note.
+#[path = "../../../tests/util/kernel.rs"]
+mod kernel;
+
+/// The backends to test: as `tests/util::backends()`, a backend the kernel
+/// allows must be created; io_uring is skipped (with a note) only where the
+/// kernel refuses it.
 fn backends() -> Vec<BackendKind> {
-    let wanted: &[BackendKind] = if cfg!(target_os = "linux") {
-        &[BackendKind::IoUring, BackendKind::Epoll]
+    let (io_uring, others): (_, &[BackendKind]) = if cfg!(target_os = "linux") {
+        (Some(BackendKind::IoUring), &[BackendKind::Epoll])
     } else {
-        &[BackendKind::Kqueue]
+        (None, &[BackendKind::Kqueue])
     };
-    wanted
-        .iter()
-        .copied()
-        .filter(|&k| match Reactor::new(k) {
-            Ok(_) => true,
-            Err(e) => {
-                eprintln!("skipping backend {k}: {e}");
-                false
-            }
-        })
-        .collect()
+    kernel::checked_backends(io_uring, others, |k| Reactor::new(k).map(drop))
 }
 
 /// Runs ticks until `pred` holds for the bits reported for `token`, or the
@@ -268,4 +262,37 @@ fn closing_the_fd_before_unwatch_leaves_a_reused_number_working() {
         );
         r.unwatch(new);
     }
+}
+
+/// The test helpers fail a run that would silently leave out a backend the
+/// kernel offers, and skip io_uring only where the kernel refuses it.
+#[test]
+fn a_backend_the_machine_offers_but_jzx_cannot_create_fails_the_run() {
+    let offered = kernel::io_uring_allowed().is_ok();
+    let io_uring_fails = std::panic::catch_unwind(|| {
+        kernel::checked_backends(Some("io_uring"), &["epoll"], |k| {
+            if k == "io_uring" {
+                Err("refused")
+            } else {
+                Ok(())
+            }
+        })
+    });
+    match io_uring_fails {
+        Err(_) => assert!(offered, "io_uring skipped, not failed, where refused"),
+        Ok(kinds) => {
+            assert!(!offered, "a failing io_uring was left out: {kinds:?}");
+            assert_eq!(kinds, ["epoll"]);
+        }
+    }
+    let epoll_fails =
+        std::panic::catch_unwind(|| kernel::checked_backends(None, &["epoll"], |_| Err("refused")));
+    assert!(epoll_fails.is_err(), "a failing epoll was left out");
+    let all = kernel::checked_backends(Some("io_uring"), &["epoll"], |_| Ok::<(), &str>(()));
+    let want: &[&str] = if offered {
+        &["io_uring", "epoll"]
+    } else {
+        &["epoll"]
+    };
+    assert_eq!(all, want);
 }
