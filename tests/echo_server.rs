@@ -24,7 +24,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{mpsc, Arc, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
-use util::{assert_same, backends, random_bytes};
+use util::{assert_same, backends, random_bytes, retry_eintr};
 
 /// Socket timeouts: generous for debug builds on a busy machine.
 const IO_TIMEOUT: Duration = Duration::from_secs(20);
@@ -343,7 +343,7 @@ fn abrupt_resets_mid_transfer_leak_nothing() {
             let chunk = random_bytes(round, 256 << 10);
             let start = Instant::now();
             loop {
-                match (&stream).write(&chunk) {
+                match retry_eintr(|| (&stream).write(&chunk)) {
                     Ok(_) => continue,
                     Err(e) if e.kind() == ErrorKind::WouldBlock => {}
                     Err(e) => panic!("{backend}: write: {e}"),
@@ -418,7 +418,8 @@ fn half_closed_clients_get_the_full_echo_then_eof() {
                     });
                     assert_same(&got, &data, &format!("{backend}: half-close, {size} bytes"));
                     // And EOF stays EOF.
-                    assert_eq!((&stream).read(&mut [0; 16]).expect("read at EOF"), 0);
+                    let eof = retry_eintr(|| (&stream).read(&mut [0; 16]));
+                    assert_eq!(eof.expect("read at EOF"), 0);
                 });
             }
         });
@@ -798,7 +799,7 @@ fn the_example_binary_echoes_and_stops_on_sigterm_or_sigint() {
             assert!(tail.contains("1 connections accepted"), "{tail}");
             // The connection was closed by the server's exit.
             let mut buf = [0; 8];
-            match (&stream).read(&mut buf) {
+            match retry_eintr(|| (&stream).read(&mut buf)) {
                 Ok(0) => {}
                 Err(e) if e.kind() == ErrorKind::ConnectionReset => {}
                 other => panic!("{backend}: expected EOF after exit, got {other:?}"),

@@ -12,7 +12,9 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::rc::Rc;
 use std::time::Duration;
-use util::{backends, config_loop, new_loop, run_within, Log, Recorder};
+use util::{
+    backends, config_loop, new_loop, read_fd, retry_eintr, run_within, write_fd, Log, Recorder,
+};
 
 /// How long any one `run` may take before the test fails instead of hanging.
 const LIMIT: Duration = Duration::from_secs(10);
@@ -94,17 +96,6 @@ fn socketpair() -> (UnixStream, UnixStream) {
     a.set_nonblocking(true).unwrap();
     b.set_nonblocking(true).unwrap();
     (a, b)
-}
-
-/// read(2) on a raw fd: the byte count, 0 at EOF, -1 on error.
-fn read_fd(fd: RawFd, buf: &mut [u8]) -> isize {
-    // SAFETY: `buf` is valid for `buf.len()` bytes of writes.
-    unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) }
-}
-
-fn write_fd(fd: RawFd, bytes: &[u8]) -> isize {
-    // SAFETY: `bytes` is valid for `bytes.len()` bytes of reads.
-    unsafe { libc::write(fd, bytes.as_ptr().cast(), bytes.len()) }
 }
 
 /// Whether `fd` is an open descriptor.
@@ -810,7 +801,7 @@ fn peer_half_close_is_not_writable_while_the_send_buffer_is_full() {
         let mut lp = new_loop(backend);
         let (mut a, b) = socketpair();
         let chunk = [7u8; 4096];
-        while a.write(&chunk).is_ok() {}
+        while retry_eintr(|| a.write(&chunk)).is_ok() {}
         let drained = Arc::new(AtomicBool::new(false));
         let events: Log<(IoEvent, bool)> = Log::default();
         let (l, d) = (events.clone(), drained.clone());
@@ -831,7 +822,7 @@ fn peer_half_close_is_not_writable_while_the_send_buffer_is_full() {
             // Read all that is buffered: the writer's side has room again.
             let mut total = 0;
             loop {
-                match b.read(&mut buf) {
+                match retry_eintr(|| b.read(&mut buf)) {
                     Ok(n) if n > 0 => total += n,
                     _ => break,
                 }
@@ -1177,7 +1168,11 @@ fn closed_fd_number_reuse(backend: jzx::BackendKind, reuse: Reuse, watch_inside:
         "{what}: the old socket was kept open"
     );
     let mut buf = [0u8; 8];
-    assert_eq!(old_peer.read(&mut buf).ok(), Some(0), "{what}: EOF");
+    assert_eq!(
+        retry_eintr(|| old_peer.read(&mut buf)).ok(),
+        Some(0),
+        "{what}: EOF"
+    );
     drop(fresh.take());
 }
 

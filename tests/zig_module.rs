@@ -21,7 +21,7 @@
 //! `target/<profile>/zig-tests/`.
 mod util;
 
-use util::{assert_same, random_bytes};
+use util::{assert_same, random_bytes, retry_eintr};
 mod zig_tools;
 
 use socket2::SockRef;
@@ -316,7 +316,7 @@ fn echo(stream: &TcpStream, data: &[u8], read_delay: Duration, half_close: bool)
 #[track_caller]
 fn expect_eof(stream: &TcpStream, what: &str) {
     let mut buf = [0; 16];
-    match (&*stream).read(&mut buf) {
+    match retry_eintr(|| (&*stream).read(&mut buf)) {
         Ok(0) => {}
         Err(e) if e.kind() == ErrorKind::ConnectionReset => {}
         other => panic!("{what}: expected EOF, got {other:?}"),

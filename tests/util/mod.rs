@@ -4,6 +4,8 @@
 pub mod kernel;
 
 use jzx::{ActorId, BackendKind, Config, Loop, Observer, StopReason};
+use std::io::{self, ErrorKind};
+use std::os::fd::RawFd;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -167,4 +169,40 @@ pub fn assert_same(got: &[u8], want: &[u8], what: &str) {
             want.len()
         ),
     }
+}
+
+/// Runs `op` again while it fails with EINTR (a signal arrived before any
+/// byte moved). Every read and write of the tests goes through this (or
+/// through `read_exact`/`write_all`/`read_to_end`, which retry by
+/// themselves), so a signal never fails a test.
+pub fn retry_eintr<T>(mut op: impl FnMut() -> io::Result<T>) -> io::Result<T> {
+    loop {
+        match op() {
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            done => return done,
+        }
+    }
+}
+
+/// A system call's `ssize_t` result, `-1` meaning "see errno", retried on
+/// EINTR; `-1` (errno set) on any other error.
+fn retry_syscall(mut call: impl FnMut() -> isize) -> isize {
+    retry_eintr(|| match call() {
+        n if n < 0 => Err(io::Error::last_os_error()),
+        n => Ok(n),
+    })
+    .unwrap_or(-1)
+}
+
+/// read(2) on a raw fd, retried on EINTR: the byte count, 0 at EOF, -1 on
+/// error.
+pub fn read_fd(fd: RawFd, buf: &mut [u8]) -> isize {
+    // SAFETY: `buf` is valid for `buf.len()` bytes of writes.
+    retry_syscall(|| unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) })
+}
+
+/// write(2) on a raw fd, retried on EINTR: the byte count, -1 on error.
+pub fn write_fd(fd: RawFd, bytes: &[u8]) -> isize {
+    // SAFETY: `bytes` is valid for `bytes.len()` bytes of reads.
+    retry_syscall(|| unsafe { libc::write(fd, bytes.as_ptr().cast(), bytes.len()) })
 }

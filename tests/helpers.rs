@@ -1,7 +1,14 @@
-//! Which backends a test run covers (`util::backends()`): where the kernel
-//! refuses io_uring (a seccomp filter here, as Docker's default profile
-//! does), the tests run on epoll and say `SKIP:` once, visibly.
+//! The test helpers themselves: which backends a test run covers
+//! (`util::backends()`: where the kernel refuses io_uring, a seccomp filter
+//! here as Docker's default profile does, the tests run on epoll and say
+//! `SKIP:` once, visibly), and reads and writes that a signal cannot fail.
 mod util;
+
+use std::io::{Read, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::net::UnixStream;
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::time::Duration;
 
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod seccomp {
@@ -98,4 +105,79 @@ fn where_the_kernel_allows_io_uring_it_is_tested() {
             assert_eq!(kinds[0], jzx::BackendKind::IoUring, "{kinds:?}");
         }
     }
+}
+
+static SIGNALS: AtomicUsize = AtomicUsize::new(0);
+
+extern "C" fn count_signal(_: libc::c_int) {
+    SIGNALS.fetch_add(1, SeqCst);
+}
+
+/// Reads on another thread through `read`, while SIGUSR1 (its handler
+/// installed without SA_RESTART, so a blocked read fails with EINTR) hits
+/// that thread until it has been interrupted; then writes `hello`. Returns
+/// what the read gave and how many times it was attempted.
+fn read_under_signals(
+    read: fn(&UnixStream, &mut [u8], &AtomicUsize) -> std::io::Result<usize>,
+) -> (std::io::Result<Vec<u8>>, usize) {
+    // SAFETY: a zeroed sigaction is valid; the handler only touches an
+    // atomic, which is async-signal-safe.
+    unsafe {
+        let mut sa: libc::sigaction = std::mem::zeroed();
+        sa.sa_sigaction = count_signal as *const () as libc::sighandler_t;
+        sa.sa_flags = 0;
+        libc::sigemptyset(&mut sa.sa_mask);
+        assert_eq!(libc::sigaction(libc::SIGUSR1, &sa, std::ptr::null_mut()), 0);
+    }
+    let (a, mut b) = UnixStream::pair().unwrap();
+    let attempts = std::sync::Arc::new(AtomicUsize::new(0));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let at = attempts.clone();
+    let reader = std::thread::spawn(move || {
+        // SAFETY: pthread_self has no preconditions.
+        tx.send(unsafe { libc::pthread_self() }).unwrap();
+        let mut buf = [0u8; 5];
+        read(&a, &mut buf, &at).map(|n| buf[..n].to_vec())
+    });
+    let thread = rx.recv().unwrap();
+    let before = SIGNALS.load(SeqCst);
+    // Until the read has been attempted again after an interruption, or
+    // three signals hit it (a helper that retries inside), or it returned
+    // (a helper that does not retry: with the error).
+    for _ in 0..500 {
+        let hits = SIGNALS.load(SeqCst) - before;
+        if attempts.load(SeqCst) > 1 || hits >= 3 || reader.is_finished() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+        // SAFETY: `thread` is alive: it is blocked in the read, or it has
+        // finished but not been joined (its id stays valid until then).
+        unsafe { libc::pthread_kill(thread, libc::SIGUSR1) };
+    }
+    assert!(SIGNALS.load(SeqCst) > before, "no signal arrived");
+    let _ = b.write_all(b"hello");
+    let got = reader.join().unwrap();
+    (got, attempts.load(SeqCst))
+}
+
+#[test]
+fn reads_retry_when_a_signal_interrupts_them() {
+    let (got, attempts) = read_under_signals(|s, buf, at| {
+        util::retry_eintr(|| {
+            at.fetch_add(1, SeqCst);
+            let mut s = s;
+            s.read(buf)
+        })
+    });
+    assert_eq!(got.unwrap(), b"hello");
+    assert!(attempts > 1, "the read was never interrupted");
+    let (got, attempts) = read_under_signals(|s, buf, at| {
+        at.fetch_add(1, SeqCst);
+        match util::read_fd(s.as_raw_fd(), buf) {
+            n if n < 0 => Err(std::io::Error::last_os_error()),
+            n => Ok(n as usize),
+        }
+    });
+    assert_eq!(got.unwrap(), b"hello");
+    assert_eq!(attempts, 1, "read_fd retried by itself");
 }
