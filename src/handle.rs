@@ -280,7 +280,9 @@ impl LoopHandle {
     }
 
     /// Asks the loop to stop after its current turn; from any thread. If the
-    /// loop is not running, its next `run` returns at once (R3).
+    /// loop is not running, its next `run` returns at once. A request is used
+    /// up by the run it ends, or by the run going on when it was made even if
+    /// that run then ends idle (R3).
     pub fn request_stop(&self) {
         self.remote.request_stop();
     }
