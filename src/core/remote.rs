@@ -127,13 +127,17 @@ impl Core {
     /// tells the observer.
     #[cold]
     fn park<M: 'static>(&mut self, target: ActorId, msg: M) {
-        self.parks.insert(
+        // A slot has one park: a message for a target that has one joins
+        // it (`deliver_remote`), and only a message of the mailbox's type
+        // can be refused as `MailboxFull`.
+        let previous = self.parks.insert(
             target.slot(),
             Box::new(Parked {
                 target,
                 msgs: VecDeque::from([msg]),
             }),
         );
+        debug_assert!(previous.is_none(), "a second park for one slot");
         self.remote_parked += 1;
         if let Some(obs) = self.observer.as_mut() {
             // A panicking hook must not lose the drain's other messages.
