@@ -2,8 +2,10 @@
 //! ≥ 1 × `tokio::sync::mpsc` from a std thread into a current-thread runtime).
 //!
 //! jzx: a `Sink` actor (default mailbox) on a loop run by the main thread; a
-//! `std::thread` sends it `0..N` (`u64`) through `LoopHandle::send`. The sink
-//! sums and stops after N; `run` returns then.
+//! `std::thread` sends it `0..N` (`u64`) through `LoopHandle::send`, retrying
+//! (after a `yield_now`) a message the loop refuses because its cross-thread
+//! bound (`Config::cross_thread_cap`, default 65,536 in flight) is reached.
+//! The sink sums and stops after N; `run` returns then.
 //!
 //! tokio: a task on a current-thread runtime (main thread) receives from an
 //! unbounded `tokio::sync::mpsc` channel whose sender is moved to a
@@ -21,7 +23,7 @@
 mod common;
 
 use common::{Args, Kind, Report, Sink};
-use jzx::Loop;
+use jzx::{Error, Loop};
 use std::time::Instant;
 
 fn pin_producer(cpu: Option<usize>) {
@@ -39,7 +41,12 @@ fn jzx_run(n: u64, producer_cpu: Option<usize>) -> f64 {
     let producer = std::thread::spawn(move || {
         pin_producer(producer_cpu);
         for i in 0..n {
-            handle.send(sink, i).expect("loop alive");
+            let mut msg = i;
+            while let Err(e) = handle.send(sink, msg) {
+                assert_eq!(e.error, Error::MailboxFull, "loop alive");
+                msg = e.into_message();
+                std::thread::yield_now();
+            }
         }
     });
     lp.run().expect("run");

@@ -35,6 +35,12 @@ pub struct Config {
     /// looks again at its own state, in ms (a safety net: wakeups, timers and
     /// I/O end a block at once). Default 1000.
     pub io_poll_timeout_ms: u32,
+    /// Cross-thread messages a loop holds at most: sent through a
+    /// [`LoopHandle`](crate::LoopHandle) and not yet in their target's
+    /// mailbox (queued, or waiting for room in a full one). A send beyond
+    /// it is refused with `MailboxFull` and the message comes back (R14).
+    /// Default 65,536.
+    pub cross_thread_cap: u32,
     /// The event-loop backend. Default [`BackendKind::Auto`].
     pub backend: BackendKind,
 }
@@ -52,6 +58,8 @@ impl Config {
     pub const DEFAULT_MAX_IO_WATCHERS: u32 = 1 << 20;
     /// Default of [`Config::io_poll_timeout_ms`].
     pub const DEFAULT_IO_POLL_TIMEOUT_MS: u32 = 1000;
+    /// Default of [`Config::cross_thread_cap`].
+    pub const DEFAULT_CROSS_THREAD_CAP: u32 = 1 << 16;
 
     /// This config with every zero field replaced by its default (the C
     /// ABI's rule: a zero field means default).
@@ -76,6 +84,7 @@ impl Config {
             &mut self.io_poll_timeout_ms,
             Self::DEFAULT_IO_POLL_TIMEOUT_MS,
         );
+        or(&mut self.cross_thread_cap, Self::DEFAULT_CROSS_THREAD_CAP);
         self
     }
 }
@@ -89,6 +98,7 @@ impl Default for Config {
             max_actors_per_tick: Self::DEFAULT_MAX_ACTORS_PER_TICK,
             max_io_watchers: Self::DEFAULT_MAX_IO_WATCHERS,
             io_poll_timeout_ms: Self::DEFAULT_IO_POLL_TIMEOUT_MS,
+            cross_thread_cap: Self::DEFAULT_CROSS_THREAD_CAP,
             backend: BackendKind::Auto,
         }
     }

@@ -68,14 +68,17 @@ impl Loop {
     }
 
     /// Asks the loop to stop after its current turn. Before `run`, the next
-    /// `run` returns at once, and the request is then used up (R3).
+    /// `run` returns at once. A request is used up by the run it ends, or by
+    /// the run that was going on when it was made, even if that run ended
+    /// idle first (R3).
     pub fn request_stop(&self) {
         self.core.remote.request_stop();
     }
 
     /// Runs actors, timers and I/O until a stop is requested or nothing is
     /// left to do: no live actors, no pending timers, no watched fds and no
-    /// queued cross-thread messages (R2). It can be called again.
+    /// queued cross-thread messages (R2). It can be called again. A stop
+    /// requested while it runs is used up when it returns, whatever ended it.
     ///
     /// Each turn runs at most `max_actors_per_tick` actors, each handling at
     /// most `max_msgs_per_actor` messages, then polls I/O without blocking
@@ -90,65 +93,82 @@ impl Loop {
         if self.core.in_run {
             return Err(Error::LoopClosed);
         }
-        self.core.in_run = true;
-        let result = self.run_inner();
-        self.core.in_run = false;
-        result
+        let running = Running::enter(&mut self.core);
+        run_turns(&mut *running.0)
     }
+}
 
-    fn run_inner(&mut self) -> Result<(), Error> {
-        let core = &mut self.core;
-        let per_tick = core.config().max_actors_per_tick as usize;
-        loop {
-            if core.remote.take_stop() {
-                return Ok(());
-            }
-            core.drain_remote();
-            core.fire_timers();
-            // One turn: the actors runnable now, at most `per_tick` of them.
-            // An actor requeued during the turn waits for the next one, after
-            // I/O has been polled (R4).
-            let turn = core.run_queue.len().min(per_tick);
-            for _ in 0..turn {
-                let Some(slot) = core.run_queue.pop_front() else {
-                    break;
-                };
-                core.run_actor(slot);
-            }
-            if !core.run_queue.is_empty() || core.has_remote_backlog() {
-                // Poll I/O between turns (R5) when anything can be ready:
-                // timers are fired from the clock and cross-thread work is
-                // seen through atomics, so with no fd watched (and none
-                // being released) the poll would be a wasted system call.
-                if core.has_io() {
-                    let flags = core
-                        .reactor
-                        .run(Timeout::NoWait)
-                        .map_err(|_| Error::Unknown)?;
-                    if flags.timer {
-                        core.timer_expired();
-                    }
-                    core.dispatch_io();
-                }
-                continue;
-            }
-            if core.is_idle() {
-                return Ok(());
-            }
-            core.arm_timer();
-            let flags = if core.remote.enter_sleep() {
-                let flags = core.reactor.run(Timeout::Forever);
-                core.remote.leave_sleep();
-                flags
-            } else {
-                core.reactor.run(Timeout::NoWait)
-            }
-            .map_err(|_| Error::Unknown)?;
-            if flags.timer {
-                core.timer_expired();
-            }
-            core.dispatch_io();
+/// Marks a core as running for as long as it lives: when the run ends, by
+/// returning or by unwinding, the mark is cleared and a stop requested during
+/// the run is used up (R3).
+struct Running<'a>(&'a mut Core);
+
+impl<'a> Running<'a> {
+    fn enter(core: &'a mut Core) -> Running<'a> {
+        core.in_run = true;
+        Running(core)
+    }
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.0.remote.take_stop();
+        self.0.in_run = false;
+    }
+}
+
+/// The turns of one `run` (see [`Loop::run`]).
+fn run_turns(core: &mut Core) -> Result<(), Error> {
+    let per_tick = core.config().max_actors_per_tick as usize;
+    loop {
+        if core.remote.take_stop() {
+            return Ok(());
         }
+        core.drain_remote();
+        core.fire_timers();
+        // One turn: the actors runnable now, at most `per_tick` of them.
+        // An actor requeued during the turn waits for the next one, after
+        // I/O has been polled (R4).
+        let turn = core.run_queue.len().min(per_tick);
+        for _ in 0..turn {
+            let Some(slot) = core.run_queue.pop_front() else {
+                break;
+            };
+            core.run_actor(slot);
+        }
+        if !core.run_queue.is_empty() {
+            // Poll I/O between turns (R5) when anything can be ready:
+            // timers are fired from the clock and cross-thread work is
+            // seen through atomics, so with no fd watched (and none
+            // being released) the poll would be a wasted system call.
+            if core.has_io() {
+                let flags = core
+                    .reactor
+                    .run(Timeout::NoWait)
+                    .map_err(|_| Error::Unknown)?;
+                if flags.timer {
+                    core.timer_expired();
+                }
+                core.dispatch_io();
+            }
+            continue;
+        }
+        if core.is_idle() {
+            return Ok(());
+        }
+        core.arm_timer();
+        let flags = if core.enter_sleep() {
+            let flags = core.reactor.run(Timeout::Forever);
+            core.remote.leave_sleep();
+            flags
+        } else {
+            core.reactor.run(Timeout::NoWait)
+        }
+        .map_err(|_| Error::Unknown)?;
+        if flags.timer {
+            core.timer_expired();
+        }
+        core.dispatch_io();
     }
 }
 
@@ -175,7 +195,7 @@ impl Drop for Loop {
     fn drop(&mut self) {
         // Messages still queued by other threads are dropped (destructors
         // run), and later sends fail with LoopClosed.
-        drop(self.core.remote.close());
+        crate::core::drop_quietly(self.core.remote.close());
         self.core.teardown_all();
     }
 }

@@ -5,11 +5,19 @@
 //! start of every turn, so delivery is FIFO per producer. Runs the loop has
 //! emptied go back to the queue as spares for the producers' next runs, so a
 //! steady producer allocates nothing, per message or per drain (a run that
-//! grew large, or one pushed out by newer spares, is freed by the loop). A
-//! producer wakes the loop only when the loop has said it is about to block
-//! (`sleeping`), and the loop re-checks the queue after saying so: with
-//! sequentially consistent atomics on both sides, either the loop sees the
-//! message or the producer sees the flag, so no wakeup is lost.
+//! grew large, or one pushed out by newer spares, is freed by the loop).
+//!
+//! The path is bounded: `in_flight` counts the messages accepted and not yet
+//! in a mailbox (queued here, or waiting in the loop for room in a full
+//! mailbox, see `core/remote.rs`), and a send that finds
+//! `Config::cross_thread_cap` of them is refused with `MailboxFull`. Producers
+//! add to the count under the queue's lock; the loop subtracts what it has
+//! delivered (or dropped) once per drain, so the count is exact.
+//!
+//! A producer wakes the loop only when the loop has said it is about to block
+//! (`sleeping`), and the loop re-checks for queued messages after saying so:
+//! with sequentially consistent atomics on both sides, either the loop sees
+//! the message or the producer sees the flag, so no wakeup is lost.
 
 use crate::backend::xev::Waker;
 use crate::core::Core;
@@ -25,9 +33,11 @@ pub(crate) trait RemoteBatch: Send {
     fn as_any_mut(&mut self) -> &mut dyn Any;
     /// Messages the run can hold without growing.
     fn capacity(&self) -> usize;
-    /// Delivers the messages in order on the loop's thread; false when a
-    /// full mailbox refused one (it stays first, for a later try).
-    fn deliver(&mut self, core: &mut Core) -> bool;
+    /// Hands the messages, in order, to their targets on the loop's thread;
+    /// a message refused by a full mailbox waits with its target. Returns
+    /// how many left the cross-thread path (into a mailbox, or dropped with
+    /// a dead target).
+    fn deliver(&mut self, core: &mut Core) -> usize;
 }
 
 pub(crate) type RemoteMsg = Box<dyn RemoteBatch>;
@@ -43,23 +53,22 @@ impl<M: Send + 'static> RemoteBatch for Batch<M> {
         self.0.capacity()
     }
 
-    fn deliver(&mut self, core: &mut Core) -> bool {
+    fn deliver(&mut self, core: &mut Core) -> usize {
+        let mut done = 0;
         while let Some((to, msg)) = self.0.pop_front() {
-            let mut slot = Some(msg);
-            if !core.deliver_remote(to, &mut slot) {
-                if let Some(msg) = slot {
-                    self.0.push_front((to, msg));
-                }
-                return false;
-            }
+            done += usize::from(core.deliver_remote(to, msg));
         }
-        true
+        done
     }
 }
 
 pub(crate) struct Remote {
     queue: Mutex<RemoteQueue>,
-    pending: AtomicUsize,
+    /// Messages accepted and not yet in a mailbox: queued, or waiting in
+    /// the loop for room.
+    in_flight: AtomicUsize,
+    /// Most messages in flight (`Config::cross_thread_cap`).
+    cap: usize,
     sleeping: AtomicBool,
     stop: AtomicBool,
     waker: Waker,
@@ -80,14 +89,15 @@ const MAX_SPARE: usize = 8;
 pub(crate) const MAX_SPARE_CAPACITY: usize = 4096;
 
 impl Remote {
-    pub(crate) fn new(waker: Waker) -> Arc<Remote> {
+    pub(crate) fn new(waker: Waker, cap: u32) -> Arc<Remote> {
         Arc::new(Remote {
             queue: Mutex::new(RemoteQueue {
                 msgs: Vec::new(),
                 spare: Vec::new(),
                 closed: false,
             }),
-            pending: AtomicUsize::new(0),
+            in_flight: AtomicUsize::new(0),
+            cap: cap as usize,
             sleeping: AtomicBool::new(false),
             stop: AtomicBool::new(false),
             waker,
@@ -98,13 +108,26 @@ impl Remote {
         self.queue.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Queues `msg` for `to`; gives it back when the loop is gone (checked
-    /// under the same lock as `close`, so nothing slips past).
-    pub(crate) fn post<M: Send + 'static>(&self, to: Addr<M>, msg: M) -> Result<(), M> {
+    /// Queues `msg` for `to`; gives it back with `LoopClosed` when the loop
+    /// is gone (checked under the same lock as `close`, so nothing slips
+    /// past) and with `MailboxFull` when `cap` messages are in flight.
+    pub(crate) fn post<M: Send + 'static>(&self, to: Addr<M>, msg: M) -> Result<(), SendError<M>> {
         {
             let mut q = self.lock();
-            if q.closed {
-                return Err(msg);
+            // Producers add under the lock and the loop only subtracts: the
+            // check and the add below cannot be overtaken.
+            let refused = if q.closed {
+                Some(Error::LoopClosed)
+            } else if self.in_flight.load(SeqCst) >= self.cap {
+                Some(Error::MailboxFull)
+            } else {
+                None
+            };
+            if let Some(error) = refused {
+                return Err(SendError {
+                    error,
+                    message: msg,
+                });
             }
             match q
                 .msgs
@@ -125,7 +148,7 @@ impl Remote {
                     q.msgs.push(run);
                 }
             }
-            self.pending.fetch_add(1, SeqCst);
+            self.in_flight.fetch_add(1, SeqCst);
         }
         if self.sleeping.load(SeqCst) {
             let _ = self.waker.wake();
@@ -136,11 +159,7 @@ impl Remote {
     /// Moves every queued message into `into` (in order), and hands the
     /// emptied runs of `spent` back for reuse.
     pub(crate) fn drain(&self, into: &mut Vec<RemoteMsg>, spent: &mut Vec<RemoteMsg>) {
-        if self.pending.load(SeqCst) == 0 {
-            return;
-        }
         let mut q = self.lock();
-        self.pending.store(0, SeqCst);
         std::mem::swap(&mut q.msgs, into);
         q.spare.append(spent);
         let excess = q.spare.len().saturating_sub(MAX_SPARE);
@@ -149,9 +168,18 @@ impl Remote {
         spent.clear();
     }
 
+    /// Messages accepted and not yet in a mailbox.
     #[inline]
-    pub(crate) fn has_pending(&self) -> bool {
-        self.pending.load(SeqCst) != 0
+    pub(crate) fn in_flight(&self) -> usize {
+        self.in_flight.load(SeqCst)
+    }
+
+    /// `n` messages left the path: delivered into a mailbox, or dropped.
+    #[inline]
+    pub(crate) fn settle(&self, n: usize) {
+        if n != 0 {
+            self.in_flight.fetch_sub(n, SeqCst);
+        }
     }
 
     pub(crate) fn request_stop(&self) {
@@ -164,11 +192,12 @@ impl Remote {
         self.stop.swap(false, SeqCst)
     }
 
-    /// Says the loop is about to block; false when it must not (work arrived
-    /// or a stop was requested), in which case the flag is already cleared.
-    pub(crate) fn enter_sleep(&self) -> bool {
+    /// Says the loop is about to block; false when it must not (messages
+    /// arrived beyond the `waiting` ones the loop holds, or a stop was
+    /// requested), in which case the flag is already cleared.
+    pub(crate) fn enter_sleep(&self, waiting: usize) -> bool {
         self.sleeping.store(true, SeqCst);
-        if self.pending.load(SeqCst) != 0 || self.stop.load(SeqCst) {
+        if self.in_flight.load(SeqCst) > waiting || self.stop.load(SeqCst) {
             self.sleeping.store(false, SeqCst);
             return false;
         }
@@ -183,7 +212,6 @@ impl Remote {
     pub(crate) fn close(&self) -> Vec<RemoteMsg> {
         let mut q = self.lock();
         q.closed = true;
-        self.pending.store(0, SeqCst);
         q.spare.clear();
         std::mem::take(&mut q.msgs)
     }
@@ -191,13 +219,19 @@ impl Remote {
 
 /// Sends into a loop from any thread. `Clone`, `Send` and `Sync`.
 ///
-/// Delivery is FIFO per producer and wakes a blocked loop at once. A message
-/// whose target is dead when it arrives is dropped (its destructor runs). A
-/// message whose target's mailbox is full is held, with every cross-thread
-/// message behind it, until the target has made room: the mailbox bound is
-/// kept and nothing is lost, at the cost of head-of-line waiting (the
-/// observer hears of the full mailbox once). Once the loop is dropped, sends
-/// fail with [`Error::LoopClosed`] and hand the message back.
+/// Delivery is FIFO per producer (for each target) and wakes a blocked loop
+/// at once. A message whose target is dead when it arrives is dropped (its
+/// destructor runs). A message whose target's mailbox is full waits, with
+/// the later ones for that target, until the target's turn has made room;
+/// messages for other actors go on meanwhile (the observer hears of each
+/// target that refuses, once while its messages wait).
+///
+/// The path is bounded by [`Config::cross_thread_cap`](crate::Config):
+/// once that many messages are queued or waiting, a send is refused with
+/// [`Error::MailboxFull`] and hands the message back, so a producer that
+/// never stops cannot grow the loop's memory (retry later, or drop). Once
+/// the loop is dropped, sends fail with [`Error::LoopClosed`] and hand the
+/// message back.
 ///
 /// # Examples
 ///
@@ -234,20 +268,21 @@ impl LoopHandle {
         LoopHandle { remote }
     }
 
-    /// Queues `msg` for `to`.
+    /// Queues `msg` for `to`. Never blocks.
     ///
     /// # Errors
     ///
-    /// `LoopClosed` (with the message) when the loop is gone.
+    /// The message comes back in the error: `LoopClosed` when the loop is
+    /// gone, `MailboxFull` when `cross_thread_cap` messages are already
+    /// queued or waiting for room (R14).
     pub fn send<M: Send + 'static>(&self, to: Addr<M>, msg: M) -> Result<(), SendError<M>> {
-        self.remote.post(to, msg).map_err(|message| SendError {
-            error: Error::LoopClosed,
-            message,
-        })
+        self.remote.post(to, msg)
     }
 
     /// Asks the loop to stop after its current turn; from any thread. If the
-    /// loop is not running, its next `run` returns at once (R3).
+    /// loop is not running, its next `run` returns at once. A request is used
+    /// up by the run it ends, or by the run going on when it was made even if
+    /// that run then ends idle (R3).
     pub fn request_stop(&self) {
         self.remote.request_stop();
     }

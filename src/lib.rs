@@ -44,7 +44,10 @@
 //! behavior the whole API of that loop is available, re-entrantly, and calls
 //! take effect in order. Other threads talk to a loop only through a
 //! [`LoopHandle`] (`Send + Sync + Clone`): its sends are FIFO per producer and
-//! wake a blocked loop at once. For several cores, run several loops.
+//! wake a blocked loop at once. They are bounded
+//! ([`Config::cross_thread_cap`]): past the bound a send is refused with
+//! `MailboxFull` and the message comes back. For several cores, run several
+//! loops.
 //!
 //! # Tutorial
 //!

@@ -333,6 +333,11 @@ fn c_cross_thread() {
 }
 
 #[test]
+fn c_cross_thread_bounds() {
+    check_program("tests/c/cross_thread_bounds.c", true);
+}
+
+#[test]
 fn c_timers() {
     check_program("tests/c/timers.c", true);
 }

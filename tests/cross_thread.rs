@@ -287,37 +287,58 @@ fn four_producers_each_arrive_in_their_own_order() {
                 SpawnOptions::new().mailbox_cap(total),
             )
             .unwrap();
-        let start = Arc::new(Barrier::new(PRODUCERS as usize));
-        let producers: Vec<_> = (0..PRODUCERS)
-            .map(|p| {
-                let handle = lp.handle();
-                let start = start.clone();
-                thread::spawn(move || {
-                    start.wait();
-                    for i in 0..PER {
-                        handle.send(a, (p, i)).unwrap();
-                    }
-                })
-            })
-            .collect();
+        let producers = start_producers(&lp, PRODUCERS, move |handle, p| {
+            for i in 0..PER {
+                handle.send(a, (p, i)).unwrap();
+            }
+        });
         run_within(&mut lp, LIMIT);
         for p in producers {
             p.join().unwrap();
         }
-        let log = log.get();
-        assert_eq!(log.len(), total as usize, "{backend}");
-        for p in 0..PRODUCERS {
-            let mine: Vec<u32> = log
-                .iter()
-                .filter(|(q, _)| *q == p)
-                .map(|&(_, i)| i)
-                .collect();
-            assert_eq!(
-                mine,
-                (0..PER).collect::<Vec<_>>(),
-                "{backend}: producer {p}"
-            );
-        }
+        assert_each_producer_in_order(&log.get(), PRODUCERS, PER, backend);
+    }
+}
+
+/// Starts `n` producer threads that run `body(handle, index)` together.
+fn start_producers(
+    lp: &jzx::Loop,
+    n: u32,
+    body: impl Fn(jzx::LoopHandle, u32) + Clone + Send + 'static,
+) -> Vec<thread::JoinHandle<()>> {
+    let start = Arc::new(Barrier::new(n as usize));
+    (0..n)
+        .map(|p| {
+            let (handle, start, body) = (lp.handle(), start.clone(), body.clone());
+            thread::spawn(move || {
+                start.wait();
+                body(handle, p);
+            })
+        })
+        .collect()
+}
+
+/// `log` holds `per` messages `(producer, 0..per)` of each of `producers`,
+/// each producer's in its order.
+#[track_caller]
+fn assert_each_producer_in_order(
+    log: &[(u32, u32)],
+    producers: u32,
+    per: u32,
+    backend: jzx::BackendKind,
+) {
+    assert_eq!(log.len(), (producers * per) as usize, "{backend}");
+    for p in 0..producers {
+        let mine: Vec<u32> = log
+            .iter()
+            .filter(|(q, _)| *q == p)
+            .map(|&(_, i)| i)
+            .collect();
+        assert_eq!(
+            mine,
+            (0..per).collect::<Vec<_>>(),
+            "{backend}: producer {p}"
+        );
     }
 }
 
@@ -506,5 +527,379 @@ fn run_can_be_called_twice_on_one_loop() {
         assert_eq!(lp.actor_count(), 0, "{backend}");
         // And a third, idle again.
         run_within(&mut lp, LIMIT);
+    }
+}
+
+/// Waits (up to `LIMIT`) until `cond` holds; false on time-out.
+fn wait_for(cond: impl Fn() -> bool) -> bool {
+    let start = Instant::now();
+    while !cond() {
+        if start.elapsed() > LIMIT {
+            return false;
+        }
+        thread::yield_now();
+    }
+    true
+}
+
+/// Sends `msg`, retrying while the cross-thread path is full (R14).
+fn send_retrying<M: Send + 'static>(handle: &jzx::LoopHandle, to: jzx::Addr<M>, mut msg: M) {
+    let start = Instant::now();
+    loop {
+        match handle.send(to, msg) {
+            Ok(()) => return,
+            Err(e) if e.error == Error::MailboxFull && start.elapsed() < LIMIT => {
+                msg = e.into_message();
+                thread::yield_now();
+            }
+            Err(e) => panic!("send failed: {:?}", e.error),
+        }
+    }
+}
+
+// R14: once `cross_thread_cap` messages are in flight, a send is refused with
+// MailboxFull and the same message comes back; the loop's count is exact, and
+// room made by delivery is given back to the producers.
+#[test]
+fn sends_beyond_the_cross_thread_bound_are_refused_with_the_message_back() {
+    const CAP: u32 = 8;
+    for backend in backends() {
+        let mut lp = config_loop(Config {
+            backend,
+            cross_thread_cap: CAP,
+            ..Config::default()
+        });
+        assert_eq!(lp.config().cross_thread_cap, CAP, "{backend}");
+        let log: Log<u32> = Log::default();
+        let a = lp.spawn(collector(&log, CAP as usize + 1)).unwrap();
+        let handle = lp.handle();
+        let refused = thread::spawn(move || {
+            for i in 0..CAP {
+                handle.send(a, i).unwrap();
+            }
+            let err = handle.send(a, CAP).unwrap_err();
+            (err.error, err.into_message(), handle)
+        })
+        .join()
+        .unwrap();
+        let (error, message, handle) = refused;
+        assert_eq!(
+            (error, message),
+            (Error::MailboxFull, CAP),
+            "{backend}: the send past the bound"
+        );
+        assert_eq!(lp.cross_thread_pending(), CAP as usize, "{backend}");
+        // Once the loop has delivered them, there is room again.
+        let log2 = log.clone();
+        let producer = thread::spawn(move || {
+            assert!(wait_for(|| log2.len() == CAP as usize), "never delivered");
+            handle.send(a, CAP)
+        });
+        run_within(&mut lp, LIMIT);
+        assert!(producer.join().unwrap().is_ok(), "{backend}");
+        assert_eq!(log.get(), (0..=CAP).collect::<Vec<_>>(), "{backend}");
+        assert_eq!(lp.cross_thread_pending(), 0, "{backend}");
+    }
+}
+
+// R14: a producer that never stops, into a capacity-1 actor that is slower
+// than it: sends are refused once the bound is reached, the loop never holds
+// more than the bound, and what is accepted arrives in order.
+#[test]
+fn a_producer_that_never_stops_cannot_grow_the_loop() {
+    const CAP: u32 = 64;
+    const HANDLED: u32 = 2_000;
+    for backend in backends() {
+        let mut lp = config_loop(Config {
+            backend,
+            cross_thread_cap: CAP,
+            ..Config::default()
+        });
+        let refused = Arc::new(AtomicUsize::new(0));
+        let handled = Arc::new(AtomicUsize::new(0));
+        let most_pending = Arc::new(AtomicUsize::new(0));
+        let log: Log<u64> = Log::default();
+        let (r, h, m, l) = (
+            refused.clone(),
+            handled.clone(),
+            most_pending.clone(),
+            log.clone(),
+        );
+        let a = lp
+            .spawn_with(
+                actor(move |cx, i: u64| {
+                    if i == 0 {
+                        // Hold the loop until the producer has been refused:
+                        // it has filled the bound meanwhile.
+                        assert!(wait_for(|| r.load(SeqCst) > 0), "never refused");
+                    }
+                    m.fetch_max(cx.cross_thread_pending(), SeqCst);
+                    l.push(i);
+                    if h.fetch_add(1, SeqCst) + 1 == HANDLED as usize {
+                        Flow::Stop
+                    } else {
+                        Flow::Continue
+                    }
+                }),
+                SpawnOptions::new().mailbox_cap(1),
+            )
+            .unwrap();
+        let handle = lp.handle();
+        let (r, h) = (refused.clone(), handled.clone());
+        let producer = thread::spawn(move || {
+            let (mut next, mut most_in_flight) = (0u64, 0u64);
+            // Until the actor is done; far more than the bound without a
+            // refusal means there is no bound.
+            while h.load(SeqCst) < HANDLED as usize && next < 100_000 {
+                match handle.send(a, next) {
+                    Ok(()) => {
+                        next += 1;
+                        // Accepted minus handled: in the loop's hands (one
+                        // in the mailbox, one being handled).
+                        let held = next - h.load(SeqCst) as u64;
+                        most_in_flight = most_in_flight.max(held);
+                    }
+                    Err(e) => {
+                        assert_eq!(e.error, Error::MailboxFull);
+                        assert_eq!(e.into_message(), next, "the refused message came back");
+                        r.fetch_add(1, SeqCst);
+                        thread::yield_now();
+                    }
+                }
+            }
+            most_in_flight
+        });
+        run_within(&mut lp, LIMIT);
+        let most_in_flight = producer.join().unwrap();
+        assert!(refused.load(SeqCst) > 0, "{backend}: nothing was refused");
+        assert!(
+            most_pending.load(SeqCst) <= CAP as usize,
+            "{backend}: {} cross-thread messages pending",
+            most_pending.load(SeqCst)
+        );
+        assert!(
+            most_in_flight <= u64::from(CAP) + 2,
+            "{backend}: {most_in_flight} accepted and not handled"
+        );
+        assert_eq!(
+            log.get(),
+            (0..u64::from(HANDLED)).collect::<Vec<_>>(),
+            "{backend}"
+        );
+    }
+}
+
+// R14: messages waiting for room in one full mailbox do not delay another
+// actor's message: it is handled in the first turn, not after the backlog.
+#[test]
+fn a_full_mailbox_does_not_delay_messages_for_other_actors() {
+    const BACKLOG: u32 = 2_000;
+    for backend in backends() {
+        let mut lp = new_loop(backend);
+        let log: Log<(char, u32)> = Log::default();
+        let busy = lp
+            .spawn_with(
+                collector(&log, usize::MAX),
+                SpawnOptions::new().mailbox_cap(1),
+            )
+            .unwrap();
+        let l = log.clone();
+        let idle = lp
+            .spawn(actor(move |cx, (): ()| {
+                l.push(('i', 0));
+                cx.stop_actor(busy.id()).unwrap();
+                Flow::Stop
+            }))
+            .unwrap();
+        let handle = lp.handle();
+        thread::spawn(move || {
+            for n in 0..BACKLOG {
+                handle.send(busy, ('b', n)).unwrap();
+            }
+            handle.send(idle, ()).unwrap();
+        })
+        .join()
+        .unwrap();
+        run_within(&mut lp, LIMIT);
+        let log = log.get();
+        let at = log.iter().position(|&(c, _)| c == 'i');
+        // One turn: the busy actor handles its one queued message, the idle
+        // actor its message.
+        assert_eq!(at, Some(1), "{backend}: {} entries first", at.unwrap_or(0));
+        assert_eq!(log[0], ('b', 0), "{backend}");
+        assert_eq!(lp.actor_count(), 0, "{backend}");
+        assert_eq!(
+            lp.cross_thread_pending(),
+            0,
+            "{backend}: dropped with the actor"
+        );
+    }
+}
+
+// R8, R14: each target whose full mailbox refuses cross-thread messages is
+// reported to the observer, once while its messages wait.
+#[test]
+fn every_full_target_is_reported_to_the_observer() {
+    for backend in backends() {
+        let mut lp = new_loop(backend);
+        let rec = util::Recorder::default();
+        lp.set_observer(rec.clone());
+        let (one, two): (Log<u32>, Log<u32>) = (Log::default(), Log::default());
+        let opts = SpawnOptions::new().mailbox_cap(1);
+        let a = lp.spawn_with(collector(&one, 3), opts.clone()).unwrap();
+        let b = lp.spawn_with(collector(&two, 3), opts).unwrap();
+        let handle = lp.handle();
+        thread::spawn(move || {
+            for n in 0..3 {
+                handle.send(a, n).unwrap();
+            }
+            for n in 0..3 {
+                handle.send(b, n).unwrap();
+            }
+        })
+        .join()
+        .unwrap();
+        run_within(&mut lp, LIMIT);
+        assert_eq!((one.get(), two.get()), (vec![0, 1, 2], vec![0, 1, 2]));
+        assert_eq!(
+            rec.seen().mailbox_full,
+            [a.id(), b.id()],
+            "{backend}: one report per full target"
+        );
+    }
+}
+
+// R14: with four producers into two small mailboxes behind a small bound
+// (sends refused and retried, messages waiting for room), each producer's
+// messages arrive at each target in the order it sent them.
+#[test]
+fn fifo_per_producer_holds_while_messages_wait_and_sends_are_refused() {
+    const PER: u32 = 3_000;
+    const PRODUCERS: u32 = 4;
+    for backend in backends() {
+        let mut lp = config_loop(Config {
+            backend,
+            cross_thread_cap: 32,
+            ..Config::default()
+        });
+        let logs: [Log<(u32, u32)>; 2] = [Log::default(), Log::default()];
+        let total = (PER * PRODUCERS) as usize;
+        let opts = SpawnOptions::new().mailbox_cap(2);
+        let targets = [
+            lp.spawn_with(collector(&logs[0], total), opts.clone())
+                .unwrap(),
+            lp.spawn_with(collector(&logs[1], total), opts).unwrap(),
+        ];
+        let producers = start_producers(&lp, PRODUCERS, move |handle, p| {
+            for i in 0..PER {
+                for to in targets {
+                    send_retrying(&handle, to, (p, i));
+                }
+            }
+        });
+        run_within(&mut lp, LIMIT);
+        for p in producers {
+            p.join().unwrap();
+        }
+        for log in &logs {
+            assert_each_producer_in_order(&log.get(), PRODUCERS, PER, backend);
+        }
+    }
+}
+
+/// A message whose destructor panics.
+struct Bomb;
+
+impl Drop for Bomb {
+    fn drop(&mut self) {
+        if !thread::panicking() {
+            panic!("a destructor panicked");
+        }
+    }
+}
+
+// R10, R2: a cross-thread message for a dead actor whose destructor panics is
+// dropped without taking the loop down: run returns, and runs again.
+#[test]
+fn a_panicking_destructor_of_a_message_for_a_dead_actor_does_not_poison_the_loop() {
+    for backend in backends() {
+        let mut lp = new_loop(backend);
+        let a = lp.spawn(actor(|_cx, _: Bomb| Flow::Stop)).unwrap();
+        lp.stop_actor(a.id()).unwrap();
+        run_within(&mut lp, LIMIT);
+        let handle = lp.handle();
+        thread::spawn(move || {
+            handle.send(a, Bomb).unwrap();
+        })
+        .join()
+        .unwrap();
+        let first = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| lp.run()));
+        assert!(
+            matches!(first, Ok(Ok(()))),
+            "{backend}: the destructor's panic left run"
+        );
+        assert_eq!(lp.cross_thread_pending(), 0, "{backend}");
+        let log: Log<u32> = Log::default();
+        let b = lp.spawn(collector(&log, 1)).unwrap();
+        lp.send(b, 5).unwrap();
+        assert_eq!(lp.run(), Ok(()), "{backend}: the loop is usable");
+        assert_eq!(log.get(), [5], "{backend}");
+    }
+}
+
+/// An observer whose `on_actor_stop` panics.
+struct PanickyObserver;
+
+impl jzx::Observer for PanickyObserver {
+    fn on_actor_stop(&mut self, _: jzx::ActorId, _: jzx::StopReason) {
+        panic!("an observer panicked");
+    }
+}
+
+// R2: whatever unwinds out of a run (here possibly an observer's panic), the
+// loop is not left marked as running: the next run works.
+#[test]
+fn a_run_left_by_a_panic_does_not_refuse_the_next_run() {
+    for backend in backends() {
+        let mut lp = new_loop(backend);
+        lp.set_observer(PanickyObserver);
+        let a = lp.spawn(actor(|_cx, (): ()| Flow::Stop)).unwrap();
+        lp.send(a, ()).unwrap();
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| lp.run()));
+        let log: Log<u32> = Log::default();
+        let b = lp.spawn(collector(&log, 1)).unwrap();
+        lp.send(b, 5).unwrap();
+        let second = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| lp.run()));
+        assert!(
+            !matches!(second, Ok(Err(Error::LoopClosed))),
+            "{backend}: the loop stayed marked as running"
+        );
+        assert_eq!(log.get(), [5], "{backend}");
+    }
+}
+
+// R3: a stop requested during a run that then ends because the loop is idle
+// is used up by that run: the next run handles its work.
+#[test]
+fn a_stop_requested_in_a_run_that_ends_idle_is_used_up() {
+    for backend in backends() {
+        let mut lp = new_loop(backend);
+        let handle = lp.handle();
+        let a = lp
+            .spawn(actor(move |_cx, (): ()| {
+                handle.request_stop();
+                Flow::Stop
+            }))
+            .unwrap();
+        lp.send(a, ()).unwrap();
+        run_within(&mut lp, LIMIT);
+        assert_eq!(lp.actor_count(), 0, "{backend}");
+        let log: Log<u32> = Log::default();
+        let b = lp.spawn(collector(&log, 2)).unwrap();
+        lp.send(b, 1).unwrap();
+        lp.send(b, 2).unwrap();
+        run_within(&mut lp, LIMIT);
+        assert_eq!(log.get(), [1, 2], "{backend}: the old stop ended this run");
+        assert_eq!(lp.actor_count(), 0, "{backend}");
     }
 }

@@ -520,6 +520,7 @@ fn extreme_delays_and_config_limits_saturate() {
             max_actors_per_tick: u32::MAX,
             max_io_watchers: u32::MAX,
             io_poll_timeout_ms: u32::MAX,
+            cross_thread_cap: u32::MAX,
             backend,
         });
         let log = Log::default();
@@ -551,5 +552,79 @@ fn extreme_delays_and_config_limits_saturate() {
         assert_eq!(got.len(), 1_001, "{backend}");
         assert!(got[..1_000].iter().all(|&n| n == 0), "{backend}");
         assert_eq!(got[1_000], 4, "{backend}");
+    }
+}
+
+/// A timer message whose clone panics (`Tick`) or whose destructor panics
+/// (`Bomb`).
+enum Risky {
+    Tick,
+    Bomb,
+    Stop,
+}
+
+impl Clone for Risky {
+    fn clone(&self) -> Risky {
+        match self {
+            Risky::Tick => panic!("a clone panicked"),
+            Risky::Bomb => Risky::Bomb,
+            Risky::Stop => Risky::Stop,
+        }
+    }
+}
+
+impl Drop for Risky {
+    fn drop(&mut self) {
+        if matches!(self, Risky::Bomb) && !std::thread::panicking() {
+            panic!("a destructor panicked");
+        }
+    }
+}
+
+/// Whether `run` returned `Ok` without a panic leaving it.
+fn runs_cleanly(lp: &mut jzx::Loop) -> bool {
+    matches!(
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| lp.run())),
+        Ok(Ok(()))
+    )
+}
+
+// R11, R2: an interval whose message panics when copied for a delivery, and a
+// timer payload with a panicking destructor dropped with its dead target, do
+// not take the loop down: run returns normally and the loop runs again.
+#[test]
+fn panicking_timer_payloads_do_not_poison_the_loop() {
+    for backend in backends() {
+        let mut lp = new_loop(backend);
+        let ticks = Rc::new(Cell::new(0u32));
+        let t = ticks.clone();
+        let a = lp
+            .spawn(actor(move |_cx, m: Risky| match m {
+                Risky::Stop => Flow::Stop,
+                _ => {
+                    t.set(t.get() + 1);
+                    Flow::Continue
+                }
+            }))
+            .unwrap();
+        lp.send_interval(a, MS, Risky::Tick).unwrap();
+        lp.send_after(a, Duration::from_secs(60), Risky::Bomb)
+            .unwrap();
+        lp.send_after(a, Duration::from_millis(30), Risky::Stop)
+            .unwrap();
+        assert!(runs_cleanly(&mut lp), "{backend}: a panic left run");
+        assert_eq!(ticks.get(), 0, "{backend}: no copy was delivered");
+        assert_eq!((lp.actor_count(), lp.timer_count()), (0, 0), "{backend}");
+        let log: Log<u32> = Log::default();
+        let l = log.clone();
+        let b = lp
+            .spawn(actor(move |_cx, n: u32| {
+                l.push(n);
+                Flow::Stop
+            }))
+            .unwrap();
+        lp.send_after(b, MS, 9).unwrap();
+        assert!(runs_cleanly(&mut lp), "{backend}: the loop is not usable");
+        assert_eq!(log.get(), [9], "{backend}");
     }
 }

@@ -218,7 +218,9 @@ jzx_err jzx_loop_set_observer(jzx_loop *loop, const jzx_observer *obs, void *ctx
 jzx_err jzx_spawn(jzx_loop *loop, const jzx_spawn_opts *opts, jzx_actor_id *out);
 /* Sends from the loop's thread. NO_SUCH_ACTOR, MAILBOX_FULL. */
 jzx_err jzx_send(jzx_loop *loop, jzx_actor_id target, void *data, size_t len, uint32_t tag);
-/* Sends from any thread; delivered between turns. LOOP_CLOSED. */
+/* Sends from any thread; delivered between turns, FIFO per thread.
+ * MAILBOX_FULL when the loop already holds its bound of cross-thread messages
+ * not yet in a mailbox (65,536; retry later). */
 jzx_err jzx_send_async(jzx_loop *loop, jzx_actor_id target, void *data, size_t len,
                        uint32_t tag);
 /* Stops (normal) or fails an actor at its next turn. NO_SUCH_ACTOR. */

@@ -13,6 +13,10 @@
 //!
 //! System events take the same path through the reserved lane (`push_sys`),
 //! which a full mailbox does not block (R9).
+//!
+//! Messages from other threads join the path at "queued", between turns
+//! (`remote.rs`); one that a full mailbox refuses waits for its target's
+//! turn to end (`unpark`), without holding up messages for other actors.
 
 mod io;
 mod names;
@@ -111,10 +115,11 @@ pub struct Core {
     remote_buf: Vec<RemoteMsg>,
     /// Cross-thread runs delivered and empty, handed back at the next drain.
     remote_spent: Vec<RemoteMsg>,
-    /// Cross-thread messages waiting for room in a full mailbox, in order.
-    remote_backlog: VecDeque<RemoteMsg>,
-    /// The head of `remote_backlog` was already refused once.
-    remote_blocked: bool,
+    /// Cross-thread messages waiting for room in a full mailbox, by target
+    /// slot (see `remote.rs`).
+    parks: HashMap<u32, Box<dyn remote::Park>>,
+    /// Messages in `parks`, all targets together.
+    remote_parked: usize,
     events_buf: Vec<ReadyEvent>,
     pub(crate) in_run: bool,
     /// The origin of the loop's clock (timer deadlines count from it).
@@ -145,6 +150,12 @@ fn new_mailbox<M: 'static>(actor: Option<&dyn ErasedActor>) -> AnyMailbox {
     }
 }
 
+/// Drops `value`; a panicking destructor (user code, outside any behavior)
+/// must not take the loop down.
+pub(crate) fn drop_quietly<T>(value: T) {
+    let _ = catch_unwind(AssertUnwindSafe(move || drop(value)));
+}
+
 fn backend_error(e: BackendError) -> Error {
     match e {
         BackendError::NoMemory => Error::NoMemory,
@@ -162,7 +173,7 @@ impl Core {
             BackendError::Unavailable => Error::InvalidArg,
             other => backend_error(other),
         })?;
-        let remote = Remote::new(reactor.waker());
+        let remote = Remote::new(reactor.waker(), config.cross_thread_cap);
         Ok(Core {
             config,
             slots: Vec::new(),
@@ -182,8 +193,8 @@ impl Core {
             remote,
             remote_buf: Vec::new(),
             remote_spent: Vec::new(),
-            remote_backlog: VecDeque::new(),
-            remote_blocked: false,
+            parks: HashMap::new(),
+            remote_parked: 0,
             events_buf: Vec::new(),
             in_run: false,
             deferred_sys: Vec::new(),
@@ -382,6 +393,20 @@ impl Core {
     /// observer's `on_mailbox_full` is called first).
     #[inline]
     pub fn send<M: 'static>(&mut self, to: Addr<M>, msg: M) -> Result<(), SendError<M>> {
+        let result = self.enqueue(to, msg);
+        if let Err(e) = &result {
+            if e.error == Error::MailboxFull {
+                if let Some(obs) = self.observer.as_mut() {
+                    obs.on_mailbox_full(to.id());
+                }
+            }
+        }
+        result
+    }
+
+    /// [`Core::send`] without telling the observer.
+    #[inline]
+    fn enqueue<M: 'static>(&mut self, to: Addr<M>, msg: M) -> Result<(), SendError<M>> {
         let id = to.id();
         let Some(slot) = self.slot_mut(id) else {
             return Err(SendError {
@@ -400,9 +425,6 @@ impl Core {
             });
         };
         if let Err(message) = mailbox.push(msg, cap) {
-            if let Some(obs) = self.observer.as_mut() {
-                obs.on_mailbox_full(id);
-            }
             return Err(SendError {
                 error: Error::MailboxFull,
                 message,
@@ -420,30 +442,6 @@ impl Core {
     /// As [`Core::send`].
     pub fn try_send<M: 'static>(&mut self, to: Addr<M>, msg: M) -> Result<(), SendError<M>> {
         self.send(to, msg)
-    }
-
-    /// A message from another thread: delivered like a send. False when the
-    /// target's mailbox is full: the message stays in `msg` for a later try
-    /// (the observer is told on the first refusal only). A dead target drops
-    /// it.
-    pub(crate) fn deliver_remote<M: 'static>(&mut self, to: Addr<M>, msg: &mut Option<M>) -> bool {
-        let Some(m) = msg.take() else { return true };
-        let observer = if self.remote_blocked {
-            self.observer.take()
-        } else {
-            None
-        };
-        let result = self.send(to, m);
-        if observer.is_some() {
-            self.observer = observer;
-        }
-        match result {
-            Err(e) if e.error == Error::MailboxFull => {
-                *msg = Some(e.message);
-                false
-            }
-            _ => true,
-        }
     }
 
     #[inline]
@@ -543,6 +541,7 @@ impl Core {
             Turn::More => self.run_queue.push_back(slot),
             Turn::Idle => self.slots[slot as usize].scheduled = false,
         }
+        self.unpark(slot);
     }
 
     /// Tears down a live actor that is not running, at once (a supervisor
@@ -585,6 +584,7 @@ impl Core {
             self.remove_watches_of(slot, id);
         }
         let timers = self.timers.remove_owner(slot);
+        let parked = self.take_park(slot);
         if has_name {
             if let Some(name) = self.names_of.remove(&slot) {
                 self.names.remove(&name);
@@ -598,11 +598,10 @@ impl Core {
         }
         // Pending messages, timer messages and the actor itself are dropped
         // last; a panicking destructor must not take the loop down.
-        let _ = catch_unwind(AssertUnwindSafe(move || {
-            drop(timers);
-            drop(mailbox);
-            drop(actor);
-        }));
+        drop_quietly(timers);
+        drop_quietly(parked);
+        drop_quietly(mailbox);
+        drop_quietly(actor);
     }
 
     /// Tears down every actor (the loop is going away); no reports.

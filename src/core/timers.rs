@@ -4,7 +4,8 @@
 use crate::{ActorId, Addr, Error, SendError, TimerId};
 use std::time::Duration;
 
-use super::Core;
+use super::{drop_quietly, Core};
+use std::panic::{catch_unwind, AssertUnwindSafe};
 
 /// A timer's message, type-erased.
 pub(crate) trait TimerMsg {
@@ -110,7 +111,10 @@ impl Core {
     /// `TimerInvalid` when the timer fired (one-shot), was cancelled, or
     /// never existed.
     pub fn cancel_timer(&mut self, id: TimerId) -> Result<(), Error> {
-        self.timers.cancel(id).map(drop).ok_or(Error::TimerInvalid)
+        self.timers
+            .cancel(id)
+            .map(drop_quietly)
+            .ok_or(Error::TimerInvalid)
     }
 
     /// Delivers every timer due now.
@@ -121,19 +125,25 @@ impl Core {
         }
     }
 
+    /// User code runs here, outside any behavior: an interval's `clone`,
+    /// and the destructor of a payload its target cannot take. A panic in
+    /// either skips that one delivery; the loop goes on.
     fn fire_due_timers(&mut self) {
         let now = self.now_ms();
         while let Some(due) = self.timers.pop_due(now) {
             let target = self.id_of_slot(due.owner);
-            let msg = match due.payload {
-                Some(msg) => msg,
-                // An interval: deliver a copy, the payload stays for the next.
-                None => match self.timers.payload_mut(due.id) {
-                    Some(p) => p.copy(),
-                    None => continue,
-                },
-            };
-            msg.fire(self, target);
+            let _ = catch_unwind(AssertUnwindSafe(|| {
+                let msg = match due.payload {
+                    Some(msg) => msg,
+                    // An interval: deliver a copy, the payload stays for the
+                    // next.
+                    None => match self.timers.payload_mut(due.id) {
+                        Some(p) => p.copy(),
+                        None => return,
+                    },
+                };
+                msg.fire(self, target);
+            }));
         }
     }
 
