@@ -358,6 +358,11 @@ fn c_misuse() {
 }
 
 #[test]
+fn c_dropin() {
+    check_program("tests/c/dropin.c", true);
+}
+
+#[test]
 fn c_examples() {
     check_program("examples/c/loop.c", false);
     check_program("examples/c/supervisor.c", false);

@@ -208,8 +208,9 @@ int jzx_loop_run(jzx_loop *loop);
 void jzx_loop_request_stop(jzx_loop *loop);
 /* Releases a runtime-owned payload (a system message's data). */
 void jzx_loop_free(jzx_loop *loop, void *ptr);
-/* Installs an observer (the table is copied; NULL removes it). */
-jzx_err jzx_loop_set_observer(jzx_loop *loop, const jzx_observer *obs, void *ctx);
+/* Installs an observer (the table is copied; NULL removes it). Ignored from
+ * inside an observer hook. */
+void jzx_loop_set_observer(jzx_loop *loop, const jzx_observer *obs, void *ctx);
 
 /* ---- Actors ------------------------------------------------------------------ */
 
@@ -227,7 +228,8 @@ jzx_err jzx_actor_fail(jzx_loop *loop, jzx_actor_id id);
 
 /* ---- Supervision --------------------------------------------------------------- */
 
-/* Spawns a supervisor and starts its children before returning. */
+/* Spawns a supervisor and starts its children before returning. INVALID_ARG
+ * without children (child_count 0 or children NULL). */
 jzx_err jzx_spawn_supervisor(jzx_loop *loop, const jzx_supervisor_init *init,
                              jzx_actor_id parent, jzx_actor_id *out);
 /* The current id of child `index` (0 while it is down). out must not be NULL.

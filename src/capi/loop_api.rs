@@ -199,16 +199,17 @@ impl Observer for CObserver {
     }
 }
 
-/// Installs a copy of `obs` (NULL removes the observer).
+/// Installs a copy of `obs` (NULL removes the observer). Ignored for a NULL
+/// loop and from inside an observer hook.
 #[no_mangle]
 pub extern "C" fn jzx_loop_set_observer(
     lp: *mut jzx_loop,
     obs: *const jzx_observer,
     ctx: *mut c_void,
-) -> jzx_err {
+) {
     // SAFETY: a non-null table points at a jzx_observer (C contract).
     let table = unsafe { obs.as_ref() }.copied();
-    guard(|| {
+    let _ = guard(|| {
         with_core(lp, |core| {
             match table {
                 Some(table) => core.set_observer(CObserver { table, ctx, lp }),
@@ -216,5 +217,5 @@ pub extern "C" fn jzx_loop_set_observer(
             }
             JZX_OK
         })
-    })
+    });
 }
