@@ -358,6 +358,11 @@ fn c_misuse() {
 }
 
 #[test]
+fn c_payloads() {
+    check_program("tests/c/payloads.c", true);
+}
+
+#[test]
 fn c_dropin() {
     check_program("tests/c/dropin.c", true);
 }

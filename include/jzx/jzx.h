@@ -44,7 +44,10 @@ typedef uint64_t jzx_timer_id;
 typedef struct jzx_loop jzx_loop;
 
 /* Serves the runtime-owned payloads handed to C code (system messages).
- * A NULL return makes the call fail with NO_MEMORY or skip the payload;
+ * Blocks need not be aligned. A NULL return skips an I/O event (reported
+ * again while the fd stays ready); a child exit is kept and retried at the
+ * parent's next turn and on a timer (1 ms, doubling up to 100 ms), which
+ * keeps jzx_loop_run from returning idle until it is delivered.
  * jzx_loop_destroy returns everything taken from it. */
 typedef struct jzx_allocator {
     void *(*alloc)(void *ctx, size_t size);

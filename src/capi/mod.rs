@@ -26,6 +26,7 @@ mod loop_api;
 mod supervisor_api;
 mod timer_api;
 pub(crate) mod types;
+mod undelivered;
 
 use crate::core::Core;
 use crate::{
@@ -113,21 +114,23 @@ fn with_core(lp: *mut jzx_loop, f: impl FnOnce(&mut Core) -> jzx_err) -> jzx_err
 }
 
 impl CState {
-    /// Allocates a runtime-owned payload with the loop's allocator.
-    fn alloc_payload<T>(&self, value: T) -> *mut T {
+    /// Allocates a runtime-owned payload holding `value` with the loop's
+    /// allocator; `value` comes back when the allocator returns null.
+    fn alloc_payload<T: Copy>(&self, value: T) -> Result<*mut c_void, T> {
         let Some(alloc) = self.allocator.alloc else {
-            return std::ptr::null_mut();
+            return Err(value);
         };
         // SAFETY: the allocator is the C caller's (or malloc); it returns
-        // memory of at least `size` bytes suitably aligned, or null.
-        let p = unsafe { alloc(self.allocator.ctx, std::mem::size_of::<T>()) }.cast::<T>();
+        // at least `size` bytes, or null. Alignment is not assumed.
+        let p = unsafe { alloc(self.allocator.ctx, std::mem::size_of::<T>()) };
         if p.is_null() {
-            return p;
+            return Err(value);
         }
-        // SAFETY: `p` is fresh, large enough and (malloc-)aligned for T.
-        unsafe { p.write(value) };
+        // SAFETY: `p` is fresh and large enough for T; a user allocator may
+        // return under-aligned blocks, hence the unaligned write.
+        unsafe { p.cast::<T>().write_unaligned(value) };
         self.outstanding.borrow_mut().insert(p as usize);
-        p
+        Ok(p)
     }
 
     /// Returns a runtime-owned payload to the allocator; others are ignored
@@ -158,6 +161,8 @@ pub(crate) struct CActor {
     behavior: unsafe extern "C" fn(*mut jzx_context, *const jzx_message) -> c_int,
     state: *mut c_void,
     lp: *mut jzx_loop,
+    /// Child exits waiting for the allocator (`undelivered.rs`).
+    undelivered: Option<Box<undelivered::Undelivered>>,
 }
 
 impl CActor {
@@ -197,17 +202,33 @@ impl CActor {
         }
     }
 
-    /// Delivers a system message whose payload the receiver frees.
-    fn call_sys<T>(&mut self, cx: &mut Context<'_, Self>, tag: u32, payload: T) -> Flow {
+    /// Delivers a system message whose payload the receiver frees; the
+    /// payload comes back when the allocator refuses.
+    fn call_sys<T: Copy>(
+        &mut self,
+        cx: &mut Context<'_, Self>,
+        tag: u32,
+        payload: T,
+    ) -> Result<Flow, T> {
         let Some(st) = state(self.lp) else {
-            return Flow::Fail;
+            return Ok(Flow::Fail);
         };
-        let p = st.alloc_payload(payload);
-        if p.is_null() {
-            // The allocator refused: the event is lost, nothing crashes.
-            return Flow::Continue;
+        let p = st.alloc_payload(payload)?;
+        Ok(self.call(cx, p, std::mem::size_of::<T>(), tag, 0))
+    }
+
+    /// A new C actor.
+    fn new(
+        behavior: unsafe extern "C" fn(*mut jzx_context, *const jzx_message) -> c_int,
+        state: *mut c_void,
+        lp: *mut jzx_loop,
+    ) -> Self {
+        CActor {
+            behavior,
+            state,
+            lp,
+            undelivered: None,
         }
-        self.call(cx, p.cast(), std::mem::size_of::<T>(), tag, 0)
     }
 }
 
@@ -215,7 +236,13 @@ impl Actor for CActor {
     type Msg = CMsg;
 
     fn handle(&mut self, cx: &mut Context<'_, Self>, m: CMsg) -> Flow {
-        self.call(cx, m.data, m.len, m.tag, m.sender)
+        if m.is_retry() {
+            return self.retry_child_exits(cx);
+        }
+        match self.deliver_child_exits(cx) {
+            Flow::Continue => self.call(cx, m.data, m.len, m.tag, m.sender),
+            end => end,
+        }
     }
 
     fn on_io(&mut self, cx: &mut Context<'_, Self>, event: IoEvent) -> Flow {
@@ -223,7 +250,14 @@ impl Actor for CActor {
             fd: event.fd,
             readiness: event.readiness.bits(),
         };
-        self.call_sys(cx, JZX_TAG_SYS_IO, payload)
+        match self.deliver_child_exits(cx) {
+            // A refused I/O event is not kept: level-triggered readiness is
+            // reported again after the turn while it holds (R16).
+            Flow::Continue => self
+                .call_sys(cx, JZX_TAG_SYS_IO, payload)
+                .unwrap_or(Flow::Continue),
+            end => end,
+        }
     }
 
     fn on_child_exit(&mut self, cx: &mut Context<'_, Self>, exit: ChildExit) -> Flow {
@@ -235,7 +269,7 @@ impl Actor for CActor {
             child: exit.child.to_raw(),
             status,
         };
-        self.call_sys(cx, JZX_TAG_SYS_CHILD_EXIT, payload)
+        self.child_exit(cx, payload)
     }
 }
 

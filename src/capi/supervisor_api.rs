@@ -70,15 +70,8 @@ fn child_spec(
     };
     let kind = backoff_kind(c.backoff)?;
     let start = move |core: &mut crate::Core, opts: SpawnOptions| {
-        core.spawn_with(
-            CActor {
-                behavior,
-                state,
-                lp,
-            },
-            opts,
-        )
-        .map(|a| a.id())
+        core.spawn_with(CActor::new(behavior, state, lp), opts)
+            .map(|a| a.id())
     };
     let mut spec = ChildSpec::from_start(TypeId::of::<CMsg>(), start)
         .mode(mode)
