@@ -358,6 +358,11 @@ fn c_misuse() {
 }
 
 #[test]
+fn c_reentry() {
+    check_program("tests/c/reentry.c", true);
+}
+
+#[test]
 fn c_payloads() {
     check_program("tests/c/payloads.c", true);
 }

@@ -201,10 +201,14 @@ typedef struct jzx_observer {
 void jzx_config_init(jzx_config *cfg);
 /* A new loop; cfg NULL means defaults. NULL on failure. */
 jzx_loop *jzx_loop_create(const jzx_config *cfg);
-/* Destroys a loop and everything it owns. */
+/* Destroys a loop and everything it owns. Called while the loop is inside
+ * another call (from a behavior, an observer hook or an allocator callback),
+ * it takes effect when that outermost call returns (a run stops after its
+ * current turn); until then other calls on the loop return LOOP_CLOSED. */
 void jzx_loop_destroy(jzx_loop *loop);
 /* Runs until stopped or idle: 0, or a negative jzx_err (LOOP_CLOSED when
- * called from inside a behavior). */
+ * called from inside a behavior or an observer hook, and when the loop was
+ * destroyed during the run: the pointer is then no longer valid). */
 int jzx_loop_run(jzx_loop *loop);
 /* Asks the loop to stop after its current turn; any thread. Before run, the
  * next run returns at once (and the request is used up). */

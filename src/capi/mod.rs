@@ -14,6 +14,13 @@
 //! in the middle of a runtime operation: calls made from them fail with
 //! `JZX_ERR_LOOP_CLOSED`.
 //!
+//! Every call that enters the loop (a run, or an operation on the idle loop)
+//! marks it busy until it returns ([`enter`]). Meanwhile `jzx_loop_run`
+//! fails with `JZX_ERR_LOOP_CLOSED`, and `jzx_loop_destroy` — from a hook, a
+//! behavior or an allocator callback — only marks the loop doomed: the
+//! outermost call destroys it as it returns, and until then further calls on
+//! it fail with `JZX_ERR_LOOP_CLOSED` (a run stops after its current turn).
+//!
 //! Every exported function checks its pointers, catches panics at the
 //! boundary and returns a `jzx_err` (or a neutral value for `void`
 //! functions): misuse never crashes the process (SPEC §5).
@@ -51,9 +58,20 @@ struct CState {
     outstanding: RefCell<HashSet<usize>>,
     /// The running behavior's core (see the module doc); null otherwise.
     current: Cell<*mut Core>,
-    running: Cell<bool>,
+    /// How many calls into the loop are on the stack (see [`enter`]).
+    busy: Cell<u32>,
+    /// `jzx_loop_destroy` was called while busy: destroy on the way out.
+    doomed: Cell<bool>,
     in_observer: Cell<bool>,
     handle: LoopHandle,
+}
+
+impl Drop for CState {
+    /// The loop (dropped first, as the first field of [`jzx_loop`]) is
+    /// gone: every payload still outstanding goes back to the allocator.
+    fn drop(&mut self) {
+        self.free_all();
+    }
 }
 
 /// A C message: the runtime never reads, copies or frees `data`.
@@ -89,13 +107,14 @@ fn state<'a>(lp: *mut jzx_loop) -> Option<&'a CState> {
 }
 
 /// Runs `f` on the loop's core: the running behavior's when called from one,
-/// else the idle loop's. `LOOP_CLOSED` from an observer callback or while the
-/// loop runs without a behavior on the stack.
+/// else the idle loop's (marked busy meanwhile). `LOOP_CLOSED` from an
+/// observer callback, once the loop is doomed, or while the loop is busy
+/// without a behavior on the stack.
 fn with_core(lp: *mut jzx_loop, f: impl FnOnce(&mut Core) -> jzx_err) -> jzx_err {
     let Some(st) = state(lp) else {
         return JZX_ERR_INVALID_ARG;
     };
-    if st.in_observer.get() {
+    if st.in_observer.get() || st.doomed.get() {
         return JZX_ERR_LOOP_CLOSED;
     }
     let current = st.current.get();
@@ -105,12 +124,49 @@ fn with_core(lp: *mut jzx_loop, f: impl FnOnce(&mut Core) -> jzx_err) -> jzx_err
         // that led here; nothing else uses it meanwhile.
         return f(unsafe { &mut *current });
     }
-    if st.running.get() {
+    if st.busy.get() > 0 {
         return JZX_ERR_LOOP_CLOSED;
     }
-    // SAFETY: the loop is alive and not running, so no other reference to
-    // it exists: C calls the API from one thread (the C contract).
-    f(unsafe { &mut *(*lp).lp.get() })
+    enter(lp, || {
+        // SAFETY: the loop is alive and was not busy, so no other reference
+        // to its core exists (C calls the API from one thread, the C
+        // contract); behaviors and hooks reached from `f` find it busy.
+        f(unsafe { &mut *(*lp).lp.get() })
+    })
+}
+
+/// Runs `f` (a call into the live loop `lp`) with the loop marked busy,
+/// turning a panic into `JZX_ERR_UNKNOWN`. When it was the outermost call
+/// and the loop was doomed meanwhile, destroys the loop before returning.
+fn enter(lp: *mut jzx_loop, f: impl FnOnce() -> jzx_err) -> jzx_err {
+    let Some(st) = state(lp) else {
+        return JZX_ERR_INVALID_ARG;
+    };
+    let depth = st.busy.get();
+    st.busy.set(depth + 1);
+    let r = guard(f);
+    // The loop is still alive: only the outermost call (this one, when
+    // `depth` is 0) destroys it, and `st` is not used after that.
+    st.busy.set(depth);
+    if depth == 0 && st.doomed.get() {
+        destroy_now(lp);
+    }
+    r
+}
+
+/// Frees the loop: its actors, timers and watches, then every payload
+/// still outstanding. Calls reached meanwhile find it busy and doomed.
+fn destroy_now(lp: *mut jzx_loop) {
+    if let Some(st) = state(lp) {
+        st.busy.set(st.busy.get() + 1);
+        st.doomed.set(true);
+    }
+    let _ = catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: `lp` came from jzx_loop_create and is not busy (this is
+        // its owner's last use, the C contract): dropping the box drops the
+        // Loop, then the CState (which frees the payloads), then the memory.
+        drop(unsafe { Box::from_raw(lp) });
+    }));
 }
 
 impl CState {
