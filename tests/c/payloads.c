@@ -12,7 +12,6 @@
 
 
 typedef struct parent {
-    tally *t;
     int fd;            /* watched pipe end, -1 for none */
     int io_events;
     int io_ok;         /* payloads with the right fd and READ set */
@@ -67,6 +66,18 @@ static jzx_actor_id spawn_child(jzx_loop *loop, jzx_actor_id parent_id) {
     return id;
 }
 
+/* A loop over `t` (blocks `offset` bytes off) with a parent `p` (watching
+ * no fd) and its child. */
+static jzx_loop *family(tally *t, size_t offset, parent *p, jzx_actor_id *pid,
+                        jzx_actor_id *cid) {
+    jzx_loop *loop = NEW_TALLY_LOOP(t, offset);
+    memset(p, 0, sizeof *p);
+    p->fd = -1;
+    *pid = SPAWN(loop, parent_behavior, p);
+    *cid = spawn_child(loop, *pid);
+    return loop;
+}
+
 static void test_under_aligned(void) {
     tally t;
     jzx_loop *loop;
@@ -75,17 +86,13 @@ static void test_under_aligned(void) {
     int fds[2];
 
     case_begin("under_aligned_allocator");
-    loop = NEW_TALLY_LOOP(&t, 1);
+    loop = family(&t, 1, &p, &pid, &cid);
     if (!CHECK_EQ(pipe(fds), 0)) {
         jzx_loop_destroy(loop);
         case_end();
         return;
     }
-    memset(&p, 0, sizeof p);
-    p.t = &t;
     p.fd = fds[0];
-    pid = SPAWN(loop, parent_behavior, &p);
-    cid = spawn_child(loop, pid);
     CHECK_EQ(write(fds[1], "x", 1), 1);
     CHECK_EQ(jzx_watch_fd(loop, fds[0], pid, JZX_IO_READ), JZX_OK);
     CHECK_EQ(jzx_send(loop, cid, NULL, 0, 2), JZX_OK); /* the child fails */
@@ -137,12 +144,7 @@ static void test_null_then_recovers(void) {
     double t0, waited;
 
     case_begin("child_exit_survives_a_null_allocator");
-    loop = NEW_TALLY_LOOP(&t, 0);
-    memset(&p, 0, sizeof p);
-    p.t = &t;
-    p.fd = -1;
-    pid = SPAWN(loop, parent_behavior, &p);
-    cid = spawn_child(loop, pid);
+    loop = family(&t, 0, &p, &pid, &cid);
     r.t = &t;
     r.refused_then = 0;
     rid = SPAWN(loop, recover_behavior, &r);
@@ -176,12 +178,7 @@ static void test_null_until_stopped(void) {
     jzx_actor_id pid, cid, sid;
 
     case_begin("child_exit_kept_across_a_stopped_run");
-    loop = NEW_TALLY_LOOP(&t, 0);
-    memset(&p, 0, sizeof p);
-    p.t = &t;
-    p.fd = -1;
-    pid = SPAWN(loop, parent_behavior, &p);
-    cid = spawn_child(loop, pid);
+    loop = family(&t, 0, &p, &pid, &cid);
     sid = SPAWN(loop, stopper_behavior, NULL);
     t.failing = 1;
     CHECK_EQ(jzx_send(loop, cid, NULL, 0, 2), JZX_OK); /* the child fails */

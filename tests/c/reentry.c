@@ -105,6 +105,18 @@ static jzx_loop *loop_with_payload(tally *t) {
     return loop;
 }
 
+/* A counter whose mailbox holds one message. */
+static jzx_actor_id spawn_counter_cap1(jzx_loop *loop, int *n) {
+    jzx_spawn_opts opts;
+    jzx_actor_id id = 0;
+    memset(&opts, 0, sizeof opts);
+    opts.behavior = counter;
+    opts.state = n;
+    opts.mailbox_cap = 1;
+    CHECK_EQ(jzx_spawn(loop, &opts, &id), JZX_OK);
+    return id;
+}
+
 /* The loop was destroyed: its allocator got everything back. */
 #define CHECK_DESTROYED(t)           \
     do {                             \
@@ -163,17 +175,12 @@ static void test_destroy_in_supervisor_hook(void) {
 static void test_destroy_in_mailbox_full_hook(void) {
     tally t;
     jzx_loop *loop;
-    jzx_spawn_opts opts;
     jzx_actor_id id = 0;
     int n = 0;
 
     case_begin("destroy_from_on_mailbox_full_in_send_is_deferred");
     loop = loop_with_payload(&t);
-    memset(&opts, 0, sizeof opts);
-    opts.behavior = counter;
-    opts.state = &n;
-    opts.mailbox_cap = 1;
-    CHECK_EQ(jzx_spawn(loop, &opts, &id), JZX_OK);
+    id = spawn_counter_cap1(loop, &n);
     install_hooks(loop, HOOK_DESTROY);
     CHECK_EQ(jzx_send(loop, id, NULL, 0, 1), JZX_OK);
     CHECK_EQ(hk.calls, 0);
@@ -211,17 +218,12 @@ static void test_run_in_spawn_hook(void) {
 
 static void test_run_in_mailbox_full_hook(void) {
     jzx_loop *loop = NULL;
-    jzx_spawn_opts opts;
     jzx_actor_id id = 0;
     int n = 0;
 
     case_begin("run_from_on_mailbox_full_in_send_is_loop_closed");
     loop = NEW_LOOP();
-    memset(&opts, 0, sizeof opts);
-    opts.behavior = counter;
-    opts.state = &n;
-    opts.mailbox_cap = 1;
-    CHECK_EQ(jzx_spawn(loop, &opts, &id), JZX_OK);
+    id = spawn_counter_cap1(loop, &n);
     install_hooks(loop, HOOK_RUN);
     CHECK_EQ(jzx_send(loop, id, NULL, 0, 99), JZX_OK);
     CHECK_EQ(jzx_send(loop, id, NULL, 0, 1), JZX_ERR_MAILBOX_FULL);
