@@ -363,6 +363,21 @@ fn c_misuse() {
 }
 
 #[test]
+fn c_reentry() {
+    check_program("tests/c/reentry.c", true);
+}
+
+#[test]
+fn c_payloads() {
+    check_program("tests/c/payloads.c", true);
+}
+
+#[test]
+fn c_dropin() {
+    check_program("tests/c/dropin.c", true);
+}
+
+#[test]
 fn c_examples() {
     check_program("examples/c/loop.c", false);
     check_program("examples/c/supervisor.c", false);

@@ -44,7 +44,10 @@ typedef uint64_t jzx_timer_id;
 typedef struct jzx_loop jzx_loop;
 
 /* Serves the runtime-owned payloads handed to C code (system messages).
- * A NULL return makes the call fail with NO_MEMORY or skip the payload;
+ * Blocks need not be aligned. A NULL return skips an I/O event (reported
+ * again while the fd stays ready); a child exit is kept and retried at the
+ * parent's next turn and on a timer (1 ms, doubling up to 100 ms), which
+ * keeps jzx_loop_run from returning idle until it is delivered.
  * jzx_loop_destroy returns everything taken from it. */
 typedef struct jzx_allocator {
     void *(*alloc)(void *ctx, size_t size);
@@ -198,18 +201,23 @@ typedef struct jzx_observer {
 void jzx_config_init(jzx_config *cfg);
 /* A new loop; cfg NULL means defaults. NULL on failure. */
 jzx_loop *jzx_loop_create(const jzx_config *cfg);
-/* Destroys a loop and everything it owns. */
+/* Destroys a loop and everything it owns. Called while the loop is inside
+ * another call (from a behavior, an observer hook or an allocator callback),
+ * it takes effect when that outermost call returns (a run stops after its
+ * current turn); until then other calls on the loop return LOOP_CLOSED. */
 void jzx_loop_destroy(jzx_loop *loop);
 /* Runs until stopped or idle: 0, or a negative jzx_err (LOOP_CLOSED when
- * called from inside a behavior). */
+ * called from inside a behavior or an observer hook, and when the loop was
+ * destroyed during the run: the pointer is then no longer valid). */
 int jzx_loop_run(jzx_loop *loop);
 /* Asks the loop to stop after its current turn; any thread. Before run, the
  * next run returns at once (and the request is used up). */
 void jzx_loop_request_stop(jzx_loop *loop);
 /* Releases a runtime-owned payload (a system message's data). */
 void jzx_loop_free(jzx_loop *loop, void *ptr);
-/* Installs an observer (the table is copied; NULL removes it). */
-jzx_err jzx_loop_set_observer(jzx_loop *loop, const jzx_observer *obs, void *ctx);
+/* Installs an observer (the table is copied; NULL removes it). Ignored from
+ * inside an observer hook. */
+void jzx_loop_set_observer(jzx_loop *loop, const jzx_observer *obs, void *ctx);
 
 /* ---- Actors ------------------------------------------------------------------ */
 
@@ -229,7 +237,8 @@ jzx_err jzx_actor_fail(jzx_loop *loop, jzx_actor_id id);
 
 /* ---- Supervision --------------------------------------------------------------- */
 
-/* Spawns a supervisor and starts its children before returning. */
+/* Spawns a supervisor and starts its children before returning. INVALID_ARG
+ * without children (child_count 0 or children NULL). */
 jzx_err jzx_spawn_supervisor(jzx_loop *loop, const jzx_supervisor_init *init,
                              jzx_actor_id parent, jzx_actor_id *out);
 /* The current id of child `index` (0 while it is down). out must not be NULL.

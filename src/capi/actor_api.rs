@@ -45,11 +45,7 @@ pub extern "C" fn jzx_spawn(
         name: name_of(opts.name),
         parent,
     };
-    let actor = CActor {
-        behavior,
-        state: opts.state,
-        lp,
-    };
+    let actor = CActor::new(behavior, opts.state, lp);
     guard(|| {
         with_core(lp, |core| match core.spawn_with(actor, spawn) {
             Ok(addr) => {

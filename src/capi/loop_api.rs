@@ -2,7 +2,7 @@
 
 use super::jzx_loop;
 use super::types::*;
-use super::{code, guard, state, with_core, CState};
+use super::{code, destroy_now, enter, guard, state, with_core, CState};
 use crate::{ActorId, Config, Loop, Observer, StopReason};
 use std::cell::{Cell, RefCell, UnsafeCell};
 use std::collections::HashSet;
@@ -71,7 +71,8 @@ pub extern "C" fn jzx_loop_create(cfg: *const jzx_config) -> *mut jzx_loop {
                 allocator,
                 outstanding: RefCell::new(HashSet::new()),
                 current: Cell::new(std::ptr::null_mut()),
-                running: Cell::new(false),
+                busy: Cell::new(0),
+                doomed: Cell::new(false),
                 in_observer: Cell::new(false),
                 handle,
             },
@@ -81,44 +82,42 @@ pub extern "C" fn jzx_loop_create(cfg: *const jzx_config) -> *mut jzx_loop {
 }
 
 /// Destroys a loop: its actors, timers and watches, and every runtime-owned
-/// payload not yet freed. Ignored from inside a behavior.
+/// payload not yet freed. Called while the loop is busy (from a behavior, an
+/// observer hook or an allocator callback), it dooms the loop instead: the
+/// outermost call destroys it as it returns, a run stops after its turn.
 #[no_mangle]
 pub extern "C" fn jzx_loop_destroy(lp: *mut jzx_loop) {
     let Some(st) = state(lp) else { return };
-    if st.running.get() {
+    if st.busy.get() > 0 {
+        st.doomed.set(true);
+        st.handle.request_stop();
         return;
     }
-    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        // SAFETY: `lp` came from jzx_loop_create, the loop is not running,
-        // and this is its owner's last use (C contract).
-        let owned = unsafe { Box::from_raw(lp) };
-        let jzx_loop { lp, st } = *owned;
-        drop(lp.into_inner());
-        st.free_all();
-    }));
+    destroy_now(lp);
 }
 
-/// Runs until stopped or idle; `LOOP_CLOSED` from inside a behavior.
+/// Runs until stopped or idle. `LOOP_CLOSED` when the loop is busy (from
+/// inside a behavior or an observer hook), and when the run ends because
+/// the loop was destroyed meanwhile (the pointer is then dangling).
 #[no_mangle]
 pub extern "C" fn jzx_loop_run(lp: *mut jzx_loop) -> i32 {
     let Some(st) = state(lp) else {
         return JZX_ERR_INVALID_ARG;
     };
-    if st.running.get() {
+    if st.busy.get() > 0 || st.doomed.get() {
         return JZX_ERR_LOOP_CLOSED;
     }
-    st.running.set(true);
-    let r = guard(|| {
-        // SAFETY: the loop is alive and not running: this is the only
+    enter(lp, || {
+        // SAFETY: the loop is alive and was not busy: this is the only
         // reference until run returns; behaviors reach the core through
         // CState::current, never through `lp`.
-        match unsafe { (*(*lp).lp.get()).run() } {
+        let r = unsafe { (*(*lp).lp.get()).run() };
+        match r {
+            _ if st.doomed.get() => JZX_ERR_LOOP_CLOSED,
             Ok(()) => JZX_OK,
             Err(e) => code(e),
         }
-    });
-    st.running.set(false);
-    r
+    })
 }
 
 /// Asks the loop to stop after its current turn; from any thread.
@@ -129,11 +128,15 @@ pub extern "C" fn jzx_loop_request_stop(lp: *mut jzx_loop) {
     }
 }
 
-/// Releases a runtime-owned payload (unknown pointers are ignored).
+/// Releases a runtime-owned payload (unknown pointers are ignored). The
+/// loop is busy meanwhile: an allocator whose `free` destroys it is safe.
 #[no_mangle]
 pub extern "C" fn jzx_loop_free(lp: *mut jzx_loop, ptr: *mut c_void) {
     if let Some(st) = state(lp) {
-        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| st.free_payload(ptr)));
+        let _ = enter(lp, || {
+            st.free_payload(ptr);
+            JZX_OK
+        });
     }
 }
 
@@ -145,15 +148,15 @@ struct CObserver {
 }
 
 impl CObserver {
-    /// Calls a C hook with calls back into the API refused meanwhile.
+    /// Calls a C hook with calls back into the API refused meanwhile (the
+    /// loop is busy, so a destroy from the hook is deferred and leaves it
+    /// alive until the call that led here returns).
     fn call(&self, f: impl FnOnce()) {
         let st = state(self.lp);
-        if let Some(st) = st {
-            st.in_observer.set(true);
-        }
+        let outer = st.map(|st| st.in_observer.replace(true));
         f();
-        if let Some(st) = st {
-            st.in_observer.set(false);
+        if let (Some(st), Some(outer)) = (st, outer) {
+            st.in_observer.set(outer);
         }
     }
 }
@@ -199,16 +202,17 @@ impl Observer for CObserver {
     }
 }
 
-/// Installs a copy of `obs` (NULL removes the observer).
+/// Installs a copy of `obs` (NULL removes the observer). Ignored for a NULL
+/// loop and from inside an observer hook.
 #[no_mangle]
 pub extern "C" fn jzx_loop_set_observer(
     lp: *mut jzx_loop,
     obs: *const jzx_observer,
     ctx: *mut c_void,
-) -> jzx_err {
+) {
     // SAFETY: a non-null table points at a jzx_observer (C contract).
     let table = unsafe { obs.as_ref() }.copied();
-    guard(|| {
+    let _ = guard(|| {
         with_core(lp, |core| {
             match table {
                 Some(table) => core.set_observer(CObserver { table, ctx, lp }),
@@ -216,5 +220,5 @@ pub extern "C" fn jzx_loop_set_observer(
             }
             JZX_OK
         })
-    })
+    });
 }

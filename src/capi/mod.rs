@@ -14,6 +14,13 @@
 //! in the middle of a runtime operation: calls made from them fail with
 //! `JZX_ERR_LOOP_CLOSED`.
 //!
+//! Every call that enters the loop (a run, or an operation on the idle loop)
+//! marks it busy until it returns ([`enter`]). Meanwhile `jzx_loop_run`
+//! fails with `JZX_ERR_LOOP_CLOSED`, and `jzx_loop_destroy` — from a hook, a
+//! behavior or an allocator callback — only marks the loop doomed: the
+//! outermost call destroys it as it returns, and until then further calls on
+//! it fail with `JZX_ERR_LOOP_CLOSED` (a run stops after its current turn).
+//!
 //! Every exported function checks its pointers, catches panics at the
 //! boundary and returns a `jzx_err` (or a neutral value for `void`
 //! functions): misuse never crashes the process (SPEC §5).
@@ -26,6 +33,7 @@ mod loop_api;
 mod supervisor_api;
 mod timer_api;
 pub(crate) mod types;
+mod undelivered;
 
 use crate::core::Core;
 use crate::{
@@ -50,9 +58,20 @@ struct CState {
     outstanding: RefCell<HashSet<usize>>,
     /// The running behavior's core (see the module doc); null otherwise.
     current: Cell<*mut Core>,
-    running: Cell<bool>,
+    /// How many calls into the loop are on the stack (see [`enter`]).
+    busy: Cell<u32>,
+    /// `jzx_loop_destroy` was called while busy: destroy on the way out.
+    doomed: Cell<bool>,
     in_observer: Cell<bool>,
     handle: LoopHandle,
+}
+
+impl Drop for CState {
+    /// The loop (dropped first, as the first field of [`jzx_loop`]) is
+    /// gone: every payload still outstanding goes back to the allocator.
+    fn drop(&mut self) {
+        self.free_all();
+    }
 }
 
 /// A C message: the runtime never reads, copies or frees `data`.
@@ -88,13 +107,14 @@ fn state<'a>(lp: *mut jzx_loop) -> Option<&'a CState> {
 }
 
 /// Runs `f` on the loop's core: the running behavior's when called from one,
-/// else the idle loop's. `LOOP_CLOSED` from an observer callback or while the
-/// loop runs without a behavior on the stack.
+/// else the idle loop's (marked busy meanwhile). `LOOP_CLOSED` from an
+/// observer callback, once the loop is doomed, or while the loop is busy
+/// without a behavior on the stack.
 fn with_core(lp: *mut jzx_loop, f: impl FnOnce(&mut Core) -> jzx_err) -> jzx_err {
     let Some(st) = state(lp) else {
         return JZX_ERR_INVALID_ARG;
     };
-    if st.in_observer.get() {
+    if st.in_observer.get() || st.doomed.get() {
         return JZX_ERR_LOOP_CLOSED;
     }
     let current = st.current.get();
@@ -104,30 +124,69 @@ fn with_core(lp: *mut jzx_loop, f: impl FnOnce(&mut Core) -> jzx_err) -> jzx_err
         // that led here; nothing else uses it meanwhile.
         return f(unsafe { &mut *current });
     }
-    if st.running.get() {
+    if st.busy.get() > 0 {
         return JZX_ERR_LOOP_CLOSED;
     }
-    // SAFETY: the loop is alive and not running, so no other reference to
-    // it exists: C calls the API from one thread (the C contract).
-    f(unsafe { &mut *(*lp).lp.get() })
+    enter(lp, || {
+        // SAFETY: the loop is alive and was not busy, so no other reference
+        // to its core exists (C calls the API from one thread, the C
+        // contract); behaviors and hooks reached from `f` find it busy.
+        f(unsafe { &mut *(*lp).lp.get() })
+    })
+}
+
+/// Runs `f` (a call into the live loop `lp`) with the loop marked busy,
+/// turning a panic into `JZX_ERR_UNKNOWN`. When it was the outermost call
+/// and the loop was doomed meanwhile, destroys the loop before returning.
+fn enter(lp: *mut jzx_loop, f: impl FnOnce() -> jzx_err) -> jzx_err {
+    let Some(st) = state(lp) else {
+        return JZX_ERR_INVALID_ARG;
+    };
+    let depth = st.busy.get();
+    st.busy.set(depth + 1);
+    let r = guard(f);
+    // The loop is still alive: only the outermost call (this one, when
+    // `depth` is 0) destroys it, and `st` is not used after that.
+    st.busy.set(depth);
+    if depth == 0 && st.doomed.get() {
+        destroy_now(lp);
+    }
+    r
+}
+
+/// Frees the loop: its actors, timers and watches, then every payload
+/// still outstanding. Calls reached meanwhile find it busy and doomed.
+fn destroy_now(lp: *mut jzx_loop) {
+    if let Some(st) = state(lp) {
+        st.busy.set(st.busy.get() + 1);
+        st.doomed.set(true);
+    }
+    let _ = catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: `lp` came from jzx_loop_create and is not busy (this is
+        // its owner's last use, the C contract): dropping the box drops the
+        // Loop, then the CState (which frees the payloads), then the memory.
+        drop(unsafe { Box::from_raw(lp) });
+    }));
 }
 
 impl CState {
-    /// Allocates a runtime-owned payload with the loop's allocator.
-    fn alloc_payload<T>(&self, value: T) -> *mut T {
+    /// Allocates a runtime-owned payload holding `value` with the loop's
+    /// allocator; `value` comes back when the allocator returns null.
+    fn alloc_payload<T: Copy>(&self, value: T) -> Result<*mut c_void, T> {
         let Some(alloc) = self.allocator.alloc else {
-            return std::ptr::null_mut();
+            return Err(value);
         };
         // SAFETY: the allocator is the C caller's (or malloc); it returns
-        // memory of at least `size` bytes suitably aligned, or null.
-        let p = unsafe { alloc(self.allocator.ctx, std::mem::size_of::<T>()) }.cast::<T>();
+        // at least `size` bytes, or null. Alignment is not assumed.
+        let p = unsafe { alloc(self.allocator.ctx, std::mem::size_of::<T>()) };
         if p.is_null() {
-            return p;
+            return Err(value);
         }
-        // SAFETY: `p` is fresh, large enough and (malloc-)aligned for T.
-        unsafe { p.write(value) };
+        // SAFETY: `p` is fresh and large enough for T; a user allocator may
+        // return under-aligned blocks, hence the unaligned write.
+        unsafe { p.cast::<T>().write_unaligned(value) };
         self.outstanding.borrow_mut().insert(p as usize);
-        p
+        Ok(p)
     }
 
     /// Returns a runtime-owned payload to the allocator; others are ignored
@@ -158,6 +217,8 @@ pub(crate) struct CActor {
     behavior: unsafe extern "C" fn(*mut jzx_context, *const jzx_message) -> c_int,
     state: *mut c_void,
     lp: *mut jzx_loop,
+    /// Child exits waiting for the allocator (`undelivered.rs`).
+    undelivered: Option<Box<undelivered::Undelivered>>,
 }
 
 impl CActor {
@@ -197,17 +258,33 @@ impl CActor {
         }
     }
 
-    /// Delivers a system message whose payload the receiver frees.
-    fn call_sys<T>(&mut self, cx: &mut Context<'_, Self>, tag: u32, payload: T) -> Flow {
+    /// Delivers a system message whose payload the receiver frees; the
+    /// payload comes back when the allocator refuses.
+    fn call_sys<T: Copy>(
+        &mut self,
+        cx: &mut Context<'_, Self>,
+        tag: u32,
+        payload: T,
+    ) -> Result<Flow, T> {
         let Some(st) = state(self.lp) else {
-            return Flow::Fail;
+            return Ok(Flow::Fail);
         };
-        let p = st.alloc_payload(payload);
-        if p.is_null() {
-            // The allocator refused: the event is lost, nothing crashes.
-            return Flow::Continue;
+        let p = st.alloc_payload(payload)?;
+        Ok(self.call(cx, p, std::mem::size_of::<T>(), tag, 0))
+    }
+
+    /// A new C actor.
+    fn new(
+        behavior: unsafe extern "C" fn(*mut jzx_context, *const jzx_message) -> c_int,
+        state: *mut c_void,
+        lp: *mut jzx_loop,
+    ) -> Self {
+        CActor {
+            behavior,
+            state,
+            lp,
+            undelivered: None,
         }
-        self.call(cx, p.cast(), std::mem::size_of::<T>(), tag, 0)
     }
 }
 
@@ -215,7 +292,13 @@ impl Actor for CActor {
     type Msg = CMsg;
 
     fn handle(&mut self, cx: &mut Context<'_, Self>, m: CMsg) -> Flow {
-        self.call(cx, m.data, m.len, m.tag, m.sender)
+        if m.is_retry() {
+            return self.retry_child_exits(cx);
+        }
+        match self.deliver_child_exits(cx) {
+            Flow::Continue => self.call(cx, m.data, m.len, m.tag, m.sender),
+            end => end,
+        }
     }
 
     fn on_io(&mut self, cx: &mut Context<'_, Self>, event: IoEvent) -> Flow {
@@ -223,7 +306,14 @@ impl Actor for CActor {
             fd: event.fd,
             readiness: event.readiness.bits(),
         };
-        self.call_sys(cx, JZX_TAG_SYS_IO, payload)
+        match self.deliver_child_exits(cx) {
+            // A refused I/O event is not kept: level-triggered readiness is
+            // reported again after the turn while it holds (R16).
+            Flow::Continue => self
+                .call_sys(cx, JZX_TAG_SYS_IO, payload)
+                .unwrap_or(Flow::Continue),
+            end => end,
+        }
     }
 
     fn on_child_exit(&mut self, cx: &mut Context<'_, Self>, exit: ChildExit) -> Flow {
@@ -235,7 +325,7 @@ impl Actor for CActor {
             child: exit.child.to_raw(),
             status,
         };
-        self.call_sys(cx, JZX_TAG_SYS_CHILD_EXIT, payload)
+        self.child_exit(cx, payload)
     }
 }
 

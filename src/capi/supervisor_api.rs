@@ -70,15 +70,8 @@ fn child_spec(
     };
     let kind = backoff_kind(c.backoff)?;
     let start = move |core: &mut crate::Core, opts: SpawnOptions| {
-        core.spawn_with(
-            CActor {
-                behavior,
-                state,
-                lp,
-            },
-            opts,
-        )
-        .map(|a| a.id())
+        core.spawn_with(CActor::new(behavior, state, lp), opts)
+            .map(|a| a.id())
     };
     let mut spec = ChildSpec::from_start(TypeId::of::<CMsg>(), start)
         .mode(mode)
@@ -110,15 +103,12 @@ pub extern "C" fn jzx_spawn_supervisor(
     let Some(init) = (unsafe { init.as_ref() }) else {
         return JZX_ERR_INVALID_ARG;
     };
-    if init.children.is_null() && init.child_count > 0 {
+    // A supervisor without children is refused, as in the original.
+    if init.children.is_null() || init.child_count == 0 {
         return JZX_ERR_INVALID_ARG;
     }
-    let children: &[jzx_child_spec] = if init.child_count == 0 {
-        &[]
-    } else {
-        // SAFETY: `children` points at `child_count` specs (C contract).
-        unsafe { std::slice::from_raw_parts(init.children, init.child_count) }
-    };
+    // SAFETY: `children` points at `child_count` specs (C contract).
+    let children = unsafe { std::slice::from_raw_parts(init.children, init.child_count) };
     let Some(spec) = supervisor_spec(&init.supervisor) else {
         return JZX_ERR_INVALID_ARG;
     };

