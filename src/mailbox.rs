@@ -133,11 +133,16 @@ struct Typed<M> {
 /// `AnyMailbox::downcast_mut` sound).
 trait ErasedMailbox {
     fn push_sys(&mut self, event: SysEvent);
+    fn len(&self) -> usize;
 }
 
 impl<M> ErasedMailbox for Typed<M> {
     fn push_sys(&mut self, event: SysEvent) {
         self.mailbox.sys.push_back(Sys::Event(event));
+    }
+
+    fn len(&self) -> usize {
+        self.mailbox.len()
     }
 }
 
@@ -179,6 +184,11 @@ impl AnyMailbox {
     /// Queues a system event in the reserved lane.
     pub(crate) fn push_sys(&mut self, event: SysEvent) {
         self.0.push_sys(event)
+    }
+
+    /// Messages in both lanes.
+    pub(crate) fn len(&self) -> usize {
+        self.0.len()
     }
 }
 

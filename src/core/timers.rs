@@ -133,6 +133,7 @@ impl Core {
                     None => continue,
                 },
             };
+            self.counters.timers_fired += 1;
             msg.fire(self, target);
         }
     }

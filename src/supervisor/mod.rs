@@ -27,6 +27,7 @@ pub use spec::{ChildSpec, RestartMode, Strategy, SupervisorSpec};
 
 use crate::core::Core;
 use crate::message::ChildExit;
+use crate::trace::{trace_actor_restart, trace_escalate};
 use crate::{Actor, ActorId, Context, Error, Flow, SendError, SpawnOptions, TimerId};
 use std::any::TypeId;
 use std::collections::VecDeque;
@@ -394,6 +395,7 @@ impl Core {
             state.restarts.pop_front();
         }
         if state.restarts.len() > state.spec.intensity as usize {
+            trace_escalate!(sup);
             if let Some(obs) = self.observer.as_mut() {
                 obs.on_supervisor_escalate(sup);
             }
@@ -480,12 +482,14 @@ impl Core {
                     let c = &mut state.children[j];
                     c.restarts += 1;
                     let attempt = c.restarts;
+                    trace_actor_restart!(sup, child, attempt);
                     if let Some(obs) = self.observer.as_mut() {
                         obs.on_actor_restart(sup, child, attempt);
                     }
                 }
                 Err(_) => {
                     // A child that cannot start is a supervisor failure.
+                    trace_escalate!(sup);
                     if let Some(obs) = self.observer.as_mut() {
                         obs.on_supervisor_escalate(sup);
                     }
