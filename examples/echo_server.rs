@@ -84,6 +84,7 @@ fn run() -> anyhow::Result<()> {
         Stats::get(&s.accept_errors),
         Stats::get(&s.bytes_echoed),
     );
+    println!("loop metrics: {}", lp.metrics());
     Ok(())
 }
 

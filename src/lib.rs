@@ -15,6 +15,8 @@
 //! - [The main loop](#the-main-loop)
 //! - [Backends](#backends)
 //! - [Supervision](#supervision)
+//! - [Observability](#observability)
+//! - [Features and building](#features-and-building)
 //! - [Testing](#testing)
 //!
 //! # Overview of types
@@ -33,7 +35,8 @@
 //! - [`LoopHandle`] sends into a loop from other threads and requests stops.
 //! - [`SupervisorSpec`], [`ChildSpec`], [`Supervisor`] and [`ChildRef`] build
 //!   supervision trees; [`Backoff`] shapes restart delays.
-//! - [`Observer`] receives lifecycle reports; [`Config`] sizes a loop;
+//! - [`Observer`] receives lifecycle reports; [`Metrics`] is a snapshot of
+//!   a loop's counters; [`Config`] sizes a loop;
 //!   [`Error`] and [`SendError`] say what went wrong (a refused message comes
 //!   back inside its `SendError`).
 //!
@@ -114,6 +117,29 @@
 //! follow Erlang/OTP; see the [`Supervisor`] documentation and
 //! `examples/supervisor.rs`.
 //!
+//! # Observability
+//!
+//! [`Core::metrics`] returns a [`Metrics`] snapshot: messages delivered and
+//! refused, loop turns, timers fired, I/O events and live actors, counted
+//! with plain integer increments on paths the loop takes anyway;
+//! [`Core::mailbox_depth`] tells how many messages wait for one actor. An
+//! [`Observer`] is called at each lifecycle event. With the feature
+//! `tracing`, the loop also emits [`tracing`](https://docs.rs/tracing)
+//! events (target `jzx`) for actor start, stop (with the reason), restart,
+//! supervisor escalation and mailbox refusals, and a TRACE span per loop
+//! turn; without the feature none of that code is compiled.
+//!
+//! # Features and building
+//!
+//! - `libxev-sys` (default): cargo downloads libxev's sources with the
+//!   crates.io package of that name; the build script compiles the Zig
+//!   bridge over them (Zig 0.16.0 and libclang needed, see the README).
+//!   Without it, set `LIBXEV_SRC` to libxev's source folder.
+//! - `tracing`: the spans and events above.
+//!
+//! Docs builds (`DOCS_RS` set, default features off, as on docs.rs) need
+//! neither Zig nor libclang: the build script then skips the bridge.
+//!
 //! # Testing
 //!
 //! Every behavior of the runtime is covered by the integration tests in
@@ -138,9 +164,11 @@ mod handle;
 mod id;
 mod mailbox;
 mod message;
+mod metrics;
 mod observer;
 mod supervisor;
 mod timer;
+mod trace;
 
 pub use crate::core::Core;
 pub use actor::{Actor, Flow, SpawnOptions};
@@ -153,6 +181,7 @@ pub use event_loop::Loop;
 pub use handle::LoopHandle;
 pub use id::{ActorId, TimerId};
 pub use message::{ChildExit, IoEvent, StopReason};
+pub use metrics::Metrics;
 pub use observer::Observer;
 pub use supervisor::{
     Backoff, BackoffKind, ChildRef, ChildSpec, RestartMode, Strategy, Supervisor, SupervisorSpec,

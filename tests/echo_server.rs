@@ -797,6 +797,18 @@ fn the_example_binary_echoes_and_stops_on_sigterm_or_sigint() {
             let tail = rest.join("\n");
             assert!(tail.contains(&format!("{name} received")), "{tail}");
             assert!(tail.contains("1 connections accepted"), "{tail}");
+            // The loop's metrics: at least the listener's readiness and the
+            // connection's.
+            let metrics = rest
+                .iter()
+                .find_map(|l| l.strip_prefix("loop metrics: "))
+                .unwrap_or_else(|| panic!("{backend}: no metrics line in {tail}"));
+            let io_events: u64 = metrics
+                .split(", ")
+                .find_map(|f| f.strip_prefix("I/O events "))
+                .and_then(|n| n.parse().ok())
+                .unwrap_or_else(|| panic!("{backend}: no I/O events in {metrics}"));
+            assert!(io_events >= 2, "{backend}: {metrics}");
             // The connection was closed by the server's exit.
             let mut buf = [0; 8];
             match retry_eintr(|| (&stream).read(&mut buf)) {

@@ -129,6 +129,7 @@ impl Core {
             }
             w.queued = true;
             let owner = w.owner;
+            self.counters.io_events += 1;
             self.push_sys(
                 owner,
                 SysEvent::Io {

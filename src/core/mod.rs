@@ -29,9 +29,11 @@ use crate::handle::{Remote, RemoteMsg};
 use crate::id::next_generation;
 use crate::mailbox::{AnyMailbox, Mailbox};
 use crate::message::{ChildExit, StopReason, SysEvent};
+use crate::metrics::Counters;
 use crate::observer::Observer;
 use crate::supervisor::SupState;
 use crate::timer::TimerQueue;
+use crate::trace::{trace_actor_start, trace_actor_stop, trace_mailbox_full};
 use crate::{Actor, ActorId, Addr, BackendKind, Config, Error, SendError};
 use std::any::TypeId;
 use std::collections::{HashMap, VecDeque};
@@ -108,6 +110,7 @@ pub struct Core {
     owned_fds: HashMap<u32, Vec<RawFd>>,
     next_token: u64,
     pub(crate) observer: Option<Box<dyn Observer>>,
+    pub(crate) counters: Counters,
     pub(crate) supervisors: HashMap<u32, SupState>,
     names: HashMap<Box<str>, ActorId>,
     names_of: HashMap<u32, Box<str>>,
@@ -187,6 +190,7 @@ impl Core {
             owned_fds: HashMap::new(),
             next_token: 1,
             observer: None,
+            counters: Counters::default(),
             supervisors: HashMap::new(),
             names: HashMap::new(),
             names_of: HashMap::new(),
@@ -235,6 +239,14 @@ impl Core {
     /// few idle turns it equals [`Core::watch_count`]).
     pub fn bridge_watch_count(&self) -> usize {
         self.reactor.live_watches()
+    }
+
+    /// Messages queued for a live actor, in both lanes of its mailbox (user
+    /// messages, timer messages, runtime events); `None` when `id` is not
+    /// alive.
+    pub fn mailbox_depth(&self, id: ActorId) -> Option<usize> {
+        let slot = self.slot(id)?;
+        Some(slot.mailbox.as_ref().map_or(0, AnyMailbox::len))
     }
 
     /// Whether `id` names a live actor.
@@ -379,6 +391,7 @@ impl Core {
         if let Some(obs) = self.observer.as_mut() {
             obs.on_actor_start(id, self.names_of.get(&slot).map(|n| &**n));
         }
+        trace_actor_start!(id, self.names_of.get(&slot).map(|n| &**n));
         Ok(id)
     }
 
@@ -396,6 +409,8 @@ impl Core {
         let result = self.enqueue(to, msg);
         if let Err(e) = &result {
             if e.error == Error::MailboxFull {
+                self.counters.refused += 1;
+                trace_mailbox_full!(to.id());
                 if let Some(obs) = self.observer.as_mut() {
                     obs.on_mailbox_full(to.id());
                 }
@@ -430,6 +445,7 @@ impl Core {
                 message,
             });
         }
+        self.counters.delivered += 1;
         self.schedule(id.slot());
         Ok(())
     }
@@ -590,6 +606,7 @@ impl Core {
                 self.names.remove(&name);
             }
         }
+        trace_actor_stop!(id, reason);
         if let Some(obs) = self.observer.as_mut() {
             obs.on_actor_stop(id, reason);
         }

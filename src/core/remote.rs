@@ -13,6 +13,7 @@
 
 use super::{drop_quietly, Core};
 use crate::handle::MAX_SPARE_CAPACITY;
+use crate::trace::trace_mailbox_full;
 use crate::{ActorId, Addr, Error};
 use std::any::Any;
 use std::collections::VecDeque;
@@ -139,6 +140,8 @@ impl Core {
         );
         debug_assert!(previous.is_none(), "a second park for one slot");
         self.remote_parked += 1;
+        self.counters.refused += 1;
+        trace_mailbox_full!(target);
         if let Some(obs) = self.observer.as_mut() {
             // A panicking hook must not lose the drain's other messages.
             let _ = catch_unwind(AssertUnwindSafe(|| obs.on_mailbox_full(target)));

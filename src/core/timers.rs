@@ -142,6 +142,7 @@ impl Core {
                         None => return,
                     },
                 };
+                self.counters.timers_fired += 1;
                 msg.fire(self, target);
             }));
         }

@@ -51,6 +51,12 @@ mod header {
             self.type_id
         }
 
+        /// The mailbox, to read.
+        #[inline]
+        pub(super) fn tail(&self) -> &T {
+            &self.tail
+        }
+
         /// The mailbox.
         #[inline]
         pub(super) fn tail_mut(&mut self) -> &mut T {
@@ -62,11 +68,16 @@ mod header {
 /// What an [`AnyMailbox`] does without knowing `M`.
 trait ErasedMailbox {
     fn push_sys(&mut self, event: SysEvent);
+    fn len(&self) -> usize;
 }
 
 impl<M> ErasedMailbox for Mailbox<M> {
     fn push_sys(&mut self, event: SysEvent) {
         self.push_event(event);
+    }
+
+    fn len(&self) -> usize {
+        Mailbox::len(self)
     }
 }
 
@@ -99,6 +110,11 @@ impl AnyMailbox {
     /// Queues a system event in the reserved lane.
     pub(crate) fn push_sys(&mut self, event: SysEvent) {
         self.0.tail_mut().push_sys(event)
+    }
+
+    /// Messages queued in both lanes.
+    pub(crate) fn len(&self) -> usize {
+        self.0.tail().len()
     }
 }
 

@@ -32,6 +32,7 @@ pub use spec::{ChildSpec, RestartMode, Strategy, SupervisorSpec};
 
 use crate::core::Core;
 use crate::message::ChildExit;
+use crate::trace::{trace_actor_restart, trace_escalate};
 use crate::{Actor, ActorId, Context, Error, Flow, SendError, SpawnOptions, TimerId};
 use std::any::TypeId;
 use std::collections::VecDeque;
@@ -399,6 +400,7 @@ impl Core {
             state.restarts.pop_front();
         }
         if state.restarts.len() > state.spec.intensity as usize {
+            trace_escalate!(sup);
             if let Some(obs) = self.observer.as_mut() {
                 obs.on_supervisor_escalate(sup);
             }
@@ -485,6 +487,7 @@ impl Core {
                     let c = &mut state.children[j];
                     c.restarts = c.restarts.saturating_add(1);
                     let attempt = c.restarts;
+                    trace_actor_restart!(sup, child, attempt);
                     if let Some(obs) = self.observer.as_mut() {
                         obs.on_actor_restart(sup, child, attempt);
                     }
@@ -493,6 +496,7 @@ impl Core {
                     // A child that cannot start (table full, factory
                     // panicked) is a supervisor failure: its teardown stops
                     // the other children in reverse order (R22, R24).
+                    trace_escalate!(sup);
                     if let Some(obs) = self.observer.as_mut() {
                         obs.on_supervisor_escalate(sup);
                     }

@@ -1,0 +1,95 @@
+//! The loop's counters and their snapshot, [`Metrics`].
+//!
+//! The counters are plain integers the loop bumps on paths it takes anyway
+//! (a send, a timer firing, a readiness event, a turn): no atomics, no
+//! clock, no allocation. [`Core::metrics`] copies them out.
+
+use crate::core::Core;
+use std::fmt;
+
+/// A snapshot of a loop's counters, from [`Core::metrics`]. The counts are
+/// totals since the loop was created (over every call of `run`).
+///
+/// # Examples
+///
+/// ```
+/// use jzx::{Actor, Context, Flow, Loop};
+///
+/// struct Sink;
+/// impl Actor for Sink {
+///     type Msg = u8;
+///     fn handle(&mut self, _cx: &mut Context<'_, Self>, _: u8) -> Flow {
+///         Flow::Stop
+///     }
+/// }
+///
+/// let mut lp = Loop::new()?;
+/// let sink = lp.spawn(Sink)?;
+/// lp.send(sink, 1)?;
+/// lp.run()?;
+/// let m = lp.metrics();
+/// assert_eq!((m.delivered, m.refused, m.live_actors), (1, 0, 0));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct Metrics {
+    /// Messages a send put in a mailbox: sends on the loop and messages from
+    /// other threads (timer messages and runtime events are not counted).
+    pub delivered: u64,
+    /// Sends refused because the target's mailbox was full. A message from
+    /// another thread that waits for room counts at each refused attempt.
+    pub refused: u64,
+    /// Turns of [`Loop::run`](crate::Loop::run): each delivers cross-thread
+    /// messages, fires due timers and runs the actors runnable at its start.
+    pub turns: u64,
+    /// Timer firings that delivered a message (an interval counts each time).
+    pub timers_fired: u64,
+    /// fd readiness events delivered to the actors that watch the fds.
+    pub io_events: u64,
+    /// Actors alive now.
+    pub live_actors: usize,
+}
+
+/// One line, for logs: `delivered 4, refused 1, turns 2, timers fired 0,
+/// I/O events 0, live actors 0`.
+impl fmt::Display for Metrics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "delivered {}, refused {}, turns {}, timers fired {}, I/O events {}, live actors {}",
+            self.delivered,
+            self.refused,
+            self.turns,
+            self.timers_fired,
+            self.io_events,
+            self.live_actors
+        )
+    }
+}
+
+/// The counters a [`Core`] keeps; see [`Metrics`] for their meaning.
+#[derive(Default)]
+pub(crate) struct Counters {
+    pub(crate) delivered: u64,
+    pub(crate) refused: u64,
+    pub(crate) turns: u64,
+    pub(crate) timers_fired: u64,
+    pub(crate) io_events: u64,
+}
+
+impl Core {
+    /// The loop's counters now: messages delivered and refused, turns,
+    /// timers fired, I/O events and live actors.
+    pub fn metrics(&self) -> Metrics {
+        let c = &self.counters;
+        Metrics {
+            delivered: c.delivered,
+            refused: c.refused,
+            turns: c.turns,
+            timers_fired: c.timers_fired,
+            io_events: c.io_events,
+            live_actors: self.actor_count(),
+        }
+    }
+}
