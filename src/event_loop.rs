@@ -78,8 +78,9 @@ impl Loop {
     /// queued cross-thread messages (R2). It can be called again.
     ///
     /// Each turn runs at most `max_actors_per_tick` actors, each handling at
-    /// most `max_msgs_per_actor` messages, then polls I/O without blocking
-    /// (R4, R5). With nothing runnable it blocks in libxev until I/O, a
+    /// most `max_msgs_per_actor` messages (one of each lane when both hold
+    /// messages, see [`Config::max_msgs_per_actor`]), then polls I/O without
+    /// blocking (R4, R5). With nothing runnable it blocks in libxev until I/O, a
     /// timer, a cross-thread message or a stop request.
     ///
     /// # Errors
