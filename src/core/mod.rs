@@ -25,7 +25,7 @@ use crate::handle::{Remote, RemoteMsg};
 use crate::id::next_generation;
 use crate::mailbox::{AnyMailbox, Mailbox};
 use crate::message::{ChildExit, StopReason, SysEvent};
-use crate::observer::Observer;
+use crate::observer::{drop_quietly, ObserverSlot};
 use crate::supervisor::SupState;
 use crate::timer::TimerQueue;
 use crate::{Actor, ActorId, Addr, BackendKind, Config, Error, SendError};
@@ -103,7 +103,7 @@ pub struct Core {
     watches: FdTable,
     owned_fds: HashMap<u32, Vec<RawFd>>,
     next_token: u64,
-    pub(crate) observer: Option<Box<dyn Observer>>,
+    pub(crate) observer: ObserverSlot,
     pub(crate) supervisors: HashMap<u32, SupState>,
     names: HashMap<Box<str>, ActorId>,
     names_of: HashMap<u32, Box<str>>,
@@ -175,7 +175,7 @@ impl Core {
             watches: FdTable::default(),
             owned_fds: HashMap::new(),
             next_token: 1,
-            observer: None,
+            observer: ObserverSlot::default(),
             supervisors: HashMap::new(),
             names: HashMap::new(),
             names_of: HashMap::new(),
@@ -313,21 +313,27 @@ impl Core {
         actor: Box<dyn ErasedActor>,
         opts: SpawnOptions,
     ) -> Result<ActorId, Error> {
+        // A refused actor is dropped here; its destructor must not unwind
+        // through the caller (a supervisor mid-way through a restart).
+        let refuse = |actor, error| {
+            drop_quietly(actor);
+            Err(error)
+        };
         if let Some(parent) = opts.parent {
             if !self.is_alive(parent) {
-                return Err(Error::NoSuchActor);
+                return refuse(actor, Error::NoSuchActor);
             }
         }
         if let Some(name) = &opts.name {
             if self.names.contains_key(name.as_str()) {
-                return Err(Error::InvalidArg);
+                return refuse(actor, Error::InvalidArg);
             }
         }
         let slot = match self.free.pop() {
             Some(slot) => slot,
             None => {
                 if self.slots.len() >= self.config.max_actors as usize {
-                    return Err(Error::MaxActors);
+                    return refuse(actor, Error::MaxActors);
                 }
                 self.slots.push(Slot {
                     generation: 1,
@@ -365,9 +371,8 @@ impl Core {
             self.names.insert(name.clone(), id);
             self.names_of.insert(slot, name);
         }
-        if let Some(obs) = self.observer.as_mut() {
-            obs.on_actor_start(id, self.names_of.get(&slot).map(|n| &**n));
-        }
+        self.observer
+            .notify(|o| o.on_actor_start(id, self.names_of.get(&slot).map(|n| &**n)));
         Ok(id)
     }
 
@@ -400,9 +405,7 @@ impl Core {
             });
         };
         if let Err(message) = mailbox.push(msg, cap) {
-            if let Some(obs) = self.observer.as_mut() {
-                obs.on_mailbox_full(id);
-            }
+            self.observer.notify(|o| o.on_mailbox_full(id));
             return Err(SendError {
                 error: Error::MailboxFull,
                 message,
@@ -435,7 +438,7 @@ impl Core {
         };
         let result = self.send(to, m);
         if observer.is_some() {
-            self.observer = observer;
+            self.observer.put(observer);
         }
         match result {
             Err(e) if e.error == Error::MailboxFull => {
@@ -590,9 +593,7 @@ impl Core {
                 self.names.remove(&name);
             }
         }
-        if let Some(obs) = self.observer.as_mut() {
-            obs.on_actor_stop(id, reason);
-        }
+        self.observer.notify(|o| o.on_actor_stop(id, reason));
         if let Some(parent) = parent {
             self.push_sys(parent, SysEvent::ChildExit(ChildExit { child: id, reason }));
         }
@@ -607,7 +608,7 @@ impl Core {
 
     /// Tears down every actor (the loop is going away); no reports.
     pub(crate) fn teardown_all(&mut self) {
-        self.observer = None;
+        self.observer.put(None);
         for slot in 0..self.slots.len() as u32 {
             if self.slots[slot as usize].live {
                 let s = &mut self.slots[slot as usize];
