@@ -82,8 +82,9 @@ impl Loop {
     /// requested while it runs is used up when it returns, whatever ended it.
     ///
     /// Each turn runs at most `max_actors_per_tick` actors, each handling at
-    /// most `max_msgs_per_actor` messages, then polls I/O without blocking
-    /// (R4, R5). With nothing runnable it blocks in libxev until I/O, a
+    /// most `max_msgs_per_actor` messages (one of each lane when both hold
+    /// messages, see [`Config::max_msgs_per_actor`]), then polls I/O without
+    /// blocking (R4, R5). With nothing runnable it blocks in libxev until I/O, a
     /// timer, a cross-thread message or a stop request.
     ///
     /// # Errors
@@ -200,7 +201,7 @@ impl Drop for Loop {
     fn drop(&mut self) {
         // Messages still queued by other threads are dropped (destructors
         // run), and later sends fail with LoopClosed.
-        crate::core::drop_quietly(self.core.remote.close());
+        crate::observer::drop_quietly(self.core.remote.close());
         self.core.teardown_all();
     }
 }

@@ -92,7 +92,8 @@
 //! Each turn of [`Loop::run`] delivers cross-thread messages, fires due
 //! timers, then runs the actors that are runnable at that moment (at most
 //! `max_actors_per_tick`), each handling at most `max_msgs_per_actor`
-//! messages; then it polls I/O without blocking. When nothing is runnable it
+//! messages (one of each lane when both hold messages, see
+//! [`Config::max_msgs_per_actor`]); then it polls I/O without blocking. When nothing is runnable it
 //! blocks in libxev until I/O, a timer, a cross-thread message or a stop
 //! request. Timers share the bridge's single timer (a heap in the loop, no
 //! extra thread); fd readiness is level-triggered, with at most one

@@ -11,7 +11,6 @@
 use crate::message::SysEvent;
 use std::collections::VecDeque;
 
-#[allow(unsafe_code)]
 mod erased;
 pub(crate) use erased::AnyMailbox;
 

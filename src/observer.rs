@@ -1,11 +1,18 @@
 //! Observer hooks: what the runtime reports about actors' lives (R18).
 
 use crate::{ActorId, StopReason};
+use std::panic::{catch_unwind, AssertUnwindSafe};
 
 /// Receives the runtime's lifecycle reports. Every method has an empty
 /// default, so an observer implements only what it needs. Hooks run on the
 /// loop's thread, synchronously, at the moment the event happens (a refused
 /// send reports `on_mailbox_full` before `send` returns).
+///
+/// A hook that panics does not take the loop down: the panic is caught
+/// where the hook was called, the loop carries on from where it was, and
+/// the observer is **removed** (dropped, its destructor's panic caught too)
+/// so that an observer whose own state a panic may have left half-updated
+/// is never called again. Install a new one with `set_observer`.
 ///
 /// # Examples
 ///
@@ -45,4 +52,36 @@ pub trait Observer {
     fn on_mailbox_full(&mut self, target: ActorId) {
         let _ = target;
     }
+}
+
+/// The loop's observer slot. Every hook is called through
+/// [`ObserverSlot::notify`], which keeps a hook's panic from unwinding
+/// through the loop (see [`Observer`]).
+#[derive(Default)]
+pub(crate) struct ObserverSlot(Option<Box<dyn Observer>>);
+
+impl ObserverSlot {
+    /// Calls one hook, if an observer is installed. A panic in the hook is
+    /// caught and removes the observer.
+    #[inline]
+    pub(crate) fn notify(&mut self, hook: impl FnOnce(&mut dyn Observer)) {
+        let Some(observer) = self.0.as_deref_mut() else {
+            return;
+        };
+        if catch_unwind(AssertUnwindSafe(|| hook(observer))).is_err() {
+            self.put(None);
+        }
+    }
+
+    /// Installs `observer` (or none); the one it replaces is dropped, its
+    /// destructor's panic caught.
+    pub(crate) fn put(&mut self, observer: Option<Box<dyn Observer>>) {
+        drop_quietly(std::mem::replace(&mut self.0, observer));
+    }
+}
+
+/// Drops a value of user code (an actor, a payload, an observer) so that
+/// its destructor's panic never unwinds through the loop.
+pub(crate) fn drop_quietly<T>(value: T) {
+    let _ = catch_unwind(AssertUnwindSafe(move || drop(value)));
 }

@@ -112,9 +112,14 @@ fn sees_hangup(s: &UnixStream) -> bool {
         events: libc::POLLRDHUP,
         revents: 0,
     };
-    // SAFETY: `pfd` is one valid pollfd for the duration of the call.
-    let rc = unsafe { libc::poll(&mut pfd, 1, 2_000) };
-    rc == 1 && pfd.revents & libc::POLLHUP != 0
+    let rc = retry_eintr(|| {
+        // SAFETY: `pfd` is one valid pollfd for the duration of the call.
+        match unsafe { libc::poll(&mut pfd, 1, 2_000) } {
+            -1 => Err(std::io::Error::last_os_error()),
+            n => Ok(n),
+        }
+    });
+    rc.expect("poll") == 1 && pfd.revents & libc::POLLHUP != 0
 }
 
 // R16: a readable pipe reaches its owner as on_io with the fd and the readable bit.

@@ -3,13 +3,13 @@
 mod util;
 
 use jzx::{
-    Actor, ActorId, Backoff, ChildRef, ChildSpec, Context, Error, Flow, RestartMode, StopReason,
-    Strategy, SupervisorSpec,
+    Actor, ActorId, Addr, Backoff, ChildRef, ChildSpec, Config, Context, Error, Flow, Observer,
+    RestartMode, StopReason, Strategy, SupervisorSpec,
 };
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
-use util::{backends, new_loop, run_within, Recorder};
+use util::{backends, config_loop, new_loop, run_within, Recorder};
 
 const LIMIT: Duration = Duration::from_secs(20);
 
@@ -679,9 +679,12 @@ fn stable_handle_reaches_the_new_incarnation() {
     }
 }
 
-/// A child that fails on its first message and whose factory panics from
-/// its `panic_from`-th call on.
-fn panicking_factory(panic_from: u32) -> ChildSpec {
+/// A child that fails on its first message and whose factory panics on the
+/// calls (from 1) that `panics` picks; `calls` counts the calls.
+fn panicking_factory_on(
+    calls: &Rc<Cell<u32>>,
+    panics: impl Fn(u32) -> bool + 'static,
+) -> ChildSpec {
     struct Failer;
     impl Actor for Failer {
         type Msg = ();
@@ -689,11 +692,11 @@ fn panicking_factory(panic_from: u32) -> ChildSpec {
             Flow::Fail
         }
     }
-    let calls = Cell::new(0);
+    let calls = calls.clone();
     ChildSpec::new(move || {
         calls.set(calls.get() + 1);
         assert!(
-            calls.get() < panic_from,
+            !panics(calls.get()),
             "factory panics on call {}",
             calls.get()
         );
@@ -701,27 +704,44 @@ fn panicking_factory(panic_from: u32) -> ChildSpec {
     })
 }
 
+/// As [`panicking_factory_on`], panicking from the `panic_from`-th call on.
+fn panicking_factory(panic_from: u32) -> ChildSpec {
+    panicking_factory_on(&Rc::default(), move |n| n >= panic_from)
+}
+
+/// A one-for-one supervisor allowing `intensity` restarts in 10 s, with
+/// `middle` between two children that keep running; the children's ids.
+fn flanked(
+    lp: &mut jzx::Loop,
+    intensity: u32,
+    middle: ChildSpec,
+) -> (jzx::Supervisor, [ActorId; 3]) {
+    let (a, c) = (Journal::default(), Journal::default());
+    let sup = lp
+        .spawn_supervisor(
+            SupervisorSpec::new(Strategy::OneForOne).intensity(intensity, Duration::from_secs(10)),
+            vec![
+                scripted(&a, |_| Flow::Continue),
+                middle,
+                scripted(&c, |_| Flow::Continue),
+            ],
+        )
+        .unwrap();
+    let ids = [0, 1, 2].map(|i| lp.supervisor_child(sup, i).unwrap().unwrap());
+    (sup, ids)
+}
+
 #[test]
-fn a_factory_panic_at_restart_fails_the_supervisor_and_stops_its_siblings() {
-    // R22, R24: a failed start escalates; no child is left without parent.
+fn a_factory_that_keeps_panicking_at_restart_exhausts_the_intensity_then_stops_its_siblings() {
+    // R22, R24: each failed start counts toward the intensity and is
+    // retried; exceeding it escalates; no child is left without parent.
     for backend in backends() {
         let mut lp = new_loop(backend);
         let rec = Recorder::default();
         lp.set_observer(rec.clone());
-        let (a, c) = (Journal::default(), Journal::default());
-        let sup = lp
-            .spawn_supervisor(
-                SupervisorSpec::new(Strategy::OneForOne).intensity(10, Duration::from_secs(10)),
-                vec![
-                    scripted(&a, |_| Flow::Continue),
-                    panicking_factory(2),
-                    scripted(&c, |_| Flow::Continue),
-                ],
-            )
-            .unwrap();
-        let first = lp.supervisor_child(sup, 0).unwrap().unwrap();
-        let failer = lp.supervisor_child(sup, 1).unwrap().unwrap();
-        let last = lp.supervisor_child(sup, 2).unwrap().unwrap();
+        let calls = Rc::new(Cell::new(0));
+        let (sup, [first, failer, last]) =
+            flanked(&mut lp, 10, panicking_factory_on(&calls, |n| n >= 2));
         let child = lp.child_ref::<()>(sup, 1).unwrap();
         lp.send_child(child, ()).unwrap();
         // Idle: nothing is left alive.
@@ -740,6 +760,236 @@ fn a_factory_panic_at_restart_fails_the_supervisor_and_stops_its_siblings() {
             "{backend}: siblings in reverse order, then the supervisor"
         );
         assert!(!lp.is_alive(first) && !lp.is_alive(last), "{backend}");
+        // The child's failure counts 1; ten failed starts make 11 > 10.
+        assert_eq!(calls.get(), 11, "{backend}: the first start, ten retries");
+    }
+}
+
+#[test]
+fn a_failed_start_at_restart_is_retried_after_the_backoff() {
+    // R22 as in Erlang/OTP: a failed restart counts toward the intensity and
+    // is retried with the child's backoff; the supervisor stays up.
+    for backend in backends() {
+        let mut lp = new_loop(backend);
+        let rec = Recorder::default();
+        lp.set_observer(rec.clone());
+        let calls = Rc::new(Cell::new(0));
+        let middle =
+            panicking_factory_on(&calls, |n| n == 2).backoff(Backoff::constant(ms(20), ms(0)));
+        let (sup, [first, failer, last]) = flanked(&mut lp, 3, middle);
+        let failer = Some(failer);
+        let child = lp.child_ref::<()>(sup, 1).unwrap();
+        lp.send_child(child, ()).unwrap();
+        let began = Instant::now();
+        let n = calls.clone();
+        let sup_id = sup.id();
+        run_within(
+            stop_when(&mut lp, move |core| {
+                match core.supervisor_child(sup_id, 1) {
+                    Ok(now) => now.is_some() && now != failer,
+                    Err(_) => true,
+                }
+            }),
+            LIMIT,
+        );
+        assert!(
+            began.elapsed() >= ms(40),
+            "{backend}: two backoffs of 20 ms, {:?}",
+            began.elapsed()
+        );
+        let seen = rec.seen();
+        assert!(seen.escalations.is_empty(), "{backend}");
+        assert_eq!(n.get(), 3, "{backend}: a failed start, then a good one");
+        let third = lp.supervisor_child(sup, 1).unwrap().unwrap();
+        assert_eq!(seen.restarts, vec![(sup.id(), third, 1)], "{backend}");
+        assert_eq!(lp.supervisor_child(sup, 0), Ok(Some(first)), "{backend}");
+        assert_eq!(lp.supervisor_child(sup, 2), Ok(Some(last)), "{backend}");
+    }
+}
+
+/// Drops counted; the destructor panics.
+struct Loud(Rc<Cell<u32>>);
+impl Drop for Loud {
+    fn drop(&mut self) {
+        self.0.set(self.0.get() + 1);
+        panic!("a destructor panics");
+    }
+}
+impl Actor for Loud {
+    type Msg = ();
+    fn handle(&mut self, _cx: &mut Context<'_, Self>, _: ()) -> Flow {
+        Flow::Fail
+    }
+}
+
+#[test]
+fn a_panicking_drop_at_a_restart_that_finds_the_actor_table_full_keeps_the_tree_whole() {
+    // R22, R24, SPEC §9: the actor built for a restart is refused
+    // (`MaxActors`) and its destructor panics; the supervisor counts a
+    // failed start and retries, and restarts the child once room is made.
+    struct Filler;
+    impl Actor for Filler {
+        type Msg = ();
+        fn handle(&mut self, _cx: &mut Context<'_, Self>, _: ()) -> Flow {
+            Flow::Continue
+        }
+    }
+    /// Fills the slot of the failed child, frees it once the supervisor has
+    /// refused one start, and stops the loop after the restart.
+    struct Crowd {
+        sup: ActorId,
+        drops: Rc<Cell<u32>>,
+        filler: Option<Addr<()>>,
+        freed: bool,
+        handle: jzx::LoopHandle,
+    }
+    impl Actor for Crowd {
+        type Msg = ();
+        fn handle(&mut self, cx: &mut Context<'_, Self>, _: ()) -> Flow {
+            let Ok(child) = cx.supervisor_child(self.sup, 1) else {
+                self.handle.request_stop();
+                return Flow::Stop;
+            };
+            if self.filler.is_none() && child.is_none() {
+                self.filler = Some(cx.spawn(Filler).expect("the child's slot is free"));
+            }
+            if !self.freed && self.drops.get() >= 2 {
+                // The failed incarnation and the refused one.
+                cx.stop_actor(self.filler.unwrap().id()).unwrap();
+                self.freed = true;
+            }
+            if self.freed && child.is_some() {
+                self.handle.request_stop();
+                return Flow::Stop;
+            }
+            let me = cx.addr();
+            let _ = cx.send_after(me, ms(1), ());
+            Flow::Continue
+        }
+    }
+    for backend in backends() {
+        let mut lp = config_loop(Config {
+            backend,
+            max_actors: 4,
+            ..Config::default()
+        });
+        let rec = Recorder::default();
+        lp.set_observer(rec.clone());
+        let a = Journal::default();
+        let drops = Rc::new(Cell::new(0));
+        let d = drops.clone();
+        let sup = lp
+            .spawn_supervisor(
+                SupervisorSpec::new(Strategy::OneForOne).intensity(5, Duration::from_secs(10)),
+                vec![
+                    scripted(&a, |_| Flow::Continue),
+                    ChildSpec::new(move || Loud(d.clone()))
+                        .backoff(Backoff::constant(ms(20), ms(0))),
+                ],
+            )
+            .unwrap();
+        let first = lp.supervisor_child(sup, 0).unwrap().unwrap();
+        let handle = lp.handle();
+        let crowd = lp
+            .spawn(Crowd {
+                sup: sup.id(),
+                drops: drops.clone(),
+                filler: None,
+                freed: false,
+                handle,
+            })
+            .unwrap();
+        let c1 = lp.child_ref::<()>(sup, 1).unwrap();
+        lp.send_child(c1, ()).unwrap();
+        lp.send(crowd, ()).unwrap();
+        run_within(&mut lp, LIMIT);
+        let seen = rec.seen();
+        assert!(seen.escalations.is_empty(), "{backend}: {seen:?}");
+        assert!(drops.get() >= 2, "{backend}: {}", drops.get());
+        let restarted = lp.supervisor_child(sup, 1).unwrap().unwrap();
+        assert_eq!(seen.restarts, vec![(sup.id(), restarted, 1)], "{backend}");
+        assert_eq!(lp.supervisor_child(sup, 0), Ok(Some(first)), "{backend}");
+        assert!(lp.is_alive(restarted) && lp.is_alive(first), "{backend}");
+    }
+}
+
+#[test]
+fn a_panicking_drop_at_a_restart_that_finds_the_actor_table_full_counts_toward_intensity() {
+    // With intensity 1, the child's failure and the refused start make two:
+    // the supervisor stops its other child and fails; run goes idle.
+    /// Lives until the supervisor is gone.
+    struct Squatter(ActorId);
+    impl Actor for Squatter {
+        type Msg = ();
+        fn handle(&mut self, cx: &mut Context<'_, Self>, _: ()) -> Flow {
+            if !cx.is_alive(self.0) {
+                return Flow::Stop;
+            }
+            let me = cx.addr();
+            let _ = cx.send_after(me, ms(1), ());
+            Flow::Continue
+        }
+    }
+    /// On its message, takes the slot its failed sibling left.
+    struct Taker(Rc<Cell<Option<ActorId>>>);
+    impl Actor for Taker {
+        type Msg = ();
+        fn handle(&mut self, cx: &mut Context<'_, Self>, _: ()) -> Flow {
+            let sup = self.0.get().unwrap();
+            let s = cx.spawn(Squatter(sup)).expect("the failed child's slot");
+            cx.send(s, ()).unwrap();
+            Flow::Continue
+        }
+    }
+    for backend in backends() {
+        let mut lp = config_loop(Config {
+            backend,
+            max_actors: 3,
+            ..Config::default()
+        });
+        let rec = Recorder::default();
+        lp.set_observer(rec.clone());
+        let sup_cell = Rc::new(Cell::new(None));
+        let drops = Rc::new(Cell::new(0));
+        let (d, cell) = (drops.clone(), sup_cell.clone());
+        let sup = lp
+            .spawn_supervisor(
+                SupervisorSpec::new(Strategy::OneForOne),
+                vec![
+                    ChildSpec::new(move || Loud(d.clone()))
+                        .backoff(Backoff::constant(ms(20), ms(0))),
+                    ChildSpec::new(move || Taker(cell.clone())),
+                ],
+            )
+            .unwrap();
+        sup_cell.set(Some(sup.id()));
+        let loud = lp.supervisor_child(sup, 0).unwrap().unwrap();
+        let taker = lp.supervisor_child(sup, 1).unwrap().unwrap();
+        // The loud child fails first; its sibling then takes its slot.
+        let c0 = lp.child_ref::<()>(sup, 0).unwrap();
+        lp.send_child(c0, ()).unwrap();
+        let c1 = lp.child_ref::<()>(sup, 1).unwrap();
+        lp.send_child(c1, ()).unwrap();
+        run_within(&mut lp, LIMIT);
+        let seen = rec.seen();
+        assert_eq!(seen.escalations, vec![sup.id()], "{backend}");
+        assert_eq!(
+            drops.get(),
+            2,
+            "{backend}: the failed child, the refused one"
+        );
+        let squatter = seen.started.last().unwrap().0;
+        assert_eq!(
+            seen.stopped,
+            vec![
+                (loud, StopReason::Fail),
+                (taker, StopReason::Normal),
+                (sup.id(), StopReason::Fail),
+                (squatter, StopReason::Normal),
+            ],
+            "{backend}"
+        );
+        assert_eq!(lp.actor_count(), 0, "{backend}");
     }
 }
 
@@ -868,5 +1118,94 @@ fn extreme_limits_and_delays_saturate() {
         let seen = rec.seen();
         assert!(seen.escalations.is_empty(), "{backend}");
         assert_eq!(seen.restarts.len(), 2, "{backend}: {:?}", seen.restarts);
+    }
+}
+
+/// An observer hook that panics.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Hook {
+    Start,
+    Stop,
+    Restart,
+    Escalate,
+}
+
+/// Panics at the `nth` call of `hook`, and counts every call it gets.
+struct PanicOn {
+    hook: Hook,
+    nth: u32,
+    calls: Rc<Cell<u32>>,
+}
+
+impl PanicOn {
+    fn hit(&mut self, hook: Hook) {
+        if hook == self.hook {
+            self.calls.set(self.calls.get() + 1);
+            assert_ne!(self.calls.get(), self.nth, "the {hook:?} hook panics");
+        }
+    }
+}
+
+impl Observer for PanicOn {
+    fn on_actor_start(&mut self, _: ActorId, _: Option<&str>) {
+        self.hit(Hook::Start);
+    }
+    fn on_actor_stop(&mut self, _: ActorId, _: StopReason) {
+        self.hit(Hook::Stop);
+    }
+    fn on_actor_restart(&mut self, _: ActorId, _: ActorId, _: u32) {
+        self.hit(Hook::Restart);
+    }
+    fn on_supervisor_escalate(&mut self, _: ActorId) {
+        self.hit(Hook::Escalate);
+    }
+}
+
+#[test]
+fn a_panicking_observer_hook_leaves_the_tree_whole_and_is_removed() {
+    // No panic from user code escapes the loop: a hook that panics (here
+    // while a one-for-all supervisor stops, restarts or gives up on its
+    // children) is removed, and supervision goes on. The scenario: B fails,
+    // both children restart (A stopped and started again), B fails again,
+    // the intensity (1) is exceeded, A is stopped, the supervisor fails and
+    // the driver ends; run goes idle.
+    let cases = [
+        (Hook::Stop, 1),     // B's own end, in the loop's turn
+        (Hook::Stop, 2),     // A, stopped by its supervisor's strategy
+        (Hook::Start, 5),    // A restarted (after sup, A, B and the driver)
+        (Hook::Restart, 1),  // A restarted
+        (Hook::Escalate, 1), // the supervisor gives up
+    ];
+    for backend in backends() {
+        for (hook, nth) in cases {
+            let mut lp = new_loop(backend);
+            let calls = Rc::new(Cell::new(0));
+            lp.set_observer(PanicOn {
+                hook,
+                nth,
+                calls: calls.clone(),
+            });
+            let (a, b) = (Journal::default(), Journal::default());
+            let sup = lp
+                .spawn_supervisor(
+                    SupervisorSpec::new(Strategy::OneForAll),
+                    vec![
+                        scripted(&a, |_| Flow::Continue),
+                        scripted(&b, |_| Flow::Fail),
+                    ],
+                )
+                .unwrap();
+            let child = lp.child_ref::<()>(sup, 1).unwrap();
+            drive(&mut lp, child, 2);
+            run_within(&mut lp, LIMIT);
+            let case = format!("{backend}, {hook:?} #{nth}");
+            assert_eq!(calls.get(), nth, "{case}: removed after its panic");
+            assert_eq!(incarnations(&a), 2, "{case}");
+            assert_eq!(incarnations(&b), 2, "{case}");
+            let handled = b.borrow().iter().filter(|e| e.1 == Ev::Handled).count();
+            assert_eq!(handled, 2, "{case}: both incarnations of B ran");
+            assert!(!lp.is_alive(sup.id()), "{case}: it gave up");
+            assert_eq!(lp.actor_count(), 0, "{case}: nothing left behind");
+        }
     }
 }

@@ -30,7 +30,7 @@ use crate::id::next_generation;
 use crate::mailbox::{AnyMailbox, Mailbox};
 use crate::message::{ChildExit, StopReason, SysEvent};
 use crate::metrics::Counters;
-use crate::observer::Observer;
+use crate::observer::{drop_quietly, ObserverSlot};
 use crate::supervisor::SupState;
 use crate::timer::TimerQueue;
 use crate::trace::{trace_actor_start, trace_actor_stop, trace_mailbox_full};
@@ -39,7 +39,6 @@ use std::any::TypeId;
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::os::fd::RawFd;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
 use io::FdTable;
@@ -109,7 +108,7 @@ pub struct Core {
     watches: FdTable,
     owned_fds: HashMap<u32, Vec<RawFd>>,
     next_token: u64,
-    pub(crate) observer: Option<Box<dyn Observer>>,
+    pub(crate) observer: ObserverSlot,
     pub(crate) counters: Counters,
     pub(crate) supervisors: HashMap<u32, SupState>,
     names: HashMap<Box<str>, ActorId>,
@@ -153,12 +152,6 @@ fn new_mailbox<M: 'static>(actor: Option<&dyn ErasedActor>) -> AnyMailbox {
     }
 }
 
-/// Drops `value`; a panicking destructor (user code, outside any behavior)
-/// must not take the loop down.
-pub(crate) fn drop_quietly<T>(value: T) {
-    let _ = catch_unwind(AssertUnwindSafe(move || drop(value)));
-}
-
 fn backend_error(e: BackendError) -> Error {
     match e {
         BackendError::NoMemory => Error::NoMemory,
@@ -189,7 +182,7 @@ impl Core {
             watches: FdTable::default(),
             owned_fds: HashMap::new(),
             next_token: 1,
-            observer: None,
+            observer: ObserverSlot::default(),
             counters: Counters::default(),
             supervisors: HashMap::new(),
             names: HashMap::new(),
@@ -336,21 +329,27 @@ impl Core {
         actor: Box<dyn ErasedActor>,
         opts: SpawnOptions,
     ) -> Result<ActorId, Error> {
+        // A refused actor is dropped here; its destructor must not unwind
+        // through the caller (a supervisor mid-way through a restart).
+        let refuse = |actor, error| {
+            drop_quietly(actor);
+            Err(error)
+        };
         if let Some(parent) = opts.parent {
             if !self.is_alive(parent) {
-                return Err(Error::NoSuchActor);
+                return refuse(actor, Error::NoSuchActor);
             }
         }
         if let Some(name) = &opts.name {
             if self.names.contains_key(name.as_str()) {
-                return Err(Error::InvalidArg);
+                return refuse(actor, Error::InvalidArg);
             }
         }
         let slot = match self.free.pop() {
             Some(slot) => slot,
             None => {
                 if self.slots.len() >= self.config.max_actors as usize {
-                    return Err(Error::MaxActors);
+                    return refuse(actor, Error::MaxActors);
                 }
                 self.slots.push(Slot {
                     generation: 1,
@@ -388,9 +387,8 @@ impl Core {
             self.names.insert(name.clone(), id);
             self.names_of.insert(slot, name);
         }
-        if let Some(obs) = self.observer.as_mut() {
-            obs.on_actor_start(id, self.names_of.get(&slot).map(|n| &**n));
-        }
+        self.observer
+            .notify(|o| o.on_actor_start(id, self.names_of.get(&slot).map(|n| &**n)));
         trace_actor_start!(id, self.names_of.get(&slot).map(|n| &**n));
         Ok(id)
     }
@@ -411,9 +409,7 @@ impl Core {
             if e.error == Error::MailboxFull {
                 self.counters.refused += 1;
                 trace_mailbox_full!(to.id());
-                if let Some(obs) = self.observer.as_mut() {
-                    obs.on_mailbox_full(to.id());
-                }
+                self.observer.notify(|o| o.on_mailbox_full(to.id()));
             }
         }
         result
@@ -607,9 +603,7 @@ impl Core {
             }
         }
         trace_actor_stop!(id, reason);
-        if let Some(obs) = self.observer.as_mut() {
-            obs.on_actor_stop(id, reason);
-        }
+        self.observer.notify(|o| o.on_actor_stop(id, reason));
         if let Some(parent) = parent {
             self.push_sys(parent, SysEvent::ChildExit(ChildExit { child: id, reason }));
         }
@@ -623,7 +617,7 @@ impl Core {
 
     /// Tears down every actor (the loop is going away); no reports.
     pub(crate) fn teardown_all(&mut self) {
-        self.observer = None;
+        self.observer.put(None);
         for slot in 0..self.slots.len() as u32 {
             if self.slots[slot as usize].live {
                 let s = &mut self.slots[slot as usize];

@@ -10,12 +10,12 @@ impl Core {
 
     /// Installs the observer (replacing any earlier one).
     pub fn set_observer(&mut self, observer: impl Observer + 'static) {
-        self.observer = Some(Box::new(observer));
+        self.observer.put(Some(Box::new(observer)));
     }
 
     /// Removes the observer.
     pub fn clear_observer(&mut self) {
-        self.observer = None;
+        self.observer.put(None);
     }
 
     // --------------------------------------------------------------- names

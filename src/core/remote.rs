@@ -11,13 +11,13 @@
 //! still count against `Config::cross_thread_cap` until they are in the
 //! mailbox, which keeps memory bounded whatever the producers do.
 
-use super::{drop_quietly, Core};
+use super::Core;
 use crate::handle::MAX_SPARE_CAPACITY;
+use crate::observer::drop_quietly;
 use crate::trace::trace_mailbox_full;
 use crate::{ActorId, Addr, Error};
 use std::any::Any;
 use std::collections::VecDeque;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 
 /// Cross-thread messages waiting for room in one target's mailbox.
 pub(super) trait Park {
@@ -142,10 +142,8 @@ impl Core {
         self.remote_parked += 1;
         self.counters.refused += 1;
         trace_mailbox_full!(target);
-        if let Some(obs) = self.observer.as_mut() {
-            // A panicking hook must not lose the drain's other messages.
-            let _ = catch_unwind(AssertUnwindSafe(|| obs.on_mailbox_full(target)));
-        }
+        // A panicking hook is contained: the drain's other messages go on.
+        self.observer.notify(|o| o.on_mailbox_full(target));
     }
 
     /// The turn of the actor in `slot` is over: its parked messages, if any,

@@ -4,7 +4,8 @@
 use crate::{ActorId, Addr, Error, SendError, TimerId};
 use std::time::Duration;
 
-use super::{drop_quietly, Core};
+use super::Core;
+use crate::observer::drop_quietly;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 /// A timer's message, type-erased.

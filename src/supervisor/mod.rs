@@ -15,16 +15,21 @@
 //! - children stopped by their supervisor (for a strategy, an escalation or
 //!   the supervisor's own end) are torn down at once, in reverse start order,
 //!   and reported to the observer as a normal stop;
-//! - a child that cannot be started (its factory panicked, or the actor
-//!   table is full) fails its supervisor: at a restart, the supervisor stops
-//!   its other children in reverse start order and fails, so its own parent
-//!   sees an abnormal exit (as for exceeded intensity, R22); at the
+//! - a child that cannot be started (its factory panicked, the actor table
+//!   is full, its name is taken) at a restart is a failure of that child,
+//!   as in Erlang/OTP: it counts toward the intensity and the child is
+//!   retried after its backoff (with the children of the same restart not
+//!   started yet); only exceeding the intensity gives up (R22). At the
 //!   supervisor's spawn, the spawn is undone and returns the error;
+//! - user code run by the supervisor (factories, destructors, observer
+//!   hooks) never unwinds through it: its table stays in the loop's [`Core`]
+//!   the whole time, so no child is ever left without its supervisor;
 //! - as in Erlang/OTP, a supervisor stays up when its children have all
 //!   ended for good; with [`SupervisorSpec::auto_shutdown`] it stops normally
 //!   then, so that a loop whose work is done becomes idle (R2).
 
 mod backoff;
+mod intensity;
 mod spec;
 
 pub use backoff::{Backoff, BackoffKind};
@@ -32,12 +37,14 @@ pub use spec::{ChildSpec, RestartMode, Strategy, SupervisorSpec};
 
 use crate::core::Core;
 use crate::message::ChildExit;
+use crate::observer::drop_quietly;
 use crate::trace::{trace_actor_restart, trace_escalate};
 use crate::{Actor, ActorId, Context, Error, Flow, SendError, SpawnOptions, TimerId};
+use intensity::RestartWindow;
 use std::any::TypeId;
-use std::collections::VecDeque;
 use std::fmt;
 use std::marker::PhantomData;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Duration;
 
 /// The supervisor actor's own messages (restart timers).
@@ -82,7 +89,7 @@ struct ChildState {
 pub(crate) struct SupState {
     spec: SupervisorSpec,
     children: Vec<ChildState>,
-    restarts: VecDeque<u64>,
+    restarts: RestartWindow,
     epoch: u64,
     rng: u64,
 }
@@ -174,8 +181,12 @@ impl Core {
     ///
     /// # Errors
     ///
-    /// `MaxActors` when the table cannot hold the supervisor and its
-    /// children (nothing is left running then).
+    /// Nothing is left running after an error:
+    /// - `MaxActors` when the table cannot hold the supervisor and its
+    ///   children;
+    /// - `FactoryPanicked` when a child's factory panics;
+    /// - a child's own spawn error: `InvalidArg` when its name is taken,
+    ///   and a nested supervisor's errors for a [`ChildSpec::supervisor`].
     pub fn spawn_supervisor(
         &mut self,
         spec: SupervisorSpec,
@@ -213,7 +224,7 @@ impl Core {
                     started_at: now,
                 })
                 .collect(),
-            restarts: VecDeque::new(),
+            restarts: RestartWindow::default(),
             epoch: 0,
             rng: 0x9E37_79B9_7F4A_7C15 ^ id.to_raw(),
         };
@@ -322,58 +333,58 @@ impl Core {
         self.supervisors.get(&sup.slot())
     }
 
-    /// Starts (or restarts) child `i` of `sup`.
+    /// Starts (or restarts) child `i` of `sup`. The table stays in place
+    /// while the child's start function (user code) runs; only that function
+    /// is taken out, and put back even if it panics.
     fn start_child(&mut self, sup: ActorId, i: usize) -> Result<ActorId, Error> {
-        let mut state = self
-            .supervisors
-            .remove(&sup.slot())
-            .expect("supervisor state");
-        let child = &mut state.children[i];
+        let Some(child) = self.sup_child_mut(sup, i) else {
+            return Err(Error::NoSuchActor);
+        };
         let opts = SpawnOptions {
             mailbox_cap: child.spec.mailbox_cap,
             name: child.spec.name.clone(),
             parent: Some(sup),
         };
-        let started = (child.spec.start)(self, opts);
+        let mut start =
+            std::mem::replace(&mut child.spec.start, Box::new(|_, _| Err(Error::Unknown)));
+        let started = catch_unwind(AssertUnwindSafe(|| start(self, opts)))
+            .unwrap_or(Err(Error::FactoryPanicked));
         let now = self.now_ms();
-        let child = &mut state.children[i];
+        let Some(child) = self.sup_child_mut(sup, i) else {
+            // The supervisor went away meanwhile (a C start function that
+            // re-entered the loop): the child goes with it.
+            drop_quietly(start);
+            if let Ok(id) = started {
+                self.terminate_now(id);
+            }
+            return Err(Error::NoSuchActor);
+        };
+        child.spec.start = start;
         child.pending = None;
         if let Ok(id) = started {
             child.current = Some(id);
             child.started_at = now;
         }
-        self.supervisors.insert(sup.slot(), state);
         started
+    }
+
+    fn sup_child_mut(&mut self, sup: ActorId, i: usize) -> Option<&mut ChildState> {
+        self.supervisors.get_mut(&sup.slot())?.children.get_mut(i)
     }
 
     /// A supervisor's child ended.
     fn sup_child_exited(&mut self, sup: ActorId, exit: ChildExit) -> Flow {
-        let Some(mut state) = self.supervisors.remove(&sup.slot()) else {
+        let now = self.now_ms();
+        let Some(state) = self.supervisors.get_mut(&sup.slot()) else {
             return Flow::Continue;
         };
-        let flow = self.sup_decide(sup, &mut state, exit);
-        self.supervisors.insert(sup.slot(), state);
-        match flow {
-            Ok(flow) => flow,
-            Err(Restart::Now(indices)) => self.sup_restart_now(sup, &indices),
-            Err(Restart::Escalate) => Flow::Fail,
-        }
-    }
-
-    fn sup_decide(
-        &mut self,
-        sup: ActorId,
-        state: &mut SupState,
-        exit: ChildExit,
-    ) -> Result<Flow, Restart> {
         let Some(i) = state
             .children
             .iter()
             .position(|c| c.current == Some(exit.child))
         else {
-            return Ok(Flow::Continue);
+            return Flow::Continue;
         };
-        let now = self.now_ms();
         let child = &mut state.children[i];
         child.current = None;
         if !child.spec.mode.restarts_after(exit.reason) {
@@ -382,83 +393,50 @@ impl Core {
                 .children
                 .iter()
                 .all(|c| c.done || (c.current.is_none() && c.pending.is_none()));
-            return Ok(if all_done && state.spec.auto_shutdown {
+            return if all_done && state.spec.auto_shutdown {
                 Flow::Stop
             } else {
                 Flow::Continue
-            });
+            };
         }
+        let scope = state.scope(i);
+        let decision = state.decide(i, scope, now, true);
+        self.sup_apply(sup, decision, true)
+    }
 
-        // Intensity: more than `intensity` restarts within `period`.
-        let period = ms(state.spec.period);
-        state.restarts.push_back(now);
-        while state
-            .restarts
-            .front()
-            .is_some_and(|&t| now.saturating_sub(t) >= period)
-        {
-            state.restarts.pop_front();
-        }
-        if state.restarts.len() > state.spec.intensity as usize {
-            trace_escalate!(sup);
-            if let Some(obs) = self.observer.as_mut() {
-                obs.on_supervisor_escalate(sup);
+    /// Carries out a decision, with the table in place: stops the children
+    /// it names (in that order), then restarts, schedules or escalates.
+    /// Restarts at once only when `now_ok` and there is no delay; else a
+    /// timer message restarts them (a failed start is retried from a later
+    /// turn, never in a loop of its own).
+    fn sup_apply(&mut self, sup: ActorId, decision: Decision, now_ok: bool) -> Flow {
+        match decision {
+            Decision::Escalate => {
+                trace_escalate!(sup);
+                self.observer.notify(|o| o.on_supervisor_escalate(sup));
+                Flow::Fail
             }
-            return Err(Restart::Escalate);
-        }
-
-        // Which children restart: the failed one, and by strategy others,
-        // stopped now in reverse start order.
-        let n = state.children.len();
-        let scope: Vec<usize> = match state.spec.strategy {
-            Strategy::OneForOne => vec![i],
-            Strategy::OneForAll => (0..n).collect(),
-            Strategy::RestForOne => (i..n).collect(),
-        };
-        for &j in scope.iter().rev() {
-            if j == i {
-                continue;
-            }
-            if let Some(id) = state.children[j].current.take() {
-                self.terminate_now(id);
-            }
-        }
-        let targets: Vec<usize> = scope
-            .into_iter()
-            .filter(|&j| {
-                let c = &state.children[j];
-                j == i || (!c.done && c.spec.mode != RestartMode::Temporary)
-            })
-            .collect();
-        for &j in &targets {
-            if j != i && state.children[j].spec.mode == RestartMode::Temporary {
-                state.children[j].done = true;
+            Decision::Restart {
+                stop,
+                targets,
+                delay,
+                epoch,
+            } => {
+                for id in stop {
+                    self.terminate_now(id);
+                }
+                if now_ok && delay.is_zero() {
+                    return self.sup_restart_now(sup, &targets);
+                }
+                let msg = SupMsg::Restart {
+                    indices: targets,
+                    epoch,
+                };
+                // The supervisor is alive (it is running), so this cannot fail.
+                let _: Result<TimerId, _> = self.send_after(crate::Addr::new(sup), delay, msg);
+                Flow::Continue
             }
         }
-
-        // Backoff of the child that ended.
-        let child = &mut state.children[i];
-        let backoff = child.spec.effective_backoff(&state.spec.backoff);
-        if now.saturating_sub(child.started_at) >= ms(backoff.reset_after) {
-            child.streak = 0;
-        }
-        child.streak = child.streak.saturating_add(1);
-        let delay = backoff.delay_jittered(child.streak, &mut state.rng);
-
-        state.epoch += 1;
-        if delay.is_zero() {
-            return Err(Restart::Now(targets));
-        }
-        for &j in &targets {
-            state.children[j].pending = Some(state.epoch);
-        }
-        let msg = SupMsg::Restart {
-            indices: targets,
-            epoch: state.epoch,
-        };
-        // The supervisor is alive (it is running), so this cannot fail.
-        let _: Result<TimerId, _> = self.send_after(crate::Addr::new(sup), delay, msg);
-        Ok(Flow::Continue)
     }
 
     /// A delayed restart is due.
@@ -480,27 +458,29 @@ impl Core {
     }
 
     fn sup_restart_now(&mut self, sup: ActorId, indices: &[usize]) -> Flow {
-        for &j in indices {
+        for (k, &j) in indices.iter().enumerate() {
             match self.start_child(sup, j) {
                 Ok(child) => {
-                    let state = self.supervisors.get_mut(&sup.slot()).expect("state");
-                    let c = &mut state.children[j];
+                    let Some(c) = self.sup_child_mut(sup, j) else {
+                        return Flow::Continue;
+                    };
                     c.restarts = c.restarts.saturating_add(1);
                     let attempt = c.restarts;
                     trace_actor_restart!(sup, child, attempt);
-                    if let Some(obs) = self.observer.as_mut() {
-                        obs.on_actor_restart(sup, child, attempt);
-                    }
+                    self.observer
+                        .notify(|o| o.on_actor_restart(sup, child, attempt));
                 }
                 Err(_) => {
-                    // A child that cannot start (table full, factory
-                    // panicked) is a supervisor failure: its teardown stops
-                    // the other children in reverse order (R22, R24).
-                    trace_escalate!(sup);
-                    if let Some(obs) = self.observer.as_mut() {
-                        obs.on_supervisor_escalate(sup);
-                    }
-                    return Flow::Fail;
+                    // A child that cannot start is a failure of that child
+                    // (as in Erlang/OTP): it counts toward the intensity,
+                    // and it is retried after its backoff with the children
+                    // of this restart not started yet (R22).
+                    let now = self.now_ms();
+                    let Some(state) = self.supervisors.get_mut(&sup.slot()) else {
+                        return Flow::Continue;
+                    };
+                    let decision = state.decide(j, indices[k..].to_vec(), now, false);
+                    return self.sup_apply(sup, decision, false);
                 }
             }
         }
@@ -518,11 +498,80 @@ impl Core {
                 self.terminate_now(id);
             }
         }
+        // The specs hold user closures.
+        drop_quietly(state);
     }
 }
 
-/// What `sup_decide` leaves for after the table is back in place.
-enum Restart {
-    Now(Vec<usize>),
+/// What a supervisor does about a failed child, decided on its table alone
+/// (no user code runs while deciding).
+enum Decision {
+    /// The intensity is exceeded: fail, stopping every child (R22).
     Escalate,
+    /// Stop `stop` (in this order), then restart `targets` after `delay`.
+    Restart {
+        stop: Vec<ActorId>,
+        targets: Vec<usize>,
+        delay: Duration,
+        epoch: u64,
+    },
+}
+
+impl SupState {
+    /// The children that restart with child `i`, by strategy (R21).
+    fn scope(&self, i: usize) -> Vec<usize> {
+        let n = self.children.len();
+        match self.spec.strategy {
+            Strategy::OneForOne => vec![i],
+            Strategy::OneForAll => (0..n).collect(),
+            Strategy::RestForOne => (i..n).collect(),
+        }
+    }
+
+    /// Child `i` failed: it ended and is to restart, or (`ran` false) it
+    /// could not be started. Counts a restart toward the intensity and
+    /// decides which children of `scope` stop and restart, and when.
+    fn decide(&mut self, i: usize, scope: Vec<usize>, now: u64, ran: bool) -> Decision {
+        if self
+            .restarts
+            .record(now, self.spec.intensity, ms(self.spec.period))
+        {
+            return Decision::Escalate;
+        }
+        // The others of the scope stop now, in reverse start order.
+        let stop: Vec<ActorId> = scope
+            .iter()
+            .rev()
+            .filter(|&&j| j != i)
+            .filter_map(|&j| self.children[j].current.take())
+            .collect();
+        let targets: Vec<usize> = scope
+            .into_iter()
+            .filter(|&j| {
+                let c = &self.children[j];
+                j == i || (!c.done && c.spec.mode != RestartMode::Temporary)
+            })
+            .collect();
+
+        // Backoff of the child that failed; a failed start does not count
+        // as a stable run.
+        let child = &mut self.children[i];
+        let backoff = child.spec.effective_backoff(&self.spec.backoff);
+        if ran && now.saturating_sub(child.started_at) >= ms(backoff.reset_after) {
+            child.streak = 0;
+        }
+        child.streak = child.streak.saturating_add(1);
+        let delay = backoff.delay_jittered(child.streak, &mut self.rng);
+
+        self.epoch += 1;
+        for &j in &targets {
+            self.children[j].pending = Some(self.epoch);
+        }
+        Decision::Restart {
+            stop,
+            targets,
+            delay,
+            epoch: self.epoch,
+        }
+    }
 }

@@ -49,7 +49,9 @@ pub enum Strategy {
 ///
 /// More than `intensity` restarts within `period` make the supervisor stop
 /// all its children (reverse start order) and fail, which its own parent
-/// sees as an abnormal exit (R22). Defaults as Erlang/OTP: 1 restart in 5 s.
+/// sees as an abnormal exit (R22). Every restart counts, a failed one (a
+/// child that could not be started, and is retried) included. Defaults as
+/// Erlang/OTP: 1 restart in 5 s.
 ///
 /// # Examples
 ///
@@ -164,12 +166,21 @@ impl ChildSpec {
     /// A child built by `factory` at every start.
     ///
     /// A factory that panics is a failed start, caught like a panic in a
-    /// behavior: at the supervisor's spawn, the children started so far are
-    /// stopped (reverse order) and the spawn returns
-    /// [`Error::FactoryPanicked`]; at a restart, the supervisor stops its
-    /// other children in reverse start order and fails, escalating to its
-    /// own parent as when its restart intensity is exceeded (R22). No child
-    /// is ever left without its supervisor.
+    /// behavior, and so is a start the loop refuses (`MaxActors`, a taken
+    /// name); the actor a refused start built is dropped, its destructor's
+    /// panic caught too:
+    /// - at the supervisor's spawn, the children started so far are stopped
+    ///   (reverse order) and the spawn returns the error
+    ///   ([`Error::FactoryPanicked`] for a panic);
+    /// - at a restart, a failed start is a failure of the child, as in
+    ///   Erlang/OTP: it counts toward the supervisor's intensity, and the
+    ///   child is retried after its backoff (together with the children of
+    ///   the same restart not started yet, which wait for it). Only
+    ///   exceeding the intensity makes the supervisor stop its other
+    ///   children in reverse start order and fail (R22).
+    ///
+    /// No child is ever left without its supervisor: no user code unwinds
+    /// through it.
     pub fn new<A: Actor>(mut factory: impl FnMut() -> A + 'static) -> ChildSpec {
         Self::from_start(TypeId::of::<A::Msg>(), move |core, opts| {
             let actor = build(&mut factory)?;

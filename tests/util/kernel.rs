@@ -8,9 +8,14 @@ use std::fmt::Display;
 use std::io::Write;
 use std::sync::Once;
 
-/// Whether this process may create an io_uring ring: a raw
-/// `io_uring_setup(1, …)` system call (seccomp filters and the
-/// `kernel.io_uring_disabled` sysctl make it fail).
+/// Entries of the bridge's io_uring ring (`ring_entries` in `zig-src/`).
+pub const RING_ENTRIES: u32 = 256;
+
+/// Whether this process may create an io_uring ring of the size the bridge
+/// asks for: a raw `io_uring_setup(RING_ENTRIES, …)` system call (seccomp
+/// filters and the `kernel.io_uring_disabled` sysctl make it fail, and so
+/// does a small `RLIMIT_MEMLOCK` on kernels that charge rings to it, with
+/// ENOMEM: a 1-entry probe would pass there while every real ring fails).
 pub fn io_uring_allowed() -> Result<(), std::io::Error> {
     #[cfg(target_os = "linux")]
     {
@@ -18,7 +23,8 @@ pub fn io_uring_allowed() -> Result<(), std::io::Error> {
         let mut params = [0u32; 30];
         // SAFETY: the kernel writes at most `sizeof(struct io_uring_params)`
         // bytes into `params`, which has that size.
-        let fd = unsafe { libc::syscall(libc::SYS_io_uring_setup, 1u32, params.as_mut_ptr()) };
+        let fd =
+            unsafe { libc::syscall(libc::SYS_io_uring_setup, RING_ENTRIES, params.as_mut_ptr()) };
         if fd < 0 {
             return Err(std::io::Error::last_os_error());
         }
