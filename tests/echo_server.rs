@@ -434,8 +434,8 @@ fn half_closed_clients_get_the_full_echo_then_eof() {
 }
 
 #[test]
-// Regression: on epoll the bridge closed released watches' duplicate fds only
-// after its blocking tick, so a closed connection stayed open up to 1 s.
+// Regression: on epoll the bridge once closed released watches' duplicate fds
+// only after its blocking tick, so a closed connection stayed open up to 1 s.
 fn a_closed_connection_reaches_the_client_promptly() {
     // The server closes right after echoing what a half-closed client sent;
     // the client must see that EOF at once, not when the loop next wakes up.
@@ -519,8 +519,8 @@ fn a_thousand_connect_disconnect_cycles_leave_nothing_behind() {
 fn two_thousand_concurrent_connections_are_held_and_served() {
     let _serial = serial();
     const CONNS: usize = 2000;
-    // Client + server socket + the runtime's duplicate, per connection.
-    let need = (CONNS * 3 + 256) as libc::rlim_t;
+    // Client and server socket per connection (a watch costs no fd).
+    let need = (CONNS * 2 + 256) as libc::rlim_t;
     let mut lim = get_nofile();
     if lim.rlim_cur < need && lim.rlim_max >= need {
         lim.rlim_cur = lim.rlim_max;
@@ -598,8 +598,8 @@ fn running_out_of_fds_pauses_accepting_without_spinning_then_recovers() {
             .collect();
         let orig = get_nofile();
         let restore = RestoreNofile(orig);
-        // Leave exactly two fd numbers free: one connection (its socket and
-        // the runtime's duplicate), then EMFILE.
+        // Leave exactly two fd numbers free: two connections (a watch costs
+        // no fd), then EMFILE.
         let mut free = 0;
         let mut limit = 0;
         while free < 2 {
@@ -732,7 +732,6 @@ fn start_example(
     backend: BackendKind,
     nofile: Option<libc::rlim_t>,
 ) -> (Server, u16, mpsc::Receiver<String>) {
-    use std::os::unix::process::CommandExt;
     let port = {
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
@@ -744,21 +743,7 @@ fn start_example(
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
     if let Some(n) = nofile {
-        let lim = libc::rlimit {
-            rlim_cur: n,
-            rlim_max: n,
-        };
-        // SAFETY: between fork and exec the closure only calls setrlimit,
-        // which is async-signal-safe, on a value it owns.
-        unsafe {
-            cmd.pre_exec(move || {
-                if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) == 0 {
-                    Ok(())
-                } else {
-                    Err(std::io::Error::last_os_error())
-                }
-            });
-        }
+        util::limit_nofile(&mut cmd, n);
     }
     let mut server = Server(cmd.spawn().expect("start the example"));
     // Its stdout, line by line, through a channel (reads are bounded).
@@ -803,22 +788,8 @@ fn start_example(
 /// Sends `sig` to the example and waits (at most 5 s) for it to exit with
 /// status 0; returns the rest of its stdout.
 fn stop_example(server: &mut Server, sig: libc::c_int, lines: mpsc::Receiver<String>) -> String {
-    let backend_name = format!("the example (pid {})", server.0.id());
-    // SAFETY: kill with a valid signal to our own child's pid.
-    let rc = unsafe { libc::kill(server.0.id() as libc::pid_t, sig) };
-    assert_eq!(rc, 0, "kill: {}", std::io::Error::last_os_error());
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = server.0.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(5),
-            "{backend_name}: the example did not exit within 5 s of signal {sig}"
-        );
-        thread::sleep(Duration::from_millis(10));
-    };
-    assert!(status.success(), "{backend_name}: exit status {status}");
+    let what = format!("the example (pid {})", server.0.id());
+    util::signal_and_wait(&mut server.0, sig, &what);
     lines.iter().collect::<Vec<_>>().join("\n")
 }
 

@@ -702,9 +702,9 @@ fn peer_close_is_reported_as_hangup_to_a_write_watch_without_readable() {
 }
 
 // R16: a peer that only shut down its write side is no hang-up: a WRITE watch keeps
-// reporting writable without HANGUP (io_uring completes the bridge's hang-up lane for
-// the half-close; the lane then retires and the watch asks the kernel at every event),
-// and once the peer closes, the same watch reports HANGUP. Never READ.
+// reporting writable without HANGUP (a poll of the fd itself would see RDHUP for the
+// half-close; the bridge's set reports exact bits), and once the peer closes, the same
+// watch reports HANGUP. Never READ.
 #[test]
 fn half_closed_peer_is_no_hangup_until_it_closes() {
     for backend in backends() {
@@ -736,8 +736,8 @@ fn half_closed_peer_is_no_hangup_until_it_closes() {
 }
 
 // R16: a WRITE watch on a socket whose send buffer is full hears nothing when the peer
-// shuts its write side down (io_uring completes every poll for that half-close, the
-// bridge's hang-up lane included), and hears WRITE once the peer reads.
+// shuts its write side down (io_uring would complete a poll of the fd itself for that
+// half-close, RDHUP being in every mask it polls), and hears WRITE once the peer reads.
 #[test]
 fn peer_half_close_is_not_writable_while_the_send_buffer_is_full() {
     use std::sync::atomic::{AtomicBool, Ordering::SeqCst};

@@ -721,18 +721,47 @@ fn collect(loop: *Loop, token: u64) u32 {
     return bits;
 }
 
+/// A loop on one backend and a connected socket pair, for a test.
+const Fixture = struct {
+    loop: *Loop,
+    fds: [2]c_int,
+
+    /// Null when the backend is not available here.
+    fn init(kind: BackendKind) !?Fixture {
+        const loop = createFor(kind) orelse return null;
+        errdefer jzx_xev_loop_destroy(loop);
+        return .{ .loop = loop, .fds = try socketPair() };
+    }
+
+    fn deinit(self: Fixture) void {
+        for (self.fds) |fd| {
+            if (fd >= 0) _ = std.c.close(fd);
+        }
+        jzx_xev_loop_destroy(self.loop);
+    }
+};
+
+/// Makes the fixture's fd readable, watches it for READ with `token` and
+/// checks that a run reports it.
+fn watchReadable(f: Fixture, token: u64) !?*Watch {
+    _ = std.c.write(f.fds[1], "x", 1);
+    var w: ?*Watch = null;
+    try testing.expectEqual(OK, jzx_xev_watch(f.loop, f.fds[0], READ, token, &w));
+    try testing.expectEqual(OK, jzx_xev_run(f.loop, 100, null));
+    try testing.expectEqual(READ, collect(f.loop, token));
+    return w;
+}
+
 test "bridge: read and write watch on one fd" {
     for (testBackends()) |kind| {
-        const loop = createFor(kind) orelse continue;
-        defer jzx_xev_loop_destroy(loop);
-        const fds = try socketPair();
-        defer _ = std.c.close(fds[0]);
-        defer _ = std.c.close(fds[1]);
+        const f = try Fixture.init(kind) orelse continue;
+        defer f.deinit();
+        const loop = f.loop;
         var w: ?*Watch = null;
-        try testing.expectEqual(OK, jzx_xev_watch(loop, fds[0], READ | WRITE, 7, &w));
+        try testing.expectEqual(OK, jzx_xev_watch(loop, f.fds[0], READ | WRITE, 7, &w));
         try testing.expectEqual(OK, jzx_xev_run(loop, 100, null));
         try testing.expectEqual(WRITE, collect(loop, 7));
-        _ = std.c.write(fds[1], "x", 1);
+        _ = std.c.write(f.fds[1], "x", 1);
         try testing.expectEqual(OK, jzx_xev_run(loop, 100, null));
         try testing.expectEqual(READ | WRITE, collect(loop, 7));
         jzx_xev_unwatch(loop, w);
@@ -741,16 +770,10 @@ test "bridge: read and write watch on one fd" {
 
 test "bridge: no callback after unwatch" {
     for (testBackends()) |kind| {
-        const loop = createFor(kind) orelse continue;
-        defer jzx_xev_loop_destroy(loop);
-        const fds = try socketPair();
-        defer _ = std.c.close(fds[0]);
-        defer _ = std.c.close(fds[1]);
-        _ = std.c.write(fds[1], "x", 1);
-        var w: ?*Watch = null;
-        try testing.expectEqual(OK, jzx_xev_watch(loop, fds[0], READ, 9, &w));
-        try testing.expectEqual(OK, jzx_xev_run(loop, 100, null));
-        try testing.expectEqual(READ, collect(loop, 9));
+        const f = try Fixture.init(kind) orelse continue;
+        defer f.deinit();
+        const loop = f.loop;
+        const w = try watchReadable(f, 9);
         jzx_xev_unwatch(loop, w);
         try testing.expectEqual(@as(u32, 0), collect(loop, 9));
         for (0..3) |_| {
@@ -758,5 +781,39 @@ test "bridge: no callback after unwatch" {
             try testing.expectEqual(@as(u32, 0), collect(loop, 9));
         }
         try testing.expectEqual(@as(usize, 0), jzx_xev_live_watches(loop));
+    }
+}
+
+test "bridge: rewatch switches direction in place" {
+    for (testBackends()) |kind| {
+        const f = try Fixture.init(kind) orelse continue;
+        defer f.deinit();
+        const loop = f.loop;
+        const w = try watchReadable(f, 1);
+        var again: ?*Watch = null;
+        try testing.expectEqual(ERR_INVALID_ARG, jzx_xev_watch(loop, f.fds[0], WRITE, 2, &again));
+        try testing.expectEqual(OK, jzx_xev_rewatch(loop, w, WRITE, 3));
+        try testing.expectEqual(@as(u32, 0), collect(loop, 1));
+        try testing.expectEqual(OK, jzx_xev_run(loop, 100, null));
+        try testing.expectEqual(@as(u32, 0), collect(loop, 1));
+        try testing.expectEqual(WRITE, collect(loop, 3));
+        jzx_xev_unwatch(loop, w);
+        try testing.expectEqual(@as(usize, 0), jzx_xev_live_watches(loop));
+    }
+}
+
+test "bridge: a closed fd is never reported" {
+    for (testBackends()) |kind| {
+        var f = try Fixture.init(kind) orelse continue;
+        defer f.deinit();
+        const loop = f.loop;
+        const w = try watchReadable(f, 4);
+        _ = std.c.close(f.fds[0]);
+        f.fds[0] = -1;
+        for (0..3) |_| {
+            try testing.expectEqual(OK, jzx_xev_run(loop, 10, null));
+            try testing.expectEqual(@as(u32, 0), collect(loop, 4));
+        }
+        jzx_xev_unwatch(loop, w);
     }
 }
