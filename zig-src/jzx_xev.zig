@@ -42,6 +42,10 @@
 //! - an entry left behind by an earlier registration of the same number
 //!   (its file kept open through another descriptor) reports a stale
 //!   generation and is ignored.
+//! epoll drops an entry only when its file is closed for good: a watched fd
+//! closed without unwatching while a duplicate of it lives on (a `dup`, a
+//! child process) keeps reporting until the watch is changed or removed.
+//! Checking each event's file identity would cost a system call per event.
 //! Watches are released synchronously: nothing of them is left in libxev.
 const std = @import("std");
 const builtin = @import("builtin");
