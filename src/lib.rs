@@ -103,12 +103,16 @@
 //!
 //! | system | backend | readiness |
 //! |---|---|---|
-//! | Linux | io_uring (default when available) | `IORING_OP_POLL_ADD` |
-//! | Linux | epoll (fallback, or `JZX_BACKEND=epoll`) | level-triggered `epoll` |
-//! | macOS, BSD | kqueue | `EVFILT_READ`/`EVFILT_WRITE` |
+//! | Linux | io_uring (default when available) | an epoll set, polled with `IORING_OP_POLL_ADD` |
+//! | Linux | epoll (fallback, or `JZX_BACKEND=epoll`) | an epoll set, polled by libxev's epoll |
+//! | macOS, BSD | kqueue | a kqueue set (`EVFILT_READ`/`EVFILT_WRITE`) |
 //!
 //! [`Config::backend`] or the `JZX_BACKEND` variable (`io_uring`, `epoll`)
-//! choose; [`Core::backend`] tells which one runs.
+//! choose; [`Core::backend`] tells which one runs. On every backend the
+//! watched fds live in one level-triggered epoll (or kqueue) set per loop,
+//! which libxev polls as a single fd: a watch costs no file descriptor, an
+//! interest change needs none, and a watched fd that its owner closes drops
+//! out of the set by itself.
 //!
 //! # Supervision
 //!

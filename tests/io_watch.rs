@@ -762,9 +762,9 @@ fn peer_close_is_reported_as_hangup_to_a_write_watch_without_readable() {
 }
 
 // R16: a peer that only shut down its write side is no hang-up: a WRITE watch keeps
-// reporting writable without HANGUP (io_uring completes the bridge's hang-up lane for
-// the half-close; the lane then retires and the watch asks the kernel at every event),
-// and once the peer closes, the same watch reports HANGUP. Never READ.
+// reporting writable without HANGUP (a poll of the fd itself would see RDHUP for the
+// half-close; the bridge's set reports exact bits), and once the peer closes, the same
+// watch reports HANGUP. Never READ.
 #[test]
 fn half_closed_peer_is_no_hangup_until_it_closes() {
     for backend in backends() {
@@ -796,8 +796,8 @@ fn half_closed_peer_is_no_hangup_until_it_closes() {
 }
 
 // R16: a WRITE watch on a socket whose send buffer is full hears nothing when the peer
-// shuts its write side down (io_uring completes every poll for that half-close, the
-// bridge's hang-up lane included), and hears WRITE once the peer reads.
+// shuts its write side down (io_uring would complete a poll of the fd itself for that
+// half-close, RDHUP being in every mask it polls), and hears WRITE once the peer reads.
 #[test]
 fn peer_half_close_is_not_writable_while_the_send_buffer_is_full() {
     use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
@@ -1197,5 +1197,135 @@ fn reused_fd_number_watched_after_the_closers_teardown_gets_readiness() {
     for backend in backends() {
         closed_fd_number_reuse(backend, Reuse::CloseThenOpen, false);
         closed_fd_number_reuse(backend, Reuse::Dup2Over, false);
+    }
+}
+
+/// How an owner gets rid of its watched fd without unwatching it.
+#[derive(Clone, Copy, Debug)]
+enum Gone {
+    /// close(N).
+    Closed,
+    /// dup2(new, N): closes the old socket and puts a new, readable one at N.
+    Reused,
+}
+
+/// R17: an owner that closes its readable, watched fd N without unwatching
+/// and keeps running hears nothing more of N (not of the closed socket, nor
+/// of a new socket given the number), and the closed socket's peer sees EOF
+/// while the owner still runs.
+fn closed_without_unwatch(backend: jzx::BackendKind, gone: Gone) -> (Vec<IoEvent>, bool) {
+    let mut lp = new_loop(backend);
+    let (a, mut a_peer) = socketpair();
+    a_peer.write_all(b"never read").unwrap();
+    let n = a.as_raw_fd();
+    let (x, mut x_peer) = socketpair();
+    let events: Log<IoEvent> = Log::default();
+    let l = events.clone();
+    let peer_closed: Rc<Cell<bool>> = Rc::default();
+    let pc = peer_closed.clone();
+    let mut a = Some(a);
+    let owner = lp
+        .spawn(probe(
+            move |_cx, stop: bool| {
+                // Still running, long after the close: the peer sees it
+                // (EOF, or a reset since the socket had unread data).
+                let mut buf = [0u8; 16];
+                pc.set(match a_peer.read(&mut buf) {
+                    Ok(0) => true,
+                    Err(e) => e.kind() == std::io::ErrorKind::ConnectionReset,
+                    Ok(_) => false,
+                });
+                if stop {
+                    Flow::Stop
+                } else {
+                    Flow::Continue
+                }
+            },
+            move |_cx, ev| {
+                l.push(ev);
+                if let Some(a) = a.take() {
+                    match gone {
+                        Gone::Closed => drop(a),
+                        Gone::Reused => {
+                            // SAFETY: N belongs to `a`, which gives it up here;
+                            // dup2 closes its socket and installs `x`'s at N.
+                            let d = unsafe { libc::dup2(x.as_raw_fd(), n) };
+                            assert_eq!(d, n, "dup2: {}", std::io::Error::last_os_error());
+                            std::mem::forget(a);
+                            x_peer.write_all(b"new socket").unwrap();
+                        }
+                    }
+                }
+                Flow::Continue
+            },
+        ))
+        .unwrap();
+    lp.watch_fd(n, owner.id(), Interest::READ).unwrap();
+    lp.send_after(owner, Duration::from_millis(100), true)
+        .unwrap();
+    run_within(&mut lp, LIMIT);
+    if let Gone::Reused = gone {
+        // SAFETY: N holds the duplicate of `x` made above, owned by nothing.
+        drop(unsafe { OwnedFd::from_raw_fd(n) });
+    }
+    (events.get(), peer_closed.get())
+}
+
+#[test]
+fn a_watched_fd_closed_without_unwatch_is_never_reported_again() {
+    for backend in backends() {
+        for gone in [Gone::Closed, Gone::Reused] {
+            let what = format!("{backend}, {gone:?}");
+            let (events, peer_closed) = closed_without_unwatch(backend, gone);
+            assert!(!events.is_empty(), "{what}: no readiness before the close");
+            assert_bits(&events[..1], events[0].fd, READ, WRITE, &what);
+            // Nothing after the close: an error reported once would do, readiness never.
+            let later = &events[1..];
+            assert!(
+                later.len() <= 1
+                    && later
+                        .iter()
+                        .all(|e| e.readiness.bits() & (READ | WRITE) == 0),
+                "{what}: {} events after the close: {:?}",
+                later.len(),
+                &later[..later.len().min(4)]
+            );
+            assert!(
+                peer_closed,
+                "{what}: the peer saw no close while the owner ran"
+            );
+        }
+    }
+}
+
+// R17: the echo pattern — the owner reads, closes its fd and stops without
+// unwatching: its peer sees EOF by the time `run` returns, not at loop drop.
+#[test]
+fn the_peer_sees_eof_before_run_returns_when_the_owner_closes_and_stops() {
+    for backend in backends() {
+        let mut lp = new_loop(backend);
+        let (a, mut peer) = socketpair();
+        let fd = a.as_raw_fd();
+        peer.write_all(b"bye").unwrap();
+        let mut a = Some(a);
+        let owner = lp
+            .spawn(probe(stop_on_true, move |_cx, _ev| {
+                let mut buf = [0u8; 8];
+                if let Some(mut s) = a.take() {
+                    assert_eq!(s.read(&mut buf).ok(), Some(3));
+                }
+                Flow::Stop
+            }))
+            .unwrap();
+        lp.watch_fd(fd, owner.id(), Interest::READ).unwrap();
+        run_within(&mut lp, LIMIT);
+        assert_eq!(lp.actor_count(), 0, "{backend}");
+        let mut buf = [0u8; 8];
+        let got = peer.read(&mut buf);
+        assert!(
+            matches!(got, Ok(0)),
+            "{backend}: the peer saw {got:?} after run returned, not EOF"
+        );
+        drop(lp);
     }
 }

@@ -27,7 +27,6 @@ mod zig_tools;
 use socket2::SockRef;
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -177,21 +176,7 @@ impl Server {
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
         if let Some(n) = nofile {
-            let lim = libc::rlimit {
-                rlim_cur: n as libc::rlim_t,
-                rlim_max: n as libc::rlim_t,
-            };
-            // SAFETY: setrlimit is async-signal-safe; `lim` is a valid rlimit
-            // copied into the closure.
-            unsafe {
-                cmd.pre_exec(move || {
-                    if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) == 0 {
-                        Ok(())
-                    } else {
-                        Err(std::io::Error::last_os_error())
-                    }
-                });
-            }
+            util::limit_nofile(&mut cmd, n as libc::rlim_t);
         }
         let mut child = cmd.spawn().expect("start the Zig echo server");
         let (tx, lines) = mpsc::channel();
@@ -267,21 +252,11 @@ impl Server {
     /// Sends `sig`, waits for the exit; returns the lines printed after the
     /// banner.
     fn stop_with(mut self, sig: libc::c_int, backend: &str) -> String {
-        // SAFETY: kill with a valid signal to our own child's pid.
-        let rc = unsafe { libc::kill(self.child.id() as libc::pid_t, sig) };
-        assert_eq!(rc, 0, "kill: {}", std::io::Error::last_os_error());
-        let start = Instant::now();
-        let status = loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                break status;
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(5),
-                "{backend}: the Zig echo server did not exit within 5 s of signal {sig}"
-            );
-            thread::sleep(Duration::from_millis(10));
-        };
-        assert!(status.success(), "{backend}: exit status {status}");
+        util::signal_and_wait(
+            &mut self.child,
+            sig,
+            &format!("{backend}: the Zig echo server"),
+        );
         let mut tail = Vec::new();
         while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(5)) {
             tail.push(line);
@@ -415,8 +390,8 @@ fn zig_echo_server_echoes_and_stops_cleanly_on_every_backend() {
 
 #[test]
 fn zig_echo_server_survives_running_out_of_fds() {
-    // With 48 fds the server runs out after a dozen connections (each costs
-    // its socket and the runtime's duplicate of it): accept fails with
+    // With 48 fds the server runs out after a few dozen connections (each
+    // costs its socket; a watch costs no fd): accept fails with
     // EMFILE, the listener pauses (unwatch, then jzx_send_after to itself)
     // and resumes; the connections already open keep being served, and once
     // they are gone new clients are served again.

@@ -3,8 +3,9 @@
  *
  * Internal to jzx: Rust reads this header through bindgen; nothing else
  * should. The bridge is thin. It owns one libxev loop, a thread-safe wakeup,
- * one re-armable timer and fd readiness watches, and it never calls back into
- * Rust: what happened during a run is recorded and read afterwards with
+ * one re-armable timer and fd readiness watches (one epoll or kqueue set of
+ * the watched fds, polled by libxev as a single fd), and it never calls
+ * back into Rust: what happened during a run is recorded and read afterwards with
  * jzx_xev_events() and the flags that jzx_xev_run() returns.
  *
  * Every function returns 0 on success or a negative jzx_xev_status.
@@ -87,16 +88,24 @@ int jzx_xev_timer_set(jzx_xev_loop *loop, uint64_t ms);
 void jzx_xev_timer_clear(jzx_xev_loop *loop);
 
 /* Watches `fd` for `interest` (READ, WRITE or both), level-triggered. The
- * bridge watches its own duplicate of the fd, so the caller may close `fd`
- * before unwatching, and a new fd with the same number can be watched at once.
- * Errors: INVALID_ARG (fd < 0, no interest), BAD_FD (fd not open). */
+ * bridge registers `fd` itself (no duplicate) in its readiness set, so a watch
+ * costs no file descriptor. The caller may close `fd` before unwatching: the
+ * kernel then drops it from the set and it is never reported again; a new fd
+ * with the same number is watched through jzx_xev_rewatch of the old watch.
+ * Errors: INVALID_ARG (fd < 0, no interest, fd already watched), BAD_FD (fd
+ * not open), RESOURCES (errno: e.g. EPERM for a file that cannot be polled). */
 int jzx_xev_watch(jzx_xev_loop *loop, int fd, uint32_t interest, uint64_t token,
                   jzx_xev_watcher **out);
-/* Stops a watch. After it returns no event carries its token, and the watch
- * pointer must not be used again. Its resources are released once libxev has
- * finished with them (at the latest during the next runs). */
+/* Changes a watch's interest and token in place; needs no file descriptor.
+ * When its fd was closed and the number now names another file, the watch
+ * follows the new file. After it returns no event carries the old token.
+ * Errors as jzx_xev_watch; on error the watch is unchanged. */
+int jzx_xev_rewatch(jzx_xev_loop *loop, jzx_xev_watcher *watch, uint32_t interest,
+                    uint64_t token);
+/* Stops a watch and releases it at once. After it returns no event carries its
+ * token, and the watch pointer must not be used again. */
 void jzx_xev_unwatch(jzx_xev_loop *loop, jzx_xev_watcher *watch);
-/* Watches not yet fully released (for leak tests). */
+/* Watches registered (for leak tests). */
 size_t jzx_xev_live_watches(const jzx_xev_loop *loop);
 
 #ifdef __cplusplus

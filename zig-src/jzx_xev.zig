@@ -9,41 +9,44 @@
 //! - an `Async` so that other threads can wake a blocked run;
 //! - one re-armable timer (the runtime multiplexes its own timers onto it)
 //!   and a private deadline timer for runs with a timeout;
-//! - fd readiness watches.
+//! - a readiness set: its own epoll instance (Linux, both backends) or kqueue
+//!   (macOS, BSD) holding every watched fd.
 //!
 //! The bridge never calls back into Rust. libxev's callbacks only record what
 //! happened (readiness per watch, timer expiry, wakeup); the caller reads it
 //! after `jzx_xev_run` returns. So no foreign code runs inside libxev, and
 //! "no callback after unwatch" reduces to dropping a recorded event.
 //!
-//! Readiness. io_uring and epoll use libxev's `poll` operation with the
-//! interest mask (READ|WRITE in one registration, as epoll requires); kqueue
-//! uses zero-length reads and writes, one completion per direction. The result
-//! of those operations does not say which bits are ready. A watch of one
-//! direction on io_uring or epoll therefore has a second `poll`, the hang-up
-//! lane, with an empty mask: the kernel completes it only for error and
-//! hang-up (epoll registers a second duplicate of the fd for it). While that
-//! lane is quiet, the main poll firing means "the watched direction is ready",
-//! with no further system call; when the lane fires, the callback asks the
-//! kernel with `poll(fd, 0)` and reports the watched directions plus error and
-//! hang-up. Watches of both directions, kqueue, and a watch whose lane could
-//! not be set up ask the kernel at every event. Every callback rearms, so
-//! readiness is level-triggered.
+//! Readiness. Watched fds are registered in the bridge's own set,
+//! level-triggered, and libxev polls that one set's fd: a `poll` completion
+//! on io_uring and epoll, a zero-length read on kqueue, rearmed after every
+//! wake. When it fires, the callback harvests the set without blocking
+//! (`epoll_wait` or `kevent` with a zero timeout), which gives each ready
+//! fd's exact bits: no per-fd system call, and an interest covers only the
+//! watched directions (io_uring's own polls would add RDHUP to every mask and
+//! keep completing for a half-closed peer). While a watched condition holds,
+//! the set stays readable and every run reports it again: level-triggered.
 //!
-//! Each watch registers its own duplicate of the caller's fd. The caller may
-//! close its fd before unwatching (an echo connection does exactly that), and
-//! the kernel may hand the same number to a new socket that is watched at once:
-//! the old registration belongs to the duplicate, so removing it never touches
-//! the new one (on epoll, removing a closed or reused fd number would corrupt
-//! the loop).
-//!
-//! Unwatch. Cancelling differs per backend: on io_uring and kqueue the
-//! cancelled completion is called back once more; on epoll it is removed
-//! silently. A watch is therefore released only when every completion of it
-//! is known to be finished: either its callback returned `disarm`, or libxev
-//! reports it dead after the cancel completed. A cancel is only issued for a
-//! completion that libxev has registered (not one still queued for adding),
-//! and memory is freed outside callbacks, after a run.
+//! File descriptors. A watch costs no descriptor: the set is one fd per loop,
+//! and it refers to the caller's fd directly, not to a duplicate. Changing a
+//! watch's interest modifies its entry in place (`jzx_xev_rewatch`). The
+//! caller may close a watched fd without unwatching (an echo connection does
+//! exactly that): the kernel removes a closed file from the set by itself
+//! (epoll once no descriptor of the process refers to the file any more,
+//! kqueue at the close), so a closed fd is never reported again and its peer
+//! sees the close at once. Each entry carries the fd and a generation, and
+//! the bridge holds at most one watch per fd number, so:
+//! - removing a watch deletes the entry of its fd number only, which can
+//!   never be another watch's entry (a new watch of a reused number replaces
+//!   the old one through `jzx_xev_rewatch`);
+//! - an entry left behind by an earlier registration of the same number
+//!   (its file kept open through another descriptor) reports a stale
+//!   generation and is ignored.
+//! epoll drops an entry only when its file is closed for good: a watched fd
+//! closed without unwatching while a duplicate of it lives on (a `dup`, a
+//! child process) keeps reporting until the watch is changed or removed.
+//! Checking each event's file identity would cost a system call per event.
+//! Watches are released synchronously: nothing of them is left in libxev.
 const std = @import("std");
 const builtin = @import("builtin");
 const xev = @import("xev");
@@ -106,35 +109,316 @@ else
 /// completions live inside it and must keep their addresses.
 pub const Loop = struct {
     inner: Inner,
+    /// The readiness set of the watched fds.
+    set: Set,
     /// Readiness recorded during the current (or last) run.
     events: std.ArrayList(Event) = .empty,
     /// Incremented at every run; lets a watch merge its bits into one event.
     run_seq: u64 = 0,
     /// JZX_XEV_RAN_* bits of the current run.
     ran: u32 = 0,
-    /// Watches allocated and not yet released.
+    /// The watch of each fd number (null: not watched).
+    by_fd: std.ArrayList(?*Watch) = .empty,
+    /// Watches registered (for leak tests).
     live_watches: usize = 0,
+    /// The generation of the last registration.
+    gen: u32 = 0,
 
-    fn record(self: *Loop, seq: *u64, idx: *usize, token: u64, fd: c_int, ready: u32) void {
-        self.note(seq, idx, token, fd, ready, false);
-    }
-
-    /// Records `ready` for a watch in this run: merged with what the run
-    /// already recorded for it, or (`replace`) in place of it, 0 dropping it.
-    fn note(self: *Loop, seq: *u64, idx: *usize, token: u64, fd: c_int, ready: u32, replace: bool) void {
-        if (seq.* == self.run_seq) {
-            const ev = &self.events.items[idx.*];
-            ev.ready = if (replace) ready else ev.ready | ready;
+    /// Records `ready` for a watch in this run, merged with what the run
+    /// already recorded for it.
+    fn record(self: *Loop, w: *Watch, ready: u32) void {
+        if (w.event_seq == self.run_seq) {
+            self.events.items[w.event_idx].ready |= ready;
             return;
         }
         if (ready == 0) return;
         // Out of memory here would lose a level-triggered report; the next
         // run reports the same condition again.
-        self.events.append(gpa, .{ .token = token, .ready = ready, .fd = fd }) catch return;
-        seq.* = self.run_seq;
-        idx.* = self.events.items.len - 1;
+        self.events.append(gpa, .{ .token = w.token, .ready = ready, .fd = w.fd }) catch return;
+        w.event_seq = self.run_seq;
+        w.event_idx = self.events.items.len - 1;
+    }
+
+    /// Drops what this run recorded for `w`.
+    fn forget(self: *Loop, w: *Watch) void {
+        if (w.event_seq == self.run_seq and w.event_idx < self.events.items.len) {
+            self.events.items[w.event_idx].ready = 0;
+        }
+        w.event_seq = 0;
+    }
+
+    /// The watch a set entry names, or null when the entry is stale (its
+    /// fd is watched no more, or anew since).
+    fn lookup(self: *Loop, key: u64) ?*Watch {
+        const fd: u32 = @truncate(key);
+        const gen: u32 = @truncate(key >> 32);
+        if (fd >= self.by_fd.items.len) return null;
+        const w = self.by_fd.items[fd] orelse return null;
+        return if (w.gen == gen) w else null;
+    }
+
+    /// Harvests the set (its fd polled readable): records what is ready.
+    fn harvest(self: *Loop) void {
+        self.set.harvest(self);
+    }
+
+    fn nextKey(self: *Loop, fd: c_int) struct { gen: u32, key: u64 } {
+        self.gen +%= 1;
+        return .{ .gen = self.gen, .key = @as(u64, @as(u32, @intCast(fd))) | (@as(u64, self.gen) << 32) };
+    }
+
+    fn watch(self: *Loop, fd: c_int, interest: u32, token: u64, out: **Watch) c_int {
+        const i: usize = @intCast(fd);
+        if (i < self.by_fd.items.len and self.by_fd.items[i] != null) return ERR_INVALID_ARG;
+        const w = gpa.create(Watch) catch return ERR_NO_MEMORY;
+        const k = self.nextKey(fd);
+        // Registered first: an fd that is open is below the process's fd
+        // limit, which bounds the table.
+        const rc = self.set.register(fd, interest, 0, k.key);
+        if (rc != OK) {
+            gpa.destroy(w);
+            return rc;
+        }
+        if (i >= self.by_fd.items.len) {
+            self.by_fd.appendNTimes(gpa, null, i + 1 - self.by_fd.items.len) catch {
+                self.set.remove(fd, interest);
+                gpa.destroy(w);
+                return ERR_NO_MEMORY;
+            };
+        }
+        w.* = .{ .fd = fd, .interest = interest, .token = token, .gen = k.gen };
+        self.by_fd.items[i] = w;
+        self.live_watches += 1;
+        out.* = w;
+        return OK;
+    }
+
+    fn rewatch(self: *Loop, w: *Watch, interest: u32, token: u64) c_int {
+        const k = self.nextKey(w.fd);
+        const rc = self.set.register(w.fd, interest, w.interest, k.key);
+        if (rc != OK) return rc;
+        self.forget(w);
+        w.* = .{ .fd = w.fd, .interest = interest, .token = token, .gen = k.gen };
+        return OK;
+    }
+
+    fn unwatch(self: *Loop, w: *Watch) void {
+        self.forget(w);
+        self.set.remove(w.fd, w.interest);
+        self.release(w);
+    }
+
+    fn release(self: *Loop, w: *Watch) void {
+        self.by_fd.items[@intCast(w.fd)] = null;
+        self.live_watches -= 1;
+        gpa.destroy(w);
+    }
+
+    fn deinit(self: *Loop) void {
+        for (self.by_fd.items) |slot| {
+            if (slot) |w| self.release(w);
+        }
+        self.by_fd.deinit(gpa);
+        self.events.deinit(gpa);
+        self.set.close();
     }
 };
+
+/// One watched fd: a single entry in the loop's readiness set.
+const Watch = struct {
+    fd: c_int,
+    interest: u32,
+    token: u64,
+    /// The generation of the registration, stamped into the set's entry with
+    /// the fd.
+    gen: u32,
+    /// The run and index of this watch's event in `Loop.events`.
+    event_seq: u64 = 0,
+    event_idx: usize = 0,
+};
+
+/// Maps a `register` failure's errno to a status. Not pollable (a regular
+/// file: EPERM on epoll) is refused as a resource error with errno kept.
+fn registerError(e: std.c.E) c_int {
+    return switch (e) {
+        .BADF => ERR_BAD_FD,
+        .NOMEM => ERR_NO_MEMORY,
+        else => ERR_RESOURCES,
+    };
+}
+
+/// The readiness set of this target.
+const Set = if (is_linux) EpollSet else KqueueSet;
+
+/// An epoll instance of the watched fds (both Linux backends).
+const EpollSet = struct {
+    fd: c_int,
+
+    const EPOLL = std.os.linux.EPOLL;
+    const epoll_event = std.os.linux.epoll_event;
+
+    fn open() ?EpollSet {
+        const fd = std.c.epoll_create1(EPOLL.CLOEXEC);
+        return if (fd < 0) null else .{ .fd = fd };
+    }
+
+    fn close(self: EpollSet) void {
+        _ = std.c.close(self.fd);
+    }
+
+    /// Registers `fd` for `interest`, or (`old` != 0) changes an entry
+    /// registered for `old`. An entry that the kernel removed meanwhile (the
+    /// file was closed, the number maybe reused) is added anew.
+    fn register(self: EpollSet, fd: c_int, interest: u32, old: u32, key: u64) c_int {
+        var ev: epoll_event = .{ .events = 0, .data = .{ .u64 = key } };
+        if (interest & READ != 0) ev.events |= EPOLL.IN;
+        if (interest & WRITE != 0) ev.events |= EPOLL.OUT;
+        var op: u32 = if (old != 0) EPOLL.CTL_MOD else EPOLL.CTL_ADD;
+        for (0..2) |_| {
+            const rc = std.c.epoll_ctl(self.fd, op, fd, &ev);
+            if (rc == 0) return OK;
+            const e = std.c.errno(rc);
+            switch (e) {
+                .NOENT => op = EPOLL.CTL_ADD,
+                // An entry of this fd and file left behind by an unwatch
+                // of a number closed at the time and reused for the same
+                // file since (dup2): take it over.
+                .EXIST => op = EPOLL.CTL_MOD,
+                else => return registerError(e),
+            }
+        }
+        return ERR_RESOURCES;
+    }
+
+    /// Deletes the entry of `fd` if the number still names the registered
+    /// file; a closed file is gone from the set already.
+    fn remove(self: EpollSet, fd: c_int, _: u32) void {
+        _ = std.c.epoll_ctl(self.fd, EPOLL.CTL_DEL, fd, null);
+    }
+
+    fn harvest(self: EpollSet, loop: *Loop) void {
+        var buf: [256]epoll_event = undefined;
+        const rc = std.c.epoll_wait(self.fd, &buf, buf.len, 0);
+        if (rc <= 0) return;
+        for (buf[0..@intCast(rc)]) |ev| {
+            const w = loop.lookup(ev.data.u64) orelse continue;
+            var ready: u32 = 0;
+            if (ev.events & EPOLL.IN != 0 and w.interest & READ != 0) ready |= READ;
+            if (ev.events & EPOLL.OUT != 0 and w.interest & WRITE != 0) ready |= WRITE;
+            if (ev.events & EPOLL.ERR != 0) ready |= ERROR;
+            if (ev.events & EPOLL.HUP != 0) {
+                ready |= HANGUP;
+                // A read would return EOF at once: that is readable.
+                if (w.interest & READ != 0) ready |= READ;
+            }
+            loop.record(w, ready);
+        }
+    }
+};
+
+/// A kqueue of the watched fds (macOS, BSD): one filter per direction.
+const KqueueSet = struct {
+    fd: c_int,
+
+    const Kevent = std.c.Kevent;
+    /// EV_EOF: the same bit on macOS and the BSDs (Zig's FreeBSD constants
+    /// lack it).
+    const EV_EOF = 0x8000;
+
+    fn open() ?KqueueSet {
+        const fd = std.c.kqueue();
+        if (fd < 0) return null;
+        _ = std.c.fcntl(fd, std.c.F.SETFD, @as(c_int, std.c.FD_CLOEXEC));
+        return .{ .fd = fd };
+    }
+
+    fn close(self: KqueueSet) void {
+        _ = std.c.close(self.fd);
+    }
+
+    /// Applies one change; 0 or the errno.
+    fn change(self: KqueueSet, fd: c_int, filter: anytype, flags: anytype, key: u64) std.c.E {
+        var ev = std.mem.zeroes(Kevent);
+        ev.ident = @intCast(fd);
+        ev.filter = @intCast(filter);
+        ev.flags = @intCast(flags);
+        ev.udata = @truncate(key);
+        var none: [0]Kevent = .{};
+        const rc = std.c.kevent(self.fd, @ptrCast(&ev), 1, &none, 0, null);
+        return if (rc < 0) std.c.errno(rc) else .SUCCESS;
+    }
+
+    /// Adds (or updates) a filter per watched direction and deletes the
+    /// filter of a direction `old` had and `interest` drops. kqueue removes
+    /// a closed fd's filters at the close, so adding to a reused number
+    /// starts afresh.
+    fn register(self: KqueueSet, fd: c_int, interest: u32, old: u32, key: u64) c_int {
+        const dirs = [2]struct { bit: u32, filter: i32 }{
+            .{ .bit = READ, .filter = std.c.EVFILT.READ },
+            .{ .bit = WRITE, .filter = std.c.EVFILT.WRITE },
+        };
+        for (dirs, 0..) |d, i| {
+            if (interest & d.bit == 0) continue;
+            const e = self.change(fd, d.filter, std.c.EV.ADD | std.c.EV.ENABLE, key);
+            if (e == .SUCCESS) continue;
+            // Undo a READ filter added here (not one that was there).
+            if (i == 1 and interest & READ != 0 and old & READ == 0) {
+                _ = self.change(fd, std.c.EVFILT.READ, std.c.EV.DELETE, 0);
+            }
+            return registerError(e);
+        }
+        for (dirs) |d| {
+            if (old & d.bit != 0 and interest & d.bit == 0) {
+                _ = self.change(fd, d.filter, std.c.EV.DELETE, 0);
+            }
+        }
+        return OK;
+    }
+
+    fn remove(self: KqueueSet, fd: c_int, interest: u32) void {
+        if (interest & READ != 0) _ = self.change(fd, std.c.EVFILT.READ, std.c.EV.DELETE, 0);
+        if (interest & WRITE != 0) _ = self.change(fd, std.c.EVFILT.WRITE, std.c.EV.DELETE, 0);
+    }
+
+    fn harvest(self: KqueueSet, loop: *Loop) void {
+        var buf: [256]Kevent = undefined;
+        const zero: std.c.timespec = .{ .sec = 0, .nsec = 0 };
+        const none: [0]Kevent = .{};
+        const rc = std.c.kevent(self.fd, &none, 0, &buf, buf.len, &zero);
+        if (rc <= 0) return;
+        for (buf[0..@intCast(rc)]) |ev| {
+            const w = loop.lookup(@intCast(ev.udata)) orelse continue;
+            // End of file or an error: poll(2) tells hang-up from a half
+            // close, as epoll does.
+            if (ev.flags & (EV_EOF | std.c.EV.ERROR) != 0) {
+                loop.record(w, pollReadiness(w.fd, w.interest) | if (ev.flags & std.c.EV.ERROR != 0) ERROR else 0);
+            } else if (ev.filter == std.c.EVFILT.READ) {
+                loop.record(w, READ);
+            } else if (ev.filter == std.c.EVFILT.WRITE) {
+                loop.record(w, WRITE);
+            }
+        }
+    }
+};
+
+/// Asks the kernel which of the watched conditions of `fd` hold now.
+fn pollReadiness(fd: c_int, interest: u32) u32 {
+    var events: i16 = 0;
+    if (interest & READ != 0) events |= std.c.POLL.IN;
+    if (interest & WRITE != 0) events |= std.c.POLL.OUT;
+    var pfd = [1]std.c.pollfd{.{ .fd = fd, .events = events, .revents = 0 }};
+    if (std.c.poll(&pfd, 1, 0) <= 0) return 0;
+    const rev: u32 = @intCast(@as(u16, @bitCast(pfd[0].revents)));
+    var ready: u32 = 0;
+    if (rev & std.c.POLL.IN != 0 and interest & READ != 0) ready |= READ;
+    if (rev & std.c.POLL.OUT != 0 and interest & WRITE != 0) ready |= WRITE;
+    if (rev & (std.c.POLL.ERR | std.c.POLL.NVAL) != 0) ready |= ERROR;
+    if (rev & std.c.POLL.HUP != 0) {
+        ready |= HANGUP;
+        if (interest & READ != 0) ready |= READ;
+    }
+    return ready;
+}
 
 /// Reads the requested backend, resolving AUTO through JZX_BACKEND.
 fn resolveBackend(requested: BackendKind) ?BackendKind {
@@ -158,9 +442,6 @@ fn Impl(comptime X: type) type {
         const Self = @This();
         const Completion = X.Completion;
         const Action = X.CallbackAction;
-        /// kqueue has no poll operation: one zero-length read and one
-        /// zero-length write completion stand for READ and WRITE.
-        const split_directions = X.backend == .kqueue;
 
         back: *Loop,
         loop: X.Loop,
@@ -171,105 +452,8 @@ fn Impl(comptime X: type) type {
         timer_armed: bool = false,
         c_deadline: Completion = .{},
         c_deadline_cancel: Completion = .{},
-        /// Every allocated watch (for destroy).
-        all: ?*Watch = null,
-        /// Unwatched watches waiting for libxev to finish with them.
-        releasing: ?*Watch = null,
-
-        const Watch = struct {
-            impl: *Self,
-            owner: *Loop,
-            prev: ?*Watch = null,
-            next: ?*Watch = null,
-            next_releasing: ?*Watch = null,
-            fd: c_int,
-            dup: c_int,
-            /// The fd of the hang-up lane (`dup` on io_uring, a second
-            /// duplicate on epoll), or -1 without a lane.
-            hup_fd: c_int = -1,
-            /// The hang-up lane is registered: the main poll firing alone
-            /// means the watched direction is ready.
-            hup_lane: bool = false,
-            /// The run in which the hang-up lane last fired (its report then
-            /// stands for the whole run).
-            lane_seq: u64 = 0,
-            interest: u32,
-            token: u64,
-            /// The completions: [0] is the poll (or the read on kqueue),
-            /// [1] the hang-up lane's poll (or the write on kqueue).
-            c_main: [2]Completion = .{ .{}, .{} },
-            c_cancel: [2]Completion = .{ .{}, .{} },
-            live: [2]bool = .{ false, false },
-            cancel_sent: [2]bool = .{ false, false },
-            cancel_done: [2]bool = .{ false, false },
-            cancelled: bool = false,
-            event_seq: u64 = 0,
-            event_idx: usize = 0,
-
-            fn pollEvents(self: *Watch) u32 {
-                var events: u32 = 0;
-                if (self.interest & READ != 0) events |= std.c.POLL.IN;
-                if (self.interest & WRITE != 0) events |= std.c.POLL.OUT;
-                return events;
-            }
-
-            /// Asks the kernel which of the watched conditions hold now.
-            fn readiness(self: *Watch) u32 {
-                var pfd = [1]std.c.pollfd{.{ .fd = self.dup, .events = @intCast(self.pollEvents()), .revents = 0 }};
-                const rc = std.c.poll(&pfd, 1, 0);
-                if (rc <= 0) return 0;
-                const rev: u32 = @intCast(pfd[0].revents);
-                var ready: u32 = 0;
-                if (rev & std.c.POLL.IN != 0 and self.interest & READ != 0) ready |= READ;
-                if (rev & std.c.POLL.OUT != 0 and self.interest & WRITE != 0) ready |= WRITE;
-                if (rev & (std.c.POLL.ERR | std.c.POLL.NVAL) != 0) ready |= ERROR;
-                if (rev & std.c.POLL.HUP != 0) {
-                    ready |= HANGUP;
-                    // A read would return EOF at once: that is readable.
-                    if (self.interest & READ != 0) ready |= READ;
-                }
-                return ready;
-            }
-
-            fn slot(self: *Watch, c: *Completion) usize {
-                return if (c == &self.c_main[0]) 0 else 1;
-            }
-
-            /// True while libxev holds completion `i` registered (not queued
-            /// for adding, not finished): the only state in which a cancel is
-            /// safe on every backend.
-            fn registered(self: *Watch, i: usize) bool {
-                return self.c_main[i].flags.state == .active;
-            }
-
-            /// Moves an unwatched watch towards release; true once it can be
-            /// freed. Never called from inside a libxev callback.
-            fn advance(self: *Watch) bool {
-                for (0..2) |i| {
-                    if (!self.live[i]) continue;
-                    if (self.c_main[i].state() == .dead) {
-                        // Finished without a callback to come (epoll after a
-                        // cancel, or never started).
-                        if (!self.cancel_sent[i] or self.cancel_done[i]) self.live[i] = false;
-                        continue;
-                    }
-                    if (!self.cancel_sent[i] and self.registered(i)) {
-                        self.cancel_sent[i] = true;
-                        self.c_cancel[i] = .{
-                            .op = .{ .cancel = .{ .c = &self.c_main[i] } },
-                            .userdata = self,
-                            .callback = cancelCallback,
-                        };
-                        self.impl.loop.add(&self.c_cancel[i]);
-                    }
-                }
-                for (0..2) |i| {
-                    if (self.live[i]) return false;
-                    if (self.cancel_sent[i] and !self.cancel_done[i]) return false;
-                }
-                return true;
-            }
-        };
+        /// The readiness set's fd, polled readable.
+        c_set: Completion = .{},
 
         fn available() bool {
             return X.available();
@@ -310,20 +494,21 @@ fn Impl(comptime X: type) type {
             self.c_deadline = .{};
             self.c_deadline_cancel = .{};
             self.timer_armed = false;
-            self.all = null;
-            self.releasing = null;
             self.wakeup.wait(&self.loop, &self.c_wakeup, Self, self, wakeupCallback);
+            // kqueue has no poll operation: a zero-length read completes
+            // when the set's fd is readable, without reading.
+            const op: X.Sys.Operation = if (X.backend == .kqueue)
+                .{ .read = .{ .fd = back.set.fd, .buffer = .{ .slice = &empty_buf } } }
+            else
+                .{ .poll = .{ .fd = back.set.fd, .events = std.c.POLL.IN } };
+            self.c_set = .{ .op = op, .userdata = self, .callback = setCallback };
+            self.loop.add(&self.c_set);
             return OK;
         }
 
         fn deinit(self: *Self) void {
             self.loop.deinit();
             self.wakeup.deinit();
-            var it = self.all;
-            while (it) |w| {
-                it = w.next;
-                self.free(w);
-            }
         }
 
         fn owner(self: *Self) *Loop {
@@ -334,6 +519,15 @@ fn Impl(comptime X: type) type {
             const self = ud.?;
             _ = r catch {};
             self.owner().ran |= RAN_WAKEUP;
+            return .rearm;
+        }
+
+        /// The readiness set is readable: harvest it. Whatever the result
+        /// (kqueue's zero-length read reports the set's pending count, or
+        /// EOF for none), the set is polled again.
+        fn setCallback(ud: ?*anyopaque, _: *X.Loop, _: *Completion, _: X.Result) Action {
+            const self: *Self = @ptrCast(@alignCast(ud.?));
+            self.owner().harvest();
             return .rearm;
         }
 
@@ -359,20 +553,15 @@ fn Impl(comptime X: type) type {
             // (epoll: only when something waits to be started.)
             const pending = if (X.backend == .epoll) !self.loop.submissions.empty() else true;
             if (timeout_ms == 0 or (X.backend != .io_uring and pending)) {
-                // epoll and kqueue count a timer or cancel started in this
-                // tick as a completion, so a blocking tick that starts one
-                // returns without waiting: start them in a pass of its own.
+                // epoll and kqueue count a timer started in this tick as a
+                // completion, so a blocking tick that starts one returns
+                // without waiting: start them in a pass of its own.
                 self.loop.run(.no_wait) catch return ERR_RUN;
-                // Cancels finished in this pass: release their watches (and
-                // close their duplicate fds) before blocking, so a peer sees
-                // a closed socket at once.
-                self.releasePending();
             }
             const back = self.owner();
             if (timeout_ms != 0 and back.ran == 0 and back.events.items.len == 0) {
                 self.loop.run(.once) catch return ERR_RUN;
             }
-            self.releasePending();
             return OK;
         }
 
@@ -380,148 +569,6 @@ fn Impl(comptime X: type) type {
             self.loop.update_now();
             self.timer_armed = true;
             self.loop.timer_reset(&self.c_timer, &self.c_timer_cancel, ms, self, timerCallback);
-        }
-
-        fn watch(self: *Self, fd: c_int, interest: u32, token: u64, out: **anyopaque) c_int {
-            const dup = std.c.fcntl(fd, std.c.F.DUPFD_CLOEXEC, @as(c_int, 0));
-            if (dup < 0) {
-                return if (std.c.errno(dup) == .BADF) ERR_BAD_FD else ERR_RESOURCES;
-            }
-            const w = gpa.create(Watch) catch {
-                _ = std.c.close(dup);
-                return ERR_NO_MEMORY;
-            };
-            w.* = .{ .impl = self, .owner = self.owner(), .fd = fd, .dup = dup, .interest = interest, .token = token };
-            w.next = self.all;
-            if (self.all) |head| head.prev = w;
-            self.all = w;
-            self.owner().live_watches += 1;
-
-            if (split_directions) {
-                if (interest & READ != 0) self.arm(w, 0, .{ .read = .{ .fd = dup, .buffer = .{ .slice = &empty_buf } } });
-                if (interest & WRITE != 0) self.arm(w, 1, .{ .write = .{ .fd = dup, .buffer = .{ .slice = &empty_buf } } });
-            } else {
-                self.arm(w, 0, .{ .poll = .{ .fd = dup, .events = w.pollEvents() } });
-                if (interest == READ or interest == WRITE) self.armHangupLane(w);
-            }
-            out.* = w;
-            return OK;
-        }
-
-        /// Registers the hang-up lane of a one-direction watch (see the file's
-        /// header); without a spare fd on epoll the watch goes without it.
-        fn armHangupLane(self: *Self, w: *Watch) void {
-            const fd = if (X.backend == .epoll)
-                std.c.fcntl(w.dup, std.c.F.DUPFD_CLOEXEC, @as(c_int, 0))
-            else
-                w.dup;
-            if (fd < 0) return;
-            w.hup_fd = fd;
-            w.hup_lane = true;
-            self.arm(w, 1, .{ .poll = .{ .fd = fd, .events = 0 } });
-        }
-
-        fn arm(self: *Self, w: *Watch, i: usize, op: X.Sys.Operation) void {
-            w.c_main[i] = .{ .op = op, .userdata = w, .callback = readyCallback };
-            w.live[i] = true;
-            self.loop.add(&w.c_main[i]);
-        }
-
-        /// True when an operation's result means "the kernel reported this fd",
-        /// false when the registration itself failed.
-        fn reported(r: X.Result) bool {
-            if (split_directions) {
-                return switch (r) {
-                    .read => |v| if (v) |_| true else |err| err == error.EOF,
-                    .write => |v| if (v) |_| true else |_| true,
-                    else => false,
-                };
-            }
-            return switch (r) {
-                .poll => |v| if (v) |_| true else |_| false,
-                else => false,
-            };
-        }
-
-        fn readyCallback(ud: ?*anyopaque, _: *X.Loop, c: *Completion, r: X.Result) Action {
-            const w: *Watch = @ptrCast(@alignCast(ud.?));
-            const i = w.slot(c);
-            if (w.cancelled) {
-                w.live[i] = false;
-                return .disarm;
-            }
-            const loop = w.owner;
-            if (!split_directions and i == 1) return hangupLaneCallback(w, r);
-            if (!reported(r)) {
-                loop.record(&w.event_seq, &w.event_idx, w.token, w.fd, ERROR);
-                w.live[i] = false;
-                return .disarm;
-            }
-            if (w.lane_seq != loop.run_seq) {
-                const ready = if (w.hup_lane) w.interest else w.readiness();
-                loop.record(&w.event_seq, &w.event_idx, w.token, w.fd, ready);
-            }
-            return .rearm;
-        }
-
-        /// The hang-up lane fired: report what the kernel says holds now, in
-        /// place of what the main poll recorded in this run (io_uring adds
-        /// RDHUP to every poll's mask, so the main poll may have fired for a
-        /// half-close without its direction being ready). io_uring also
-        /// completes an empty-mask poll for a peer's half-close, which is no
-        /// hang-up and would fire again at once: the lane then retires and
-        /// the watch asks the kernel at every event instead.
-        fn hangupLaneCallback(w: *Watch, r: X.Result) Action {
-            const ready = if (reported(r)) w.readiness() else 0;
-            w.owner.note(&w.event_seq, &w.event_idx, w.token, w.fd, ready, true);
-            w.lane_seq = w.owner.run_seq;
-            if (ready & (ERROR | HANGUP) != 0) return .rearm;
-            w.hup_lane = false;
-            w.live[1] = false;
-            return .disarm;
-        }
-
-        fn cancelCallback(ud: ?*anyopaque, _: *X.Loop, c: *Completion, _: X.Result) Action {
-            const w: *Watch = @ptrCast(@alignCast(ud.?));
-            const i: usize = if (c == &w.c_cancel[0]) 0 else 1;
-            w.cancel_done[i] = true;
-            return .disarm;
-        }
-
-        fn unwatch(self: *Self, w: *Watch) void {
-            if (w.cancelled) return;
-            w.cancelled = true;
-            const loop = self.owner();
-            if (w.event_seq == loop.run_seq and w.event_idx < loop.events.items.len) {
-                loop.events.items[w.event_idx].ready = 0;
-            }
-            if (w.advance()) {
-                self.free(w);
-            } else {
-                w.next_releasing = self.releasing;
-                self.releasing = w;
-            }
-        }
-
-        fn releasePending(self: *Self) void {
-            var link: *?*Watch = &self.releasing;
-            while (link.*) |w| {
-                if (w.advance()) {
-                    link.* = w.next_releasing;
-                    self.free(w);
-                } else {
-                    link = &w.next_releasing;
-                }
-            }
-        }
-
-        fn free(self: *Self, w: *Watch) void {
-            if (w.prev) |p| p.next = w.next else self.all = w.next;
-            if (w.next) |n| n.prev = w.prev;
-            _ = std.c.close(w.dup);
-            if (w.hup_fd >= 0 and w.hup_fd != w.dup) _ = std.c.close(w.hup_fd);
-            self.owner().live_watches -= 1;
-            gpa.destroy(w);
         }
     };
 }
@@ -533,7 +580,11 @@ export fn jzx_xev_loop_create(requested: BackendKind, out: ?*?*Loop) c_int {
     const dest = out orelse return ERR_INVALID_ARG;
     const kind = resolveBackend(requested) orelse return ERR_BACKEND_UNAVAILABLE;
     const loop = gpa.create(Loop) catch return ERR_NO_MEMORY;
-    loop.* = .{ .inner = undefined };
+    const set = Set.open() orelse {
+        gpa.destroy(loop);
+        return ERR_LOOP_INIT;
+    };
+    loop.* = .{ .inner = undefined, .set = set };
     const rc = switch (kind) {
         .auto => unreachable,
         inline else => |k| init: {
@@ -547,6 +598,7 @@ export fn jzx_xev_loop_create(requested: BackendKind, out: ?*?*Loop) c_int {
         },
     };
     if (rc != OK) {
+        set.close();
         gpa.destroy(loop);
         return rc;
     }
@@ -559,7 +611,7 @@ export fn jzx_xev_loop_destroy(loop: ?*Loop) void {
     switch (self.inner) {
         inline else => |*impl| impl.deinit(),
     }
-    self.events.deinit(gpa);
+    self.deinit();
     gpa.destroy(self);
 }
 
@@ -611,27 +663,30 @@ export fn jzx_xev_timer_clear(loop: ?*Loop) void {
     }
 }
 
-export fn jzx_xev_watch(loop: ?*Loop, fd: c_int, interest: u32, token: u64, out: ?*?*anyopaque) c_int {
+fn validInterest(interest: u32) bool {
+    return interest & (READ | WRITE) != 0 and interest & ~(READ | WRITE) == 0;
+}
+
+export fn jzx_xev_watch(loop: ?*Loop, fd: c_int, interest: u32, token: u64, out: ?*?*Watch) c_int {
     const self = loop orelse return ERR_INVALID_ARG;
     const dest = out orelse return ERR_INVALID_ARG;
-    if (fd < 0 or interest & (READ | WRITE) == 0 or interest & ~(READ | WRITE) != 0) return ERR_INVALID_ARG;
-    var w: *anyopaque = undefined;
-    const rc = switch (self.inner) {
-        inline else => |*impl| impl.watch(fd, interest, token, &w),
-    };
+    if (fd < 0 or !validInterest(interest)) return ERR_INVALID_ARG;
+    var w: *Watch = undefined;
+    const rc = self.watch(fd, interest, token, &w);
     if (rc == OK) dest.* = w;
     return rc;
 }
 
-export fn jzx_xev_unwatch(loop: ?*Loop, watch: ?*anyopaque) void {
+export fn jzx_xev_rewatch(loop: ?*Loop, watch: ?*Watch, interest: u32, token: u64) c_int {
+    const self = loop orelse return ERR_INVALID_ARG;
+    const w = watch orelse return ERR_INVALID_ARG;
+    if (!validInterest(interest)) return ERR_INVALID_ARG;
+    return self.rewatch(w, interest, token);
+}
+
+export fn jzx_xev_unwatch(loop: ?*Loop, watch: ?*Watch) void {
     const self = loop orelse return;
-    const w = watch orelse return;
-    switch (self.inner) {
-        inline else => |*impl| {
-            const W = @TypeOf(impl.*).Watch;
-            impl.unwatch(@as(*W, @ptrCast(@alignCast(w))));
-        },
-    }
+    self.unwatch(watch orelse return);
 }
 
 export fn jzx_xev_live_watches(loop: ?*const Loop) usize {
@@ -670,18 +725,47 @@ fn collect(loop: *Loop, token: u64) u32 {
     return bits;
 }
 
+/// A loop on one backend and a connected socket pair, for a test.
+const Fixture = struct {
+    loop: *Loop,
+    fds: [2]c_int,
+
+    /// Null when the backend is not available here.
+    fn init(kind: BackendKind) !?Fixture {
+        const loop = createFor(kind) orelse return null;
+        errdefer jzx_xev_loop_destroy(loop);
+        return .{ .loop = loop, .fds = try socketPair() };
+    }
+
+    fn deinit(self: Fixture) void {
+        for (self.fds) |fd| {
+            if (fd >= 0) _ = std.c.close(fd);
+        }
+        jzx_xev_loop_destroy(self.loop);
+    }
+};
+
+/// Makes the fixture's fd readable, watches it for READ with `token` and
+/// checks that a run reports it.
+fn watchReadable(f: Fixture, token: u64) !?*Watch {
+    _ = std.c.write(f.fds[1], "x", 1);
+    var w: ?*Watch = null;
+    try testing.expectEqual(OK, jzx_xev_watch(f.loop, f.fds[0], READ, token, &w));
+    try testing.expectEqual(OK, jzx_xev_run(f.loop, 100, null));
+    try testing.expectEqual(READ, collect(f.loop, token));
+    return w;
+}
+
 test "bridge: read and write watch on one fd" {
     for (testBackends()) |kind| {
-        const loop = createFor(kind) orelse continue;
-        defer jzx_xev_loop_destroy(loop);
-        const fds = try socketPair();
-        defer _ = std.c.close(fds[0]);
-        defer _ = std.c.close(fds[1]);
-        var w: ?*anyopaque = null;
-        try testing.expectEqual(OK, jzx_xev_watch(loop, fds[0], READ | WRITE, 7, &w));
+        const f = try Fixture.init(kind) orelse continue;
+        defer f.deinit();
+        const loop = f.loop;
+        var w: ?*Watch = null;
+        try testing.expectEqual(OK, jzx_xev_watch(loop, f.fds[0], READ | WRITE, 7, &w));
         try testing.expectEqual(OK, jzx_xev_run(loop, 100, null));
         try testing.expectEqual(WRITE, collect(loop, 7));
-        _ = std.c.write(fds[1], "x", 1);
+        _ = std.c.write(f.fds[1], "x", 1);
         try testing.expectEqual(OK, jzx_xev_run(loop, 100, null));
         try testing.expectEqual(READ | WRITE, collect(loop, 7));
         jzx_xev_unwatch(loop, w);
@@ -690,16 +774,10 @@ test "bridge: read and write watch on one fd" {
 
 test "bridge: no callback after unwatch" {
     for (testBackends()) |kind| {
-        const loop = createFor(kind) orelse continue;
-        defer jzx_xev_loop_destroy(loop);
-        const fds = try socketPair();
-        defer _ = std.c.close(fds[0]);
-        defer _ = std.c.close(fds[1]);
-        _ = std.c.write(fds[1], "x", 1);
-        var w: ?*anyopaque = null;
-        try testing.expectEqual(OK, jzx_xev_watch(loop, fds[0], READ, 9, &w));
-        try testing.expectEqual(OK, jzx_xev_run(loop, 100, null));
-        try testing.expectEqual(READ, collect(loop, 9));
+        const f = try Fixture.init(kind) orelse continue;
+        defer f.deinit();
+        const loop = f.loop;
+        const w = try watchReadable(f, 9);
         jzx_xev_unwatch(loop, w);
         try testing.expectEqual(@as(u32, 0), collect(loop, 9));
         for (0..3) |_| {
@@ -707,5 +785,39 @@ test "bridge: no callback after unwatch" {
             try testing.expectEqual(@as(u32, 0), collect(loop, 9));
         }
         try testing.expectEqual(@as(usize, 0), jzx_xev_live_watches(loop));
+    }
+}
+
+test "bridge: rewatch switches direction in place" {
+    for (testBackends()) |kind| {
+        const f = try Fixture.init(kind) orelse continue;
+        defer f.deinit();
+        const loop = f.loop;
+        const w = try watchReadable(f, 1);
+        var again: ?*Watch = null;
+        try testing.expectEqual(ERR_INVALID_ARG, jzx_xev_watch(loop, f.fds[0], WRITE, 2, &again));
+        try testing.expectEqual(OK, jzx_xev_rewatch(loop, w, WRITE, 3));
+        try testing.expectEqual(@as(u32, 0), collect(loop, 1));
+        try testing.expectEqual(OK, jzx_xev_run(loop, 100, null));
+        try testing.expectEqual(@as(u32, 0), collect(loop, 1));
+        try testing.expectEqual(WRITE, collect(loop, 3));
+        jzx_xev_unwatch(loop, w);
+        try testing.expectEqual(@as(usize, 0), jzx_xev_live_watches(loop));
+    }
+}
+
+test "bridge: a closed fd is never reported" {
+    for (testBackends()) |kind| {
+        var f = try Fixture.init(kind) orelse continue;
+        defer f.deinit();
+        const loop = f.loop;
+        const w = try watchReadable(f, 4);
+        _ = std.c.close(f.fds[0]);
+        f.fds[0] = -1;
+        for (0..3) |_| {
+            try testing.expectEqual(OK, jzx_xev_run(loop, 10, null));
+            try testing.expectEqual(@as(u32, 0), collect(loop, 4));
+        }
+        jzx_xev_unwatch(loop, w);
     }
 }

@@ -306,8 +306,8 @@ impl Actor for Listener {
         match msg {
             ListenerMsg::Resume => {
                 self.paused = false;
-                // Watching takes an fd (the runtime watches a duplicate), so
-                // it can fail for the very reason we paused.
+                // Watching takes no fd, but it can still fail (the runtime's
+                // `max_io_watchers`, kernel memory): pause again then.
                 if let Err(e) = cx.watch(self.sock.as_raw_fd(), Interest::READ) {
                     self.stats.accept_errors.fetch_add(1, Relaxed);
                     self.reporter.report(format_args!(

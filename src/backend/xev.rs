@@ -6,10 +6,12 @@
 //! - A [`Waker`] shares the loop pointer behind an `RwLock`; `Reactor::drop`
 //!   clears it under the write lock before destroying the loop, so a wakeup
 //!   from another thread either reaches a live loop or reports `Closed`.
-//! - A [`WatchId`] is the bridge's watch pointer. The bridge frees it itself
-//!   once libxev is done with it; after `unwatch` the id is consumed, so Rust
-//!   can never pass it again. The bridge never calls into Rust: readiness is
-//!   read from its event buffer after `run`, so no callback can follow unwatch.
+//! - A [`WatchId`] is the bridge's watch pointer: one entry of the bridge's
+//!   readiness set (an epoll or kqueue instance of the watched fds, no
+//!   duplicate fd). `rewatch` changes it in place; `unwatch` consumes the id
+//!   and the bridge frees it at once, so Rust can never pass it again. The
+//!   bridge never calls into Rust: readiness is read from its event buffer
+//!   after `run`, so no callback can follow unwatch.
 
 use super::sys;
 use super::{BackendKind, Interest, Readiness};
@@ -36,7 +38,8 @@ pub(crate) enum BackendError {
     Run,
     /// The wakeup could not be delivered.
     Wakeup,
-    /// The system refused a resource (errno), e.g. EMFILE when duplicating.
+    /// The system refused a resource (errno), e.g. EPERM for an fd that
+    /// cannot be polled.
     Resources(i32),
     /// The loop has been destroyed (wakeups only).
     Closed,
@@ -262,11 +265,28 @@ impl Reactor {
         }
         let mut out = std::ptr::null_mut();
         // SAFETY: the loop is alive and `out` is a valid out-pointer; the
-        // bridge duplicates `fd`, so it keeps nothing of the caller's.
+        // bridge only registers the fd number in its set (a closed fd drops
+        // out of it), it keeps nothing of the caller's.
         check(unsafe {
             sys::jzx_xev_watch(self.raw.as_ptr(), fd, interest.bits(), token, &mut out)
         })?;
         NonNull::new(out).map(WatchId).ok_or(BackendError::NoMemory)
+    }
+
+    /// Changes a watch's interest and token in place (no new fd). When the
+    /// watched fd was closed and its number reused, the watch follows the
+    /// new file. On error the watch is unchanged.
+    pub(crate) fn rewatch(
+        &mut self,
+        watch: &WatchId,
+        interest: Interest,
+        token: u64,
+    ) -> Result<(), BackendError> {
+        // SAFETY: the loop is alive and `watch` is a live watch of it (ids
+        // are consumed by unwatch, so a borrowed one is still registered).
+        check(unsafe {
+            sys::jzx_xev_rewatch(self.raw.as_ptr(), watch.0.as_ptr(), interest.bits(), token)
+        })
     }
 
     /// Stops a watch; no readiness for it is reported after this returns.
@@ -276,8 +296,7 @@ impl Reactor {
         unsafe { sys::jzx_xev_unwatch(self.raw.as_ptr(), watch.0.as_ptr()) }
     }
 
-    /// Watches the bridge still holds (unwatched ones not yet released
-    /// included); for leak tests.
+    /// Watches the bridge holds; for leak tests.
     pub(crate) fn live_watches(&self) -> usize {
         // SAFETY: the loop is alive.
         unsafe { sys::jzx_xev_live_watches(self.raw.as_ptr()) }

@@ -28,7 +28,9 @@ impl Core {
     /// # Errors
     ///
     /// `InvalidArg` for fd < 0; `NoSuchActor` for a dead owner;
-    /// `IoRegFailed` when the fd is not open or `max_io_watchers` is reached.
+    /// `IoRegFailed` when the fd is not open, cannot be polled (a regular
+    /// file or a device without readiness) or `max_io_watchers` is reached.
+    /// A watch costs no file descriptor, so neither errors at the fd limit.
     pub fn watch_fd(&mut self, fd: RawFd, owner: ActorId, interest: Interest) -> Result<(), Error> {
         if fd < 0 {
             return Err(Error::InvalidArg);
@@ -43,26 +45,33 @@ impl Core {
         }
         let token = self.next_token;
         self.next_token += 1;
-        // A new registration every time: the fd number may now name another
-        // file than the one watched before (closed and reused), and the
-        // bridge watches a duplicate of what `fd` is now.
-        let id = self
-            .reactor
-            .watch(fd, interest, token)
-            .map_err(backend_error)?;
-        if let Some(old) = self.watches.remove(fd) {
-            self.reactor.unwatch(old.id);
+        if let Some(w) = self.watches.get_mut(fd) {
+            // Changed in place: no new fd, and when the number was closed
+            // and reused meanwhile, the bridge follows the new file. A
+            // queued event of the old token is discarded on delivery.
+            self.reactor
+                .rewatch(&w.id, interest, token)
+                .map_err(backend_error)?;
+            w.owner = owner;
+            w.interest = interest;
+            w.token = token;
+            w.queued = false;
+        } else {
+            let id = self
+                .reactor
+                .watch(fd, interest, token)
+                .map_err(backend_error)?;
+            self.watches.insert(
+                fd,
+                Watch {
+                    owner,
+                    interest,
+                    token,
+                    id,
+                    queued: false,
+                },
+            );
         }
-        self.watches.insert(
-            fd,
-            Watch {
-                owner,
-                interest,
-                token,
-                id,
-                queued: false,
-            },
-        );
         let slot = &mut self.slots[owner.slot() as usize];
         slot.has_fds = true;
         let fds = self.owned_fds.entry(owner.slot()).or_default();
@@ -90,11 +99,12 @@ impl Core {
         Ok(())
     }
 
-    /// Whether the event loop has fds to poll: watched ones, or unwatched
-    /// ones it has not finished releasing.
+    /// Whether the event loop has fds to poll. Unwatching releases a watch
+    /// at once (the bridge holds no duplicate fd to close later), so `run`
+    /// never waits for releases.
     #[inline]
     pub(crate) fn has_io(&self) -> bool {
-        !self.watches.is_empty() || self.reactor.live_watches() != 0
+        !self.watches.is_empty()
     }
 
     /// The interest and owner of a watched fd.

@@ -227,9 +227,9 @@ impl Core {
         self.watches.len()
     }
 
-    /// Registrations the event-loop bridge still holds, unwatched ones that
-    /// libxev has not finished releasing included (for leak checks: after a
-    /// few idle turns it equals [`Core::watch_count`]).
+    /// Registrations the event-loop bridge holds (for leak checks: it equals
+    /// [`Core::watch_count`], since unwatching releases a registration at
+    /// once).
     pub fn bridge_watch_count(&self) -> usize {
         self.reactor.live_watches()
     }

@@ -206,3 +206,44 @@ pub fn write_fd(fd: RawFd, bytes: &[u8]) -> isize {
     // SAFETY: `bytes` is valid for `bytes.len()` bytes of reads.
     retry_syscall(|| unsafe { libc::write(fd, bytes.as_ptr().cast(), bytes.len()) })
 }
+
+/// Sends `sig` to `child` and waits (at most 5 s) for it to exit with
+/// status 0; `what` names it in failures.
+#[track_caller]
+pub fn signal_and_wait(child: &mut std::process::Child, sig: libc::c_int, what: &str) {
+    // SAFETY: kill with a valid signal to our own child's pid.
+    let rc = unsafe { libc::kill(child.id() as libc::pid_t, sig) };
+    assert_eq!(rc, 0, "kill: {}", std::io::Error::last_os_error());
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "{what}: did not exit within 5 s of signal {sig}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    assert!(status.success(), "{what}: exit status {status}");
+}
+
+/// Makes `cmd`'s process start with its soft and hard `RLIMIT_NOFILE` at `n`.
+pub fn limit_nofile(cmd: &mut std::process::Command, n: libc::rlim_t) {
+    use std::os::unix::process::CommandExt;
+    let lim = libc::rlimit {
+        rlim_cur: n,
+        rlim_max: n,
+    };
+    // SAFETY: between fork and exec the closure only calls setrlimit, which
+    // is async-signal-safe, on a valid rlimit it owns.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) == 0 {
+                Ok(())
+            } else {
+                Err(std::io::Error::last_os_error())
+            }
+        });
+    }
+}

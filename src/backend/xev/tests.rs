@@ -240,27 +240,84 @@ fn invalid_fd_is_an_error_not_a_crash() {
     }
 }
 
+/// Closes `old` and puts `new`'s file at its number in one step (dup2), as
+/// the kernel does when it hands a closed number to a new socket, without
+/// racing other test threads for the number. `old` still owns the number.
+fn reuse_number(old: &UnixStream, new: &UnixStream) {
+    // SAFETY: both fds are open and owned by live streams; dup2 replaces
+    // the file at `old`'s number, which `old` keeps owning.
+    let rc = unsafe { libc::dup2(new.as_raw_fd(), old.as_raw_fd()) };
+    assert_eq!(rc, old.as_raw_fd(), "dup2");
+}
+
+#[test]
+fn a_closed_fd_is_never_reported_and_its_reused_number_is_not_reported_either() {
+    for kind in backends() {
+        let mut r = Reactor::new(kind).unwrap();
+        let (a, mut b) = pair();
+        let w = r.watch(a.as_raw_fd(), Interest::READ, 7).unwrap();
+        std::io::Write::write_all(&mut b, b"x").unwrap();
+        assert!(run_until(&mut r, 7, |x| x.is_readable()).is_readable());
+        // The watched file closes while it is readable; its number goes
+        // to a new socket that nobody watches, then becomes readable.
+        let (c, mut d) = pair();
+        reuse_number(&a, &c);
+        let mut stray = 0;
+        for _ in 0..5 {
+            r.run(Timeout::Ms(10)).unwrap();
+            stray += r.events().count();
+        }
+        std::io::Write::write_all(&mut d, b"y").unwrap();
+        for _ in 0..5 {
+            r.run(Timeout::Ms(10)).unwrap();
+            stray += r.events().count();
+        }
+        assert_eq!(stray, 0, "{kind}: the closed watch reported");
+        // Re-watching the number follows the new file.
+        r.rewatch(&w, Interest::READ, 8).unwrap();
+        let got = run_until(&mut r, 8, |x| x.is_readable());
+        assert!(got.is_readable(), "{kind}: the rewatch missed the new file");
+        r.unwatch(w);
+        assert_eq!(r.live_watches(), 0, "{kind}");
+    }
+}
+
 #[test]
 fn closing_the_fd_before_unwatch_leaves_a_reused_number_working() {
     for kind in backends() {
         let mut r = Reactor::new(kind).unwrap();
-        let (a, b) = pair();
-        let old_fd = a.as_raw_fd();
-        let old = r.watch(old_fd, Interest::READ, 7).unwrap();
-        drop(a);
-        drop(b);
-        // The next socket very likely gets the same number; watch it at once.
+        let (a, _b) = pair();
+        let old = r.watch(a.as_raw_fd(), Interest::READ, 7).unwrap();
+        // The number now names a new socket, which another reactor (another
+        // loop of the process) watches; the old watch's teardown leaves it.
         let (c, mut d) = pair();
-        let new = r.watch(c.as_raw_fd(), Interest::READ, 8).unwrap();
+        reuse_number(&a, &c);
+        let mut other = Reactor::new(kind).unwrap();
+        let new = other.watch(a.as_raw_fd(), Interest::READ, 8).unwrap();
         r.unwatch(old);
-        r.run(Timeout::NoWait).unwrap();
         std::io::Write::write_all(&mut d, b"x").unwrap();
-        let got = run_until(&mut r, 8, |x| x.is_readable());
+        let got = run_until(&mut other, 8, |x| x.is_readable());
         assert!(
             got.is_readable(),
             "{kind}: the new watch lost its registration"
         );
-        r.unwatch(new);
+        other.unwatch(new);
+    }
+}
+
+#[test]
+fn an_interest_change_reports_only_the_new_direction() {
+    for kind in backends() {
+        let mut r = Reactor::new(kind).unwrap();
+        let (a, mut b) = pair();
+        std::io::Write::write_all(&mut b, b"x").unwrap();
+        let w = r.watch(a.as_raw_fd(), Interest::READ, 1).unwrap();
+        assert!(run_until(&mut r, 1, |x| x.is_readable()).is_readable());
+        r.rewatch(&w, Interest::WRITE, 2).unwrap();
+        let got = run_until(&mut r, 2, |x| x.is_writable());
+        assert_eq!(got, Readiness::from_bits(WRITE_BIT), "{kind}");
+        assert_eq!(r.events().filter(|e| e.token == 1).count(), 0, "{kind}");
+        r.unwatch(w);
     }
 }
 
