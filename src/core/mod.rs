@@ -613,7 +613,9 @@ impl Core {
         if let Some(mut parked) = parked {
             parked.drop_each();
         }
-        drop_quietly(mailbox);
+        if let Some(mut mailbox) = mailbox {
+            mailbox.drop_each();
+        }
         drop_quietly(actor);
     }
 

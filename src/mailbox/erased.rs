@@ -62,11 +62,16 @@ mod header {
 /// What an [`AnyMailbox`] does without knowing `M`.
 trait ErasedMailbox {
     fn push_sys(&mut self, event: SysEvent);
+    fn drop_each(&mut self);
 }
 
 impl<M> ErasedMailbox for Mailbox<M> {
     fn push_sys(&mut self, event: SysEvent) {
         self.push_event(event);
+    }
+
+    fn drop_each(&mut self) {
+        Mailbox::drop_each(self);
     }
 }
 
@@ -99,6 +104,11 @@ impl AnyMailbox {
     /// Queues a system event in the reserved lane.
     pub(crate) fn push_sys(&mut self, event: SysEvent) {
         self.0.tail_mut().push_sys(event)
+    }
+
+    /// Drops the messages one by one (see `Mailbox::drop_each`).
+    pub(crate) fn drop_each(&mut self) {
+        self.0.tail_mut().drop_each()
     }
 }
 
