@@ -526,13 +526,7 @@ fn pending_messages_with_panicking_destructors_are_each_dropped() {
     // the process) neither abort it nor leave run.
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
-    struct AlwaysBomb(Arc<AtomicUsize>);
-    impl Drop for AlwaysBomb {
-        fn drop(&mut self) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-            panic!("a destructor panicked");
-        }
-    }
+    use util::AlwaysBomb;
     struct StopsOnNone;
     impl Actor for StopsOnNone {
         type Msg = Option<AlwaysBomb>;

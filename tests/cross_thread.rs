@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::{Duration, Instant};
-use util::{backends, config_loop, new_loop, run_within, Log};
+use util::{backends, config_loop, new_loop, run_within, AlwaysBomb, Log};
 
 /// How long any one `run` may take before the test fails instead of hanging.
 const LIMIT: Duration = Duration::from_secs(10);
@@ -975,17 +975,6 @@ fn a_flooded_slow_actor_does_not_take_the_bound_from_other_targets() {
     }
 }
 
-/// A message whose destructor always panics, even while a panic unwinds (a
-/// second panic then aborts the process): it counts its drops first.
-struct AlwaysBomb(Arc<AtomicUsize>);
-
-impl Drop for AlwaysBomb {
-    fn drop(&mut self) {
-        self.0.fetch_add(1, SeqCst);
-        panic!("a destructor panicked");
-    }
-}
-
 // R10: messages waiting for room for a target that dies are dropped one by
 // one: two panicking destructors among them neither abort the process nor
 // leave the loop.
@@ -1054,17 +1043,18 @@ fn a_new_actor_in_a_stopped_targets_slot_gets_none_of_its_parked_messages() {
     for backend in backends() {
         let mut lp = new_loop(backend);
         let drops = Arc::new(AtomicUsize::new(0));
+        // Logs its first message's number and stops; mailbox capacity 1.
+        let spawn_one = |lp: &mut jzx::Loop, log: &Log<u32>| {
+            let l = log.clone();
+            let behavior = actor(move |_cx, m: (u32, Counted)| {
+                l.push(m.0);
+                Flow::Stop
+            });
+            lp.spawn_with(behavior, SpawnOptions::new().mailbox_cap(1))
+                .unwrap()
+        };
         let first: Log<u32> = Log::default();
-        let l = first.clone();
-        let t = lp
-            .spawn_with(
-                actor(move |_cx, m: (u32, Counted)| {
-                    l.push(m.0);
-                    Flow::Stop
-                }),
-                SpawnOptions::new().mailbox_cap(1),
-            )
-            .unwrap();
+        let t = spawn_one(&mut lp, &first);
         let (handle, d) = (lp.handle(), drops.clone());
         thread::spawn(move || {
             for n in 0..5 {
@@ -1079,16 +1069,7 @@ fn a_new_actor_in_a_stopped_targets_slot_gets_none_of_its_parked_messages() {
         assert_eq!(drops.load(SeqCst), 5, "{backend}");
         assert_eq!(lp.cross_thread_pending(), 0, "{backend}");
         let second: Log<u32> = Log::default();
-        let l = second.clone();
-        let u = lp
-            .spawn_with(
-                actor(move |_cx, m: (u32, Counted)| {
-                    l.push(m.0);
-                    Flow::Stop
-                }),
-                SpawnOptions::new().mailbox_cap(1),
-            )
-            .unwrap();
+        let u = spawn_one(&mut lp, &second);
         assert_eq!(
             u.id().slot(),
             t.id().slot(),

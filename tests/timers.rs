@@ -10,7 +10,7 @@ use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use util::{backends, new_loop, run_within, Log};
+use util::{backends, new_loop, run_within, AlwaysBomb, Log};
 
 /// How long any one `run` may take before the test fails instead of hanging.
 const LIMIT: Duration = Duration::from_secs(10);
@@ -658,17 +658,6 @@ fn cancelling_a_timer_whose_payload_panics_on_drop_succeeds() {
         lp.send_after(a, MS, Risky::Stop).unwrap();
         assert!(runs_cleanly(&mut lp), "{backend}: the loop is not usable");
         assert_eq!(log.get(), [1], "{backend}");
-    }
-}
-
-/// A timer message whose destructor always panics, even while a panic
-/// unwinds (a second panic then aborts the process); it counts its drops.
-struct AlwaysBomb(Arc<AtomicUsize>);
-
-impl Drop for AlwaysBomb {
-    fn drop(&mut self) {
-        self.0.fetch_add(1, SeqCst);
-        panic!("a destructor panicked");
     }
 }
 
