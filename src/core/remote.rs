@@ -20,10 +20,13 @@
 //! of the bound is still taken whole, and one slow target leaves three
 //! quarters to the others (it takes four to fill the bound); the mailbox
 //! capacity because a mailbox's worth is what a target takes in one
-//! refill. While limited, producers may
-//! add only as many messages as it has made room for, until it has caught
-//! up. The set of limited targets is updated after each drain and after a
-//! limited target's turn, under the queue's lock.
+//! refill. While limited, producers may add only as many messages as it has
+//! made room for, until it has caught up (nothing of it waiting or queued).
+//! The set of limited targets is updated after each drain and after a
+//! limited target's turn, under the queue's lock. Only the loop sets limits:
+//! before its first drain, or once a target has caught up, one burst into a
+//! target can still take what is left of the bound, until the next drain
+//! parks it and limits the target.
 
 use super::{drop_quietly, Core};
 use crate::handle::MAX_SPARE_CAPACITY;
