@@ -39,6 +39,9 @@ pub struct Config {
     /// [`LoopHandle`](crate::LoopHandle) and not yet in their target's
     /// mailbox (queued, or waiting for room in a full one). A send beyond
     /// it is refused with `MailboxFull` and the message comes back (R14).
+    /// So are sends to a target that already has its share waiting (its
+    /// mailbox capacity, or a quarter of this bound if more) until it has
+    /// caught up: one slow actor cannot take the bound from the others.
     /// Default 65,536.
     pub cross_thread_cap: u32,
     /// The event-loop backend. Default [`BackendKind::Auto`].

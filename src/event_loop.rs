@@ -201,7 +201,9 @@ impl Drop for Loop {
     fn drop(&mut self) {
         // Messages still queued by other threads are dropped (destructors
         // run), and later sends fail with LoopClosed.
-        crate::observer::drop_quietly(self.core.remote.close());
+        for mut run in self.core.remote.close() {
+            run.drop_each();
+        }
         self.core.teardown_all();
     }
 }

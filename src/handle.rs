@@ -11,8 +11,16 @@
 //! in a mailbox (queued here, or waiting in the loop for room in a full
 //! mailbox, see `core/remote.rs`), and a send that finds
 //! `Config::cross_thread_cap` of them is refused with `MailboxFull`. Producers
-//! add to the count under the queue's lock; the loop subtracts what it has
-//! delivered (or dropped) once per drain, so the count is exact.
+//! add to the count under the queue's lock; the loop subtracts what left the
+//! path (into a mailbox, or dropped): after each drain, after a waiting
+//! target's turn has taken some of its messages, and when such a target is
+//! torn down. So the count is exact.
+//!
+//! That bound only caps memory. So that one slow target cannot take all of
+//! it, the loop also *limits* a target whose waiting messages reached its
+//! share (`Limit`): until it has caught up, sends to it are accepted only
+//! within the room the loop grants it, and refused with `MailboxFull`
+//! otherwise, while sends to every other actor go on.
 //!
 //! A producer wakes the loop only when the loop has said it is about to block
 //! (`sleeping`), and the loop re-checks for queued messages after saying so:
@@ -21,7 +29,8 @@
 
 use crate::backend::xev::Waker;
 use crate::core::Core;
-use crate::{Addr, Error, SendError};
+use crate::observer::drop_quietly;
+use crate::{ActorId, Addr, Error, SendError};
 use std::any::Any;
 use std::collections::VecDeque;
 use std::fmt;
@@ -38,6 +47,9 @@ pub(crate) trait RemoteBatch: Send {
     /// how many left the cross-thread path (into a mailbox, or dropped with
     /// a dead target).
     fn deliver(&mut self, core: &mut Core) -> usize;
+    /// Drops the messages one by one, each under its own `catch_unwind`: a
+    /// second panicking destructor in one drop would abort the process.
+    fn drop_each(&mut self);
 }
 
 pub(crate) type RemoteMsg = Box<dyn RemoteBatch>;
@@ -60,6 +72,12 @@ impl<M: Send + 'static> RemoteBatch for Batch<M> {
         }
         done
     }
+
+    fn drop_each(&mut self) {
+        while let Some(pair) = self.0.pop_front() {
+            drop_quietly(pair);
+        }
+    }
 }
 
 pub(crate) struct Remote {
@@ -79,6 +97,70 @@ struct RemoteQueue {
     /// Emptied runs handed back by the loop, reused by `post`.
     spare: Vec<RemoteMsg>,
     closed: bool,
+    /// Targets that may take only so many more messages (few: a target is
+    /// limited only while its waiting messages are a share of the bound).
+    limits: Vec<Limit>,
+}
+
+/// A limited target: sends to it are accepted while `room` lasts.
+struct Limit {
+    target: ActorId,
+    /// More messages it may be sent before the loop grants more.
+    room: usize,
+    /// Messages accepted for it since the loop's last drain.
+    queued: usize,
+}
+
+impl RemoteQueue {
+    /// Whether a message for `to` may be accepted; counts it if so.
+    fn admit(&mut self, to: ActorId) -> bool {
+        match self.limits.iter_mut().find(|l| l.target == to) {
+            Some(l) if l.room == 0 => false,
+            Some(l) => {
+                l.room -= 1;
+                l.queued += 1;
+                true
+            }
+            None => true,
+        }
+    }
+}
+
+/// The loop's view of the limits, under the queue's lock.
+pub(crate) struct Limits<'a>(std::sync::MutexGuard<'a, RemoteQueue>);
+
+impl Limits<'_> {
+    /// Sets the room of `target`, which has `waiting` messages in the loop
+    /// and may hold `most` in all: limited from when `waiting` reaches
+    /// `most` until it has caught up (nothing waiting nor queued). Returns
+    /// whether it is limited.
+    pub(crate) fn update(&mut self, target: ActorId, waiting: usize, most: usize) -> bool {
+        let limits = &mut self.0.limits;
+        let at = match limits.iter().position(|l| l.target == target) {
+            Some(at) => at,
+            None if waiting >= most => {
+                limits.push(Limit {
+                    target,
+                    room: 0,
+                    queued: 0,
+                });
+                limits.len() - 1
+            }
+            None => return false,
+        };
+        let l = &mut limits[at];
+        if waiting == 0 && l.queued == 0 {
+            limits.swap_remove(at);
+            return false;
+        }
+        l.room = most.saturating_sub(waiting + l.queued);
+        true
+    }
+
+    /// `target` is gone: its limit, if any, with it.
+    pub(crate) fn remove(&mut self, target: ActorId) {
+        self.0.limits.retain(|l| l.target != target);
+    }
 }
 
 /// Emptied runs kept for reuse at most (one per message type in flight is
@@ -95,6 +177,7 @@ impl Remote {
                 msgs: Vec::new(),
                 spare: Vec::new(),
                 closed: false,
+                limits: Vec::new(),
             }),
             in_flight: AtomicUsize::new(0),
             cap: cap as usize,
@@ -110,7 +193,8 @@ impl Remote {
 
     /// Queues `msg` for `to`; gives it back with `LoopClosed` when the loop
     /// is gone (checked under the same lock as `close`, so nothing slips
-    /// past) and with `MailboxFull` when `cap` messages are in flight.
+    /// past) and with `MailboxFull` when `cap` messages are in flight or
+    /// `to` is limited and has no room left.
     pub(crate) fn post<M: Send + 'static>(&self, to: Addr<M>, msg: M) -> Result<(), SendError<M>> {
         {
             let mut q = self.lock();
@@ -118,7 +202,9 @@ impl Remote {
             // check and the add below cannot be overtaken.
             let refused = if q.closed {
                 Some(Error::LoopClosed)
-            } else if self.in_flight.load(SeqCst) >= self.cap {
+            } else if self.in_flight.load(SeqCst) >= self.cap
+                || (!q.limits.is_empty() && !q.admit(to.id()))
+            {
                 Some(Error::MailboxFull)
             } else {
                 None
@@ -161,11 +247,25 @@ impl Remote {
     pub(crate) fn drain(&self, into: &mut Vec<RemoteMsg>, spent: &mut Vec<RemoteMsg>) {
         let mut q = self.lock();
         std::mem::swap(&mut q.msgs, into);
+        for l in &mut q.limits {
+            l.queued = 0;
+        }
         q.spare.append(spent);
         let excess = q.spare.len().saturating_sub(MAX_SPARE);
         spent.extend(q.spare.drain(..excess));
         drop(q);
         spent.clear();
+    }
+
+    /// The per-target limits, to update (see `Limits`).
+    pub(crate) fn limits(&self) -> Limits<'_> {
+        Limits(self.lock())
+    }
+
+    /// Most messages in flight (`Config::cross_thread_cap`).
+    #[inline]
+    pub(crate) fn cap(&self) -> usize {
+        self.cap
     }
 
     /// Messages accepted and not yet in a mailbox.
@@ -213,6 +313,7 @@ impl Remote {
         let mut q = self.lock();
         q.closed = true;
         q.spare.clear();
+        q.limits.clear();
         std::mem::take(&mut q.msgs)
     }
 }
@@ -229,7 +330,11 @@ impl Remote {
 /// The path is bounded by [`Config::cross_thread_cap`](crate::Config):
 /// once that many messages are queued or waiting, a send is refused with
 /// [`Error::MailboxFull`] and hands the message back, so a producer that
-/// never stops cannot grow the loop's memory (retry later, or drop). Once
+/// never stops cannot grow the loop's memory (retry later, or drop). A
+/// target whose waiting messages reach its share of that bound (its mailbox
+/// capacity, or a quarter of the bound if more) takes only what it makes
+/// room for until it has caught up; sends to it beyond that are refused the
+/// same way, so that it cannot take the bound from other actors. Once
 /// the loop is dropped, sends fail with [`Error::LoopClosed`] and hand the
 /// message back.
 ///
@@ -274,7 +379,8 @@ impl LoopHandle {
     ///
     /// The message comes back in the error: `LoopClosed` when the loop is
     /// gone, `MailboxFull` when `cross_thread_cap` messages are already
-    /// queued or waiting for room (R14).
+    /// queued or waiting for room, or when `to` already has its share of
+    /// them waiting (R14).
     pub fn send<M: Send + 'static>(&self, to: Addr<M>, msg: M) -> Result<(), SendError<M>> {
         self.remote.post(to, msg)
     }

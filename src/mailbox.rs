@@ -10,6 +10,7 @@
 
 use crate::message::SysEvent;
 use std::collections::VecDeque;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 
 mod erased;
 pub(crate) use erased::AnyMailbox;
@@ -147,6 +148,14 @@ impl<M> Mailbox<M> {
         }
         self.user_next = true;
         self.sys.pop_front().map(Item::Sys)
+    }
+
+    /// Drops the messages one by one, each under its own `catch_unwind`
+    /// (user destructors: a second panic while one unwinds would abort).
+    pub(crate) fn drop_each(&mut self) {
+        while let Some(item) = self.pop() {
+            let _ = catch_unwind(AssertUnwindSafe(move || drop(item)));
+        }
     }
 }
 

@@ -517,3 +517,41 @@ fn max_actors_bounds_the_table() {
         );
     }
 }
+
+#[test]
+fn pending_messages_with_panicking_destructors_are_each_dropped() {
+    // R10, R13: the pending messages of an actor that stops, and of actors
+    // still alive when the loop is dropped, are dropped one by one: two
+    // destructors that panic (even while a panic unwinds, which would abort
+    // the process) neither abort it nor leave run.
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use util::AlwaysBomb;
+    struct StopsOnNone;
+    impl Actor for StopsOnNone {
+        type Msg = Option<AlwaysBomb>;
+        fn handle(&mut self, _cx: &mut Context<'_, Self>, m: Option<AlwaysBomb>) -> Flow {
+            assert!(m.is_none());
+            Flow::Stop
+        }
+    }
+    for backend in backends() {
+        let mut lp = new_loop(backend);
+        let drops = Arc::new(AtomicUsize::new(0));
+        let a = lp.spawn(StopsOnNone).unwrap();
+        lp.send(a, None).unwrap();
+        for _ in 0..2 {
+            lp.send(a, Some(AlwaysBomb(drops.clone()))).unwrap();
+        }
+        let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| lp.run()));
+        assert!(matches!(run, Ok(Ok(()))), "{backend}: a panic left run");
+        assert_eq!(drops.load(Ordering::SeqCst), 2, "{backend}");
+        let b = lp.spawn(StopsOnNone).unwrap();
+        for _ in 0..2 {
+            lp.send(b, Some(AlwaysBomb(drops.clone()))).unwrap();
+        }
+        let dropped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(lp)));
+        assert!(dropped.is_ok(), "{backend}: a panic left the loop's drop");
+        assert_eq!(drops.load(Ordering::SeqCst), 4, "{backend}");
+    }
+}

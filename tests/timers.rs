@@ -10,7 +10,7 @@ use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use util::{backends, new_loop, run_within, Log};
+use util::{backends, new_loop, run_within, AlwaysBomb, Log};
 
 /// How long any one `run` may take before the test fails instead of hanging.
 const LIMIT: Duration = Duration::from_secs(10);
@@ -589,9 +589,10 @@ fn runs_cleanly(lp: &mut jzx::Loop) -> bool {
     )
 }
 
-// R11, R2: an interval whose message panics when copied for a delivery, and a
-// timer payload with a panicking destructor dropped with its dead target, do
-// not take the loop down: run returns normally and the loop runs again.
+// R11, R2: an interval whose message panics when copied for a delivery does
+// not take the loop down: run returns normally and the loop runs again. (The
+// one-shot `Bomb`, dropped with its dead target, is coverage: teardown has
+// always dropped timer payloads quietly.)
 #[test]
 fn panicking_timer_payloads_do_not_poison_the_loop() {
     for backend in backends() {
@@ -626,5 +627,57 @@ fn panicking_timer_payloads_do_not_poison_the_loop() {
         lp.send_after(b, MS, 9).unwrap();
         assert!(runs_cleanly(&mut lp), "{backend}: the loop is not usable");
         assert_eq!(log.get(), [9], "{backend}");
+    }
+}
+
+// R11, R15: cancelling a timer drops its payload at once; a panicking
+// destructor does not leave `cancel_timer`, and the loop stays usable.
+#[test]
+fn cancelling_a_timer_whose_payload_panics_on_drop_succeeds() {
+    for backend in backends() {
+        let mut lp = new_loop(backend);
+        let log: Log<u32> = Log::default();
+        let l = log.clone();
+        let a = lp
+            .spawn(actor(move |_cx, m: Risky| {
+                l.push(matches!(m, Risky::Stop) as u32);
+                Flow::Stop
+            }))
+            .unwrap();
+        let bomb = lp
+            .send_after(a, Duration::from_secs(60), Risky::Bomb)
+            .unwrap();
+        let cancelled =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| lp.cancel_timer(bomb)));
+        assert!(
+            matches!(cancelled, Ok(Ok(()))),
+            "{backend}: the destructor's panic left cancel_timer"
+        );
+        assert_eq!(lp.timer_count(), 0, "{backend}");
+        assert_eq!(lp.cancel_timer(bomb), Err(Error::TimerInvalid), "{backend}");
+        lp.send_after(a, MS, Risky::Stop).unwrap();
+        assert!(runs_cleanly(&mut lp), "{backend}: the loop is not usable");
+        assert_eq!(log.get(), [1], "{backend}");
+    }
+}
+
+// R11, R15: the pending timers of an actor that stops are dropped one by one:
+// two panicking destructors neither abort the process nor leave run.
+#[test]
+fn timers_of_a_stopped_actor_with_panicking_payloads_are_each_dropped() {
+    for backend in backends() {
+        let mut lp = new_loop(backend);
+        let drops = Arc::new(AtomicUsize::new(0));
+        let a = lp
+            .spawn(actor(|_cx, _: Option<AlwaysBomb>| Flow::Stop))
+            .unwrap();
+        for _ in 0..2 {
+            let bomb = Some(AlwaysBomb(drops.clone()));
+            lp.send_after(a, Duration::from_secs(60), bomb).unwrap();
+        }
+        lp.send(a, None).unwrap();
+        assert!(runs_cleanly(&mut lp), "{backend}: a panic left run");
+        assert_eq!(drops.load(SeqCst), 2, "{backend}");
+        assert_eq!((lp.actor_count(), lp.timer_count()), (0, 0), "{backend}");
     }
 }

@@ -227,8 +227,12 @@ jzx_err jzx_spawn(jzx_loop *loop, const jzx_spawn_opts *opts, jzx_actor_id *out)
 /* Sends from the loop's thread. NO_SUCH_ACTOR, MAILBOX_FULL. */
 jzx_err jzx_send(jzx_loop *loop, jzx_actor_id target, void *data, size_t len, uint32_t tag);
 /* Sends from any thread; delivered between turns, FIFO per thread.
- * MAILBOX_FULL when the loop already holds its bound of cross-thread messages
- * not yet in a mailbox (65,536; retry later). */
+ * LOOP_CLOSED once the loop is destroyed. MAILBOX_FULL when the loop already
+ * holds its bound of cross-thread messages not yet in a mailbox (65,536), or
+ * when the target already has its share of them waiting for room (its
+ * mailbox capacity, or a quarter of the bound if more): retry later. These
+ * refusals happen on the sending thread and are not reported to
+ * on_mailbox_full. */
 jzx_err jzx_send_async(jzx_loop *loop, jzx_actor_id target, void *data, size_t len,
                        uint32_t tag);
 /* Stops (normal) or fails an actor at its next turn. NO_SUCH_ACTOR. */

@@ -80,8 +80,10 @@ pub extern "C" fn jzx_send(
 
 /// Sends from any thread; delivered between turns, FIFO per thread.
 /// `MAILBOX_FULL` when the loop's cross-thread bound is reached (the loop
-/// holds `Config::DEFAULT_CROSS_THREAD_CAP` messages not yet in a mailbox:
-/// retry later), `LOOP_CLOSED` when the loop is gone.
+/// holds `Config::DEFAULT_CROSS_THREAD_CAP` messages not yet in a mailbox)
+/// or the target has its share of them waiting (retry later; not reported
+/// to `on_mailbox_full`, this is the sending thread), `LOOP_CLOSED` when the
+/// loop is gone.
 #[no_mangle]
 pub extern "C" fn jzx_send_async(
     lp: *mut jzx_loop,

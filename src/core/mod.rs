@@ -58,6 +58,11 @@ struct Slot {
     parent: Option<ActorId>,
     actor: Option<Box<dyn ErasedActor>>,
     mailbox: Option<AnyMailbox>,
+    /// Cross-thread messages waiting for room in the mailbox (`remote.rs`);
+    /// kept, emptied, for the next burst, until the actor is torn down.
+    park: Option<Box<dyn remote::Park>>,
+    /// Sends to it from other threads are limited (`remote.rs`).
+    limited: bool,
 }
 
 /// The loop's state, and the API available both on a [`Loop`](crate::Loop)
@@ -117,11 +122,11 @@ pub struct Core {
     remote_buf: Vec<RemoteMsg>,
     /// Cross-thread runs delivered and empty, handed back at the next drain.
     remote_spent: Vec<RemoteMsg>,
-    /// Cross-thread messages waiting for room in a full mailbox, by target
-    /// slot (see `remote.rs`).
-    parks: HashMap<u32, Box<dyn remote::Park>>,
-    /// Messages in `parks`, all targets together.
+    /// Cross-thread messages waiting for room in full mailboxes (in the
+    /// slots' parks), all targets together.
     remote_parked: usize,
+    /// Slots whose cross-thread sends are limited (see `remote.rs`).
+    limited: Vec<u32>,
     events_buf: Vec<ReadyEvent>,
     pub(crate) in_run: bool,
     /// The origin of the loop's clock (timer deadlines count from it).
@@ -190,8 +195,8 @@ impl Core {
             remote,
             remote_buf: Vec::new(),
             remote_spent: Vec::new(),
-            parks: HashMap::new(),
             remote_parked: 0,
+            limited: Vec::new(),
             events_buf: Vec::new(),
             in_run: false,
             deferred_sys: Vec::new(),
@@ -362,6 +367,8 @@ impl Core {
                     parent: None,
                     actor: None,
                     mailbox: None,
+                    park: None,
+                    limited: false,
                 });
                 (self.slots.len() - 1) as u32
             }
@@ -596,7 +603,7 @@ impl Core {
             self.remove_watches_of(slot, id);
         }
         let timers = self.timers.remove_owner(slot);
-        let parked = self.take_park(slot);
+        let parked = self.take_park(id);
         if has_name {
             if let Some(name) = self.names_of.remove(&slot) {
                 self.names.remove(&name);
@@ -608,10 +615,18 @@ impl Core {
             self.push_sys(parent, SysEvent::ChildExit(ChildExit { child: id, reason }));
         }
         // Pending messages, timer messages and the actor itself are dropped
-        // last; a panicking destructor must not take the loop down.
-        drop_quietly(timers);
-        drop_quietly(parked);
-        drop_quietly(mailbox);
+        // last; a panicking destructor must not take the loop down (each
+        // message on its own: a second panic while one unwinds would abort
+        // the process).
+        for timer in timers {
+            drop_quietly(timer);
+        }
+        if let Some(mut parked) = parked {
+            parked.drop_each();
+        }
+        if let Some(mut mailbox) = mailbox {
+            mailbox.drop_each();
+        }
         drop_quietly(actor);
     }
 

@@ -2,14 +2,31 @@
 //!
 //! The loop drains the cross-thread queue at the start of every turn and
 //! hands each message to its target's mailbox. A message that a full mailbox
-//! refuses waits in its target's *park* (one per target slot, typed by the
-//! target's messages), and so do later messages for that target, so that the
-//! order per producer holds; messages for other actors are not held up. When
-//! the target's turn ends, it has made room: its park refills the mailbox
-//! (`unpark`, called from `run_actor`), before any other actor can send to
-//! it. A target that dies drops its park with its mailbox. Parked messages
-//! still count against `Config::cross_thread_cap` until they are in the
-//! mailbox, which keeps memory bounded whatever the producers do.
+//! refuses waits in its target's *park* (kept in the target's slot, typed by
+//! the target's messages), and so do later messages for that target, so that
+//! the order per producer holds; messages for other actors are not held up.
+//! When the target's turn ends, it has made room: its park refills the
+//! mailbox (`unpark`, called from `run_actor`), before any other actor can
+//! send to it. A target that dies drops its park with its mailbox; an empty
+//! park stays with its actor for the next burst, so parking allocates only
+//! the first time (or after a large park was shrunk).
+//!
+//! Parked messages still count against `Config::cross_thread_cap` until they
+//! are in the mailbox, which keeps memory bounded whatever the producers do.
+//! So that one slow target cannot fill that bound and shut out sends to
+//! every other actor, a target whose park reaches its share — its mailbox
+//! capacity, or a quarter of the bound if more — is *limited*
+//! (`handle::Limits`). A quarter: a burst into one actor of up to a quarter
+//! of the bound is still taken whole, and one slow target leaves three
+//! quarters to the others (it takes four to fill the bound); the mailbox
+//! capacity because a mailbox's worth is what a target takes in one
+//! refill. While limited, producers may add only as many messages as it has
+//! made room for, until it has caught up (nothing of it waiting or queued).
+//! The set of limited targets is updated after each drain and after a
+//! limited target's turn, under the queue's lock. Only the loop sets limits:
+//! before its first drain, or once a target has caught up, one burst into a
+//! target can still take what is left of the bound, until the next drain
+//! parks it and limits the target.
 
 use super::Core;
 use crate::handle::MAX_SPARE_CAPACITY;
@@ -22,48 +39,54 @@ use std::collections::VecDeque;
 /// Cross-thread messages waiting for room in one target's mailbox.
 pub(super) trait Park {
     fn as_any_mut(&mut self) -> &mut dyn Any;
-    /// The actor the messages are for.
-    fn target(&self) -> ActorId;
     /// Messages waiting.
     fn len(&self) -> usize;
-    /// Moves messages, in order, into the target's mailbox while it has
-    /// room; returns how many left the park.
-    fn refill(&mut self, core: &mut Core) -> usize;
+    /// Moves messages, in order, into the mailbox of `target` while it has
+    /// room; returns how many left the park. Shrinks an emptied park that
+    /// grew large.
+    fn refill(&mut self, core: &mut Core, target: ActorId) -> usize;
+    /// Drops the messages one by one, each under its own `catch_unwind`.
+    fn drop_each(&mut self);
 }
 
-struct Parked<M> {
-    target: ActorId,
-    msgs: VecDeque<M>,
-}
+struct Parked<M>(VecDeque<M>);
+
+/// An emptied park keeps room for this many messages at most.
+const MAX_PARK_CAPACITY: usize = 1024;
 
 impl<M: 'static> Park for Parked<M> {
     fn as_any_mut(&mut self) -> &mut dyn Any {
         self
     }
 
-    fn target(&self) -> ActorId {
-        self.target
-    }
-
     fn len(&self) -> usize {
-        self.msgs.len()
+        self.0.len()
     }
 
-    fn refill(&mut self, core: &mut Core) -> usize {
-        let to = Addr::new(self.target);
+    fn refill(&mut self, core: &mut Core, target: ActorId) -> usize {
+        let to = Addr::new(target);
         let mut moved = 0;
-        while let Some(msg) = self.msgs.pop_front() {
+        while let Some(msg) = self.0.pop_front() {
             match core.enqueue(to, msg) {
                 Ok(()) => {}
                 Err(e) if e.error == Error::MailboxFull => {
-                    self.msgs.push_front(e.message);
+                    self.0.push_front(e.message);
                     break;
                 }
                 Err(e) => drop_quietly(e.message),
             }
             moved += 1;
         }
+        if self.0.is_empty() && self.0.capacity() > MAX_PARK_CAPACITY {
+            self.0 = VecDeque::new();
+        }
         moved
+    }
+
+    fn drop_each(&mut self) {
+        while let Some(msg) = self.0.pop_front() {
+            drop_quietly(msg);
+        }
     }
 }
 
@@ -93,6 +116,9 @@ impl Core {
         }
         self.remote.settle(done);
         self.remote_buf = msgs;
+        if !self.limited.is_empty() {
+            self.update_limits();
+        }
     }
 
     /// A message from another thread: queued like a send, or parked behind
@@ -100,17 +126,14 @@ impl Core {
     /// target's mailbox is full. True when it left the cross-thread path
     /// (queued, or dropped because its target is dead).
     pub(crate) fn deliver_remote<M: 'static>(&mut self, to: Addr<M>, msg: M) -> bool {
-        if self.remote_parked != 0 {
-            if let Some(park) = self.parks.get_mut(&to.id().slot()) {
-                if park.target() == to.id() {
-                    if let Some(p) = park.as_any_mut().downcast_mut::<Parked<M>>() {
-                        p.msgs.push_back(msg);
-                        self.remote_parked += 1;
-                        return false;
-                    }
-                }
+        let msg = if self.remote_parked != 0 {
+            match self.join_park(to.id(), msg) {
+                Ok(()) => return false,
+                Err(msg) => msg,
             }
-        }
+        } else {
+            msg
+        };
         match self.enqueue(to, msg) {
             Ok(()) => true,
             Err(e) if e.error == Error::MailboxFull => {
@@ -124,26 +147,98 @@ impl Core {
         }
     }
 
-    /// Starts a park for `target`, whose full mailbox refused `msg`, and
-    /// tells the observer.
+    /// Parks `msg` behind the messages already waiting for `to`, if any;
+    /// gives it back otherwise.
+    #[inline]
+    fn join_park<M: 'static>(&mut self, to: ActorId, msg: M) -> Result<(), M> {
+        let Some(p) = self
+            .slot_mut(to)
+            .and_then(|s| s.park.as_mut())
+            .filter(|p| p.len() != 0)
+            .and_then(|p| p.as_any_mut().downcast_mut::<Parked<M>>())
+        else {
+            return Err(msg);
+        };
+        p.0.push_back(msg);
+        self.remote_parked += 1;
+        self.check_limit(to.slot());
+        Ok(())
+    }
+
+    /// Parks `msg` for `target`, whose full mailbox refused it and which
+    /// had nothing waiting, and tells the observer.
     #[cold]
     fn park<M: 'static>(&mut self, target: ActorId, msg: M) {
-        // A slot has one park: a message for a target that has one joins
-        // it (`deliver_remote`), and only a message of the mailbox's type
-        // can be refused as `MailboxFull`.
-        let previous = self.parks.insert(
-            target.slot(),
-            Box::new(Parked {
-                target,
-                msgs: VecDeque::from([msg]),
-            }),
-        );
-        debug_assert!(previous.is_none(), "a second park for one slot");
+        let slot = target.slot();
+        let s = &mut self.slots[slot as usize];
+        match s
+            .park
+            .as_mut()
+            .and_then(|p| p.as_any_mut().downcast_mut::<Parked<M>>())
+        {
+            Some(p) => p.0.push_back(msg),
+            None => {
+                // Only a message of the mailbox's type can be refused as
+                // `MailboxFull`, so a park of another type cannot be there;
+                // were it, its messages would still leave the path.
+                let old = s.park.replace(Box::new(Parked(VecDeque::from([msg]))));
+                if let Some(mut old) = old {
+                    self.settle_parked(old.len());
+                    old.drop_each();
+                }
+            }
+        }
         self.remote_parked += 1;
+        self.check_limit(slot);
         self.counters.refused += 1;
         trace_mailbox_full!(target);
         // A panicking hook is contained: the drain's other messages go on.
         self.observer.notify(|o| o.on_mailbox_full(target));
+    }
+
+    /// `n` parked messages left the cross-thread path.
+    #[inline]
+    fn settle_parked(&mut self, n: usize) {
+        self.remote_parked -= n;
+        self.remote.settle(n);
+    }
+
+    /// The share of the cross-thread bound the actor in `slot` may have
+    /// waiting before it is limited (see the module's doc).
+    fn park_share(&self, slot: u32) -> usize {
+        (self.slots[slot as usize].cap as usize)
+            .max(self.remote.cap() / 4)
+            .max(1)
+    }
+
+    /// Notes the actor in `slot` for limiting once its park holds its
+    /// share (the limit itself is set after the drain).
+    #[inline]
+    fn check_limit(&mut self, slot: u32) {
+        let s = &self.slots[slot as usize];
+        if !s.limited && s.park.as_ref().map_or(0, |p| p.len()) >= self.park_share(slot) {
+            self.slots[slot as usize].limited = true;
+            self.limited.push(slot);
+        }
+    }
+
+    /// Sets the room of every limited target from its park, and drops the
+    /// limits of targets that have caught up.
+    #[cold]
+    fn update_limits(&mut self) {
+        let mut limits = self.remote.limits();
+        let mut i = 0;
+        while let Some(&slot) = self.limited.get(i) {
+            let share = self.park_share(slot);
+            let s = &mut self.slots[slot as usize];
+            let waiting = s.park.as_ref().map_or(0, |p| p.len());
+            if limits.update(ActorId::new(slot, s.generation), waiting, share) {
+                i += 1;
+            } else {
+                s.limited = false;
+                self.limited.swap_remove(i);
+            }
+        }
     }
 
     /// The turn of the actor in `slot` is over: its parked messages, if any,
@@ -156,27 +251,37 @@ impl Core {
     }
 
     fn refill_park(&mut self, slot: u32) {
-        let Some(mut park) = self.parks.remove(&slot) else {
+        let s = &mut self.slots[slot as usize];
+        let Some(mut park) = s.park.take() else {
             return;
         };
-        let moved = park.refill(self);
-        self.remote_parked -= moved;
-        self.remote.settle(moved);
         if park.len() != 0 {
-            self.parks.insert(slot, park);
+            let target = self.id_of_slot(slot);
+            let moved = park.refill(self, target);
+            self.settle_parked(moved);
+        }
+        let s = &mut self.slots[slot as usize];
+        s.park = Some(park);
+        if s.limited {
+            self.update_limits();
         }
     }
 
-    /// Takes the messages waiting for the actor in `slot` (it is being torn
-    /// down), for the caller to drop.
-    pub(super) fn take_park(&mut self, slot: u32) -> Option<Box<dyn Park>> {
-        if self.remote_parked == 0 {
-            return None;
+    /// Takes the messages waiting for `target` (it is being torn down, its
+    /// slot already freed), for the caller to drop with `drop_each`; its
+    /// limit goes too.
+    pub(super) fn take_park(&mut self, target: ActorId) -> Option<Box<dyn Park>> {
+        let slot = target.slot();
+        let s = &mut self.slots[slot as usize];
+        let park = s.park.take();
+        if std::mem::take(&mut s.limited) {
+            self.limited.retain(|&l| l != slot);
+            self.remote.limits().remove(target);
         }
-        let park = self.parks.remove(&slot)?;
-        self.remote_parked -= park.len();
-        self.remote.settle(park.len());
-        Some(park)
+        if let Some(p) = &park {
+            self.settle_parked(p.len());
+        }
+        park
     }
 
     /// Says the loop is about to block; false when it must not (see

@@ -185,3 +185,47 @@ impl Core {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::{Actor, Addr, Context, Flow, Loop};
+    use std::time::Duration;
+
+    struct Stops;
+
+    impl Actor for Stops {
+        type Msg = u32;
+        fn handle(&mut self, _cx: &mut Context<'_, Self>, _: u32) -> Flow {
+            Flow::Stop
+        }
+    }
+
+    /// A payload whose destructor panics.
+    struct Bomb;
+
+    impl Drop for Bomb {
+        fn drop(&mut self) {
+            if !std::thread::panicking() {
+                panic!("a destructor panicked");
+            }
+        }
+    }
+
+    // R11: a timer whose payload its target cannot take (a type other than
+    // its mailbox's; only the crate can address one so) is dropped at fire
+    // time; a panicking destructor does not leave run, and the target still
+    // gets its own timer.
+    #[test]
+    fn a_fired_payload_its_target_cannot_take_is_dropped_quietly() {
+        let mut lp = Loop::new().unwrap();
+        let a = lp.spawn(Stops).unwrap();
+        let wrong = Addr::<Bomb>::new(a.id());
+        lp.send_after(wrong, Duration::from_millis(1), Bomb)
+            .map_err(|e| e.error)
+            .unwrap();
+        lp.send_after(a, Duration::from_millis(2), 7).unwrap();
+        let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| lp.run()));
+        assert!(matches!(run, Ok(Ok(()))), "a panic left run");
+        assert_eq!((lp.actor_count(), lp.timer_count()), (0, 0));
+    }
+}

@@ -69,6 +69,7 @@ mod header {
 trait ErasedMailbox {
     fn push_sys(&mut self, event: SysEvent);
     fn len(&self) -> usize;
+    fn drop_each(&mut self);
 }
 
 impl<M> ErasedMailbox for Mailbox<M> {
@@ -78,6 +79,10 @@ impl<M> ErasedMailbox for Mailbox<M> {
 
     fn len(&self) -> usize {
         Mailbox::len(self)
+    }
+
+    fn drop_each(&mut self) {
+        Mailbox::drop_each(self);
     }
 }
 
@@ -115,6 +120,11 @@ impl AnyMailbox {
     /// Messages queued in both lanes.
     pub(crate) fn len(&self) -> usize {
         self.0.tail().len()
+    }
+
+    /// Drops the messages one by one (see `Mailbox::drop_each`).
+    pub(crate) fn drop_each(&mut self) {
+        self.0.tail_mut().drop_each()
     }
 }
 

@@ -6,6 +6,7 @@ pub mod kernel;
 use jzx::{ActorId, BackendKind, Config, Loop, Observer, StopReason};
 use std::io::{self, ErrorKind};
 use std::os::fd::RawFd;
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -245,5 +246,17 @@ pub fn limit_nofile(cmd: &mut std::process::Command, n: libc::rlim_t) {
                 Err(std::io::Error::last_os_error())
             }
         });
+    }
+}
+
+/// A message whose destructor always panics, even while a panic unwinds (a
+/// second panic then aborts the process): it counts its drops first. For
+/// tests that messages are dropped one by one.
+pub struct AlwaysBomb(pub Arc<AtomicUsize>);
+
+impl Drop for AlwaysBomb {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, SeqCst);
+        panic!("a destructor panicked");
     }
 }
