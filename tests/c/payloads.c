@@ -120,6 +120,31 @@ static void test_under_aligned(void) {
     case_end();
 }
 
+/* Stops on a child exit, keeping its payload (unfreed). */
+static jzx_behavior_result keeper_behavior(jzx_context *ctx, const jzx_message *msg) {
+    (void)ctx;
+    return msg->tag == JZX_TAG_SYS_CHILD_EXIT ? JZX_BEHAVIOR_STOP : JZX_BEHAVIOR_OK;
+}
+
+/* jzx_loop_destroy gives an under-aligned allocator its own pointer back
+ * for a payload C never freed. */
+static void test_under_aligned_destroy(void) {
+    tally t;
+    jzx_loop *loop = NEW_TALLY_LOOP(&t, 1);
+    jzx_actor_id pid;
+
+    case_begin("under_aligned_allocator_gets_its_pointers_back_at_destroy");
+    pid = SPAWN(loop, keeper_behavior, NULL);
+    CHECK_EQ(jzx_send(loop, spawn_child(loop, pid), NULL, 0, 1), JZX_OK);
+    CHECK_EQ(RUN_BOUNDED(loop, 5000), 0);
+    CHECK_EQ(t.allocs, 1);
+    CHECK_EQ(t.frees, 0);
+    jzx_loop_destroy(loop);
+    CHECK_EQ(t.frees, 1);
+    CHECK_EQ(t.foreign, 0);
+    case_end();
+}
+
 /* Un-fails the allocator after a while. */
 typedef struct recoverer {
     tally *t;
@@ -266,6 +291,7 @@ static void test_stop_on_first_waiting_exit(void) {
 int main(void) {
     check_init();
     test_under_aligned();
+    test_under_aligned_destroy();
     test_null_then_recovers();
     test_null_until_stopped();
     test_stop_on_first_waiting_exit();
