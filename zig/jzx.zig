@@ -183,6 +183,8 @@ pub fn ioEvent(msg: *const c.jzx_message) ?c.jzx_io_event {
     if (msg.tag != c.JZX_TAG_SYS_IO) return null;
     const data = msg.data orelse return null;
     if (msg.len < @sizeOf(c.jzx_io_event)) return null;
-    const ev: *const c.jzx_io_event = @ptrCast(@alignCast(data));
+    // Payloads are aligned, but a foreign message may not be: read through
+    // an align(1) pointer rather than assert alignment.
+    const ev: *align(1) const c.jzx_io_event = @ptrCast(data);
     return ev.*;
 }

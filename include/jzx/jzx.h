@@ -44,7 +44,10 @@ typedef uint64_t jzx_timer_id;
 typedef struct jzx_loop jzx_loop;
 
 /* Serves the runtime-owned payloads handed to C code (system messages).
- * Blocks need not be aligned. A NULL return skips an I/O event (reported
+ * Blocks need not be aligned: the runtime asks for up to alignof - 1 more
+ * bytes than a payload's size and hands receivers a pointer aligned for the
+ * payload's type (msg->data may point past the start of the block); free
+ * gets back exactly the pointer alloc returned. A NULL return skips an I/O event (reported
  * again while the fd stays ready); a child exit is kept and retried at the
  * parent's next turn and on a timer (1 ms, doubling up to 100 ms), which
  * keeps jzx_loop_run from returning idle until it is delivered.
@@ -201,14 +204,17 @@ typedef struct jzx_observer {
 void jzx_config_init(jzx_config *cfg);
 /* A new loop; cfg NULL means defaults. NULL on failure. */
 jzx_loop *jzx_loop_create(const jzx_config *cfg);
-/* Destroys a loop and everything it owns. Called while the loop is inside
- * another call (from a behavior, an observer hook or an allocator callback),
- * it takes effect when that outermost call returns (a run stops after its
- * current turn); until then other calls on the loop return LOOP_CLOSED. */
+/* Destroys a loop and everything it owns. Ignored while jzx_loop_run is on
+ * the stack (from a behavior, or an observer hook or allocator callback
+ * during a run): the loop stays valid after the run returns, until the
+ * program destroys it. Called from a hook or an allocator callback inside
+ * another call (jzx_spawn, jzx_send, jzx_loop_free, ...), it takes effect
+ * when that outermost call returns; until then other calls on the loop
+ * return LOOP_CLOSED (or, for void functions, are ignored). */
 void jzx_loop_destroy(jzx_loop *loop);
 /* Runs until stopped or idle: 0, or a negative jzx_err (LOOP_CLOSED when
- * called from inside a behavior or an observer hook, and when the loop was
- * destroyed during the run: the pointer is then no longer valid). */
+ * called from inside a behavior, an observer hook or an allocator
+ * callback). */
 int jzx_loop_run(jzx_loop *loop);
 /* Asks the loop to stop after its current turn; any thread. Before run, the
  * next run returns at once (and the request is used up). */
@@ -216,7 +222,8 @@ void jzx_loop_request_stop(jzx_loop *loop);
 /* Releases a runtime-owned payload (a system message's data). */
 void jzx_loop_free(jzx_loop *loop, void *ptr);
 /* Installs an observer (the table is copied; NULL removes it). Ignored from
- * inside an observer hook. */
+ * inside an observer hook, from an allocator callback outside a run, and
+ * once jzx_loop_destroy was deferred. */
 void jzx_loop_set_observer(jzx_loop *loop, const jzx_observer *obs, void *ctx);
 
 /* ---- Actors ------------------------------------------------------------------ */

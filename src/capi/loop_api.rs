@@ -5,8 +5,9 @@ use super::types::*;
 use super::{code, destroy_now, enter, guard, state, with_core, CState};
 use crate::{ActorId, Config, Loop, Observer, StopReason};
 use std::cell::{Cell, RefCell, UnsafeCell};
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::ffi::{c_char, c_void, CString};
+use std::mem::ManuallyDrop;
 
 unsafe extern "C" fn default_alloc(_ctx: *mut c_void, size: usize) -> *mut c_void {
     // SAFETY: malloc with any size is sound; it returns null or memory.
@@ -66,12 +67,13 @@ pub extern "C" fn jzx_loop_create(cfg: *const jzx_config) -> *mut jzx_loop {
         let lp = Loop::with_config(config.normalized()).ok()?;
         let handle = lp.handle();
         Some(Box::into_raw(Box::new(jzx_loop {
-            lp: UnsafeCell::new(lp),
+            lp: UnsafeCell::new(ManuallyDrop::new(lp)),
             st: CState {
                 allocator,
-                outstanding: RefCell::new(HashSet::new()),
+                outstanding: RefCell::new(HashMap::new()),
                 current: Cell::new(std::ptr::null_mut()),
                 busy: Cell::new(0),
+                running: Cell::new(false),
                 doomed: Cell::new(false),
                 in_observer: Cell::new(false),
                 handle,
@@ -82,23 +84,26 @@ pub extern "C" fn jzx_loop_create(cfg: *const jzx_config) -> *mut jzx_loop {
 }
 
 /// Destroys a loop: its actors, timers and watches, and every runtime-owned
-/// payload not yet freed. Called while the loop is busy (from a behavior, an
-/// observer hook or an allocator callback), it dooms the loop instead: the
-/// outermost call destroys it as it returns, a run stops after its turn.
+/// payload not yet freed. Ignored while a run is on the stack (from a
+/// behavior, or a hook or allocator callback during the run): the loop
+/// stays valid until the program destroys it after the run. Called from a
+/// hook or an allocator callback inside another call, it dooms the loop
+/// instead: that outermost call destroys it as it returns.
 #[no_mangle]
 pub extern "C" fn jzx_loop_destroy(lp: *mut jzx_loop) {
     let Some(st) = state(lp) else { return };
+    if st.running.get() {
+        return;
+    }
     if st.busy.get() > 0 {
         st.doomed.set(true);
-        st.handle.request_stop();
         return;
     }
     destroy_now(lp);
 }
 
 /// Runs until stopped or idle. `LOOP_CLOSED` when the loop is busy (from
-/// inside a behavior or an observer hook), and when the run ends because
-/// the loop was destroyed meanwhile (the pointer is then dangling).
+/// inside a behavior, an observer hook or an allocator callback).
 #[no_mangle]
 pub extern "C" fn jzx_loop_run(lp: *mut jzx_loop) -> i32 {
     let Some(st) = state(lp) else {
@@ -107,17 +112,19 @@ pub extern "C" fn jzx_loop_run(lp: *mut jzx_loop) -> i32 {
     if st.busy.get() > 0 || st.doomed.get() {
         return JZX_ERR_LOOP_CLOSED;
     }
-    enter(lp, || {
+    st.running.set(true);
+    let r = enter(lp, || {
         // SAFETY: the loop is alive and was not busy: this is the only
         // reference until run returns; behaviors reach the core through
         // CState::current, never through `lp`.
-        let r = unsafe { (*(*lp).lp.get()).run() };
-        match r {
-            _ if st.doomed.get() => JZX_ERR_LOOP_CLOSED,
+        match unsafe { (*(*lp).lp.get()).run() } {
             Ok(()) => JZX_OK,
             Err(e) => code(e),
         }
-    })
+    });
+    // Nothing can doom the loop while it runs, so it is still alive.
+    st.running.set(false);
+    r
 }
 
 /// Asks the loop to stop after its current turn; from any thread.
@@ -203,7 +210,8 @@ impl Observer for CObserver {
 }
 
 /// Installs a copy of `obs` (NULL removes the observer). Ignored for a NULL
-/// loop and from inside an observer hook.
+/// loop, from inside an observer hook, from an allocator callback outside a
+/// run, and once the loop is doomed.
 #[no_mangle]
 pub extern "C" fn jzx_loop_set_observer(
     lp: *mut jzx_loop,

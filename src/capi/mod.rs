@@ -16,10 +16,12 @@
 //!
 //! Every call that enters the loop (a run, or an operation on the idle loop)
 //! marks it busy until it returns ([`enter`]). Meanwhile `jzx_loop_run`
-//! fails with `JZX_ERR_LOOP_CLOSED`, and `jzx_loop_destroy` — from a hook, a
-//! behavior or an allocator callback — only marks the loop doomed: the
-//! outermost call destroys it as it returns, and until then further calls on
-//! it fail with `JZX_ERR_LOOP_CLOSED` (a run stops after its current turn).
+//! fails with `JZX_ERR_LOOP_CLOSED`. `jzx_loop_destroy` made meanwhile is
+//! ignored while a run is on the stack (the program's `run(); destroy();`
+//! and its other threads keep a valid loop until it destroys it), and
+//! otherwise (a hook or an allocator callback during spawn, send, free...)
+//! only marks the loop doomed: the outermost call destroys it as it returns,
+//! and until then further calls on it fail with `JZX_ERR_LOOP_CLOSED`.
 //!
 //! Every exported function checks its pointers, catches panics at the
 //! boundary and returns a `jzx_err` (or a neutral value for `void`
@@ -40,38 +42,35 @@ use crate::{
     Actor, ActorId, ChildExit, Context, Error, Flow, IoEvent, Loop, LoopHandle, StopReason,
 };
 use std::cell::{Cell, RefCell, UnsafeCell};
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::ffi::{c_int, c_void};
+use std::mem::ManuallyDrop;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use types::*;
 
 /// The loop behind a `jzx_loop*`.
 pub struct jzx_loop {
-    lp: UnsafeCell<Loop>,
+    /// Dropped in place by [`destroy_now`], before the payloads are freed.
+    lp: UnsafeCell<ManuallyDrop<Loop>>,
     st: CState,
 }
 
 /// The C side's bookkeeping for one loop.
 struct CState {
     allocator: jzx_allocator,
-    /// Runtime-owned payloads handed to C and not yet freed.
-    outstanding: RefCell<HashSet<usize>>,
+    /// Runtime-owned payloads handed to C and not yet freed: the aligned
+    /// address C sees → the allocator's own pointer.
+    outstanding: RefCell<HashMap<usize, usize>>,
     /// The running behavior's core (see the module doc); null otherwise.
     current: Cell<*mut Core>,
     /// How many calls into the loop are on the stack (see [`enter`]).
     busy: Cell<u32>,
+    /// A `jzx_loop_run` is on the stack (`jzx_loop_destroy` is ignored).
+    running: Cell<bool>,
     /// `jzx_loop_destroy` was called while busy: destroy on the way out.
     doomed: Cell<bool>,
     in_observer: Cell<bool>,
     handle: LoopHandle,
-}
-
-impl Drop for CState {
-    /// The loop (dropped first, as the first field of [`jzx_loop`]) is
-    /// gone: every payload still outstanding goes back to the allocator.
-    fn drop(&mut self) {
-        self.free_all();
-    }
 }
 
 /// A C message: the runtime never reads, copies or frees `data`.
@@ -155,59 +154,87 @@ fn enter(lp: *mut jzx_loop, f: impl FnOnce() -> jzx_err) -> jzx_err {
 }
 
 /// Frees the loop: its actors, timers and watches, then every payload
-/// still outstanding. Calls reached meanwhile find it busy and doomed.
+/// still outstanding, then the box. Calls reached meanwhile (from hooks or
+/// the allocator's `free`) find it busy and doomed, and only ever make
+/// shared references to its state: no `&mut` to the box exists until no
+/// callback can run.
 fn destroy_now(lp: *mut jzx_loop) {
-    if let Some(st) = state(lp) {
-        st.busy.set(st.busy.get() + 1);
-        st.doomed.set(true);
-    }
+    let Some(st) = state(lp) else { return };
+    st.busy.set(st.busy.get() + 1);
+    st.doomed.set(true);
     let _ = catch_unwind(AssertUnwindSafe(|| {
-        // SAFETY: `lp` came from jzx_loop_create and is not busy (this is
-        // its owner's last use, the C contract): dropping the box drops the
-        // Loop, then the CState (which frees the payloads), then the memory.
-        drop(unsafe { Box::from_raw(lp) });
+        // SAFETY: the loop is alive and no call is on the stack (destroy
+        // is refused or deferred while one is), so this is the only
+        // reference to the Loop; it is dropped once, here, and never used
+        // again (every later call finds the loop doomed).
+        unsafe { ManuallyDrop::drop(&mut *(*lp).lp.get()) };
     }));
+    let _ = catch_unwind(AssertUnwindSafe(|| st.free_all()));
+    // SAFETY: `lp` came from Box::into_raw in jzx_loop_create; the Loop is
+    // dropped and the payloads freed, so no callback can run any more and
+    // `st` is not used after this: the box's memory goes.
+    drop(unsafe { Box::from_raw(lp) });
 }
 
 impl CState {
     /// Allocates a runtime-owned payload holding `value` with the loop's
-    /// allocator; `value` comes back when the allocator returns null.
+    /// allocator; `value` comes back when the allocator returns null. The
+    /// allocator's blocks need not be aligned: it is asked for `align - 1`
+    /// more bytes, and C gets the first address aligned for `T`.
     fn alloc_payload<T: Copy>(&self, value: T) -> Result<*mut c_void, T> {
         let Some(alloc) = self.allocator.alloc else {
             return Err(value);
         };
+        let align = std::mem::align_of::<T>();
+        let size = std::mem::size_of::<T>() + align - 1;
         // SAFETY: the allocator is the C caller's (or malloc); it returns
         // at least `size` bytes, or null. Alignment is not assumed.
-        let p = unsafe { alloc(self.allocator.ctx, std::mem::size_of::<T>()) };
-        if p.is_null() {
+        let raw = unsafe { alloc(self.allocator.ctx, size) };
+        if raw.is_null() {
             return Err(value);
         }
-        // SAFETY: `p` is fresh and large enough for T; a user allocator may
-        // return under-aligned blocks, hence the unaligned write.
-        unsafe { p.cast::<T>().write_unaligned(value) };
-        self.outstanding.borrow_mut().insert(p as usize);
-        Ok(p)
+        let p = raw
+            .cast::<u8>()
+            .wrapping_add(raw.cast::<u8>().align_offset(align));
+        // SAFETY: `raw` is fresh and holds `size` bytes; `p` is within its
+        // first `align - 1` bytes and aligned for T, so T fits from `p`.
+        unsafe { p.cast::<T>().write(value) };
+        self.outstanding
+            .borrow_mut()
+            .insert(p as usize, raw as usize);
+        Ok(p.cast())
     }
 
-    /// Returns a runtime-owned payload to the allocator; others are ignored
-    /// (a double free or a foreign pointer must not crash).
+    /// Returns a runtime-owned payload (by the address C got) to the
+    /// allocator; others are ignored (a double free or a foreign pointer
+    /// must not crash).
     fn free_payload(&self, ptr: *mut c_void) {
-        if ptr.is_null() || !self.outstanding.borrow_mut().remove(&(ptr as usize)) {
-            return;
-        }
-        if let Some(free) = self.allocator.free {
-            // SAFETY: `ptr` came from this allocator and was outstanding.
-            unsafe { free(self.allocator.ctx, ptr) };
+        let raw = self.outstanding.borrow_mut().remove(&(ptr as usize));
+        if let Some(raw) = raw {
+            self.give_back(raw);
         }
     }
 
+    /// Returns every outstanding payload to the allocator. Its `free` may
+    /// call back (`jzx_loop_free` finds the rest already taken).
     fn free_all(&self) {
-        let all: Vec<usize> = self.outstanding.borrow_mut().drain().collect();
+        let all: Vec<usize> = self
+            .outstanding
+            .borrow_mut()
+            .drain()
+            .map(|(_, raw)| raw)
+            .collect();
+        for raw in all {
+            self.give_back(raw);
+        }
+    }
+
+    /// Calls the allocator's `free` on a pointer its `alloc` returned.
+    fn give_back(&self, raw: usize) {
         if let Some(free) = self.allocator.free {
-            for p in all {
-                // SAFETY: every outstanding pointer came from this allocator.
-                unsafe { free(self.allocator.ctx, p as *mut c_void) };
-            }
+            // SAFETY: `raw` came from this allocator and was outstanding
+            // until its entry was removed just now.
+            unsafe { free(self.allocator.ctx, raw as *mut c_void) };
         }
     }
 }
@@ -219,6 +246,8 @@ pub(crate) struct CActor {
     lp: *mut jzx_loop,
     /// Child exits waiting for the allocator (`undelivered.rs`).
     undelivered: Option<Box<undelivered::Undelivered>>,
+    /// The generation of the latest retry timer (`undelivered.rs`).
+    retry_gen: usize,
 }
 
 impl CActor {
@@ -284,7 +313,15 @@ impl CActor {
             state,
             lp,
             undelivered: None,
+            retry_gen: 0,
         }
+    }
+
+    /// Whether the actor was stopped or failed (by itself from C, or by
+    /// another) during this turn: it must not be called again (R12).
+    fn killed(cx: &mut Context<'_, Self>) -> bool {
+        let slot = cx.id().slot();
+        cx.core_mut().pending_kill(slot).is_some()
     }
 }
 
@@ -293,10 +330,10 @@ impl Actor for CActor {
 
     fn handle(&mut self, cx: &mut Context<'_, Self>, m: CMsg) -> Flow {
         if m.is_retry() {
-            return self.retry_child_exits(cx);
+            return self.retry_child_exits(cx, m);
         }
         match self.deliver_child_exits(cx) {
-            Flow::Continue => self.call(cx, m.data, m.len, m.tag, m.sender),
+            Flow::Continue if !Self::killed(cx) => self.call(cx, m.data, m.len, m.tag, m.sender),
             end => end,
         }
     }
@@ -309,7 +346,7 @@ impl Actor for CActor {
         match self.deliver_child_exits(cx) {
             // A refused I/O event is not kept: level-triggered readiness is
             // reported again after the turn while it holds (R16).
-            Flow::Continue => self
+            Flow::Continue if !Self::killed(cx) => self
                 .call_sys(cx, JZX_TAG_SYS_IO, payload)
                 .unwrap_or(Flow::Continue),
             end => end,

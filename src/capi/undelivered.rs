@@ -8,7 +8,15 @@
 //! wakeups a second, not a busy loop. The timer is a pending timer of the
 //! parent (R15): it keeps `run` from returning idle while an exit waits, a
 //! stop request still ends the run, and the next run goes on retrying. The
-//! exits go with the parent when it dies.
+//! exits go with the parent when it dies, and a parent stopped meanwhile
+//! (by itself, from the behavior an earlier exit called) is not called
+//! again (R12).
+//!
+//! Each retry timer carries a generation: a timer that fired while its
+//! message could no longer be cancelled (the exits were delivered at the
+//! parent's turn meanwhile) is ignored, so only one chain of retries runs.
+//! When the timer cannot be armed (the loop's timer table is full), the
+//! exits are retried at the parent's next turn, which arms it again.
 
 use super::types::{jzx_child_exit, JZX_TAG_SYS_CHILD_EXIT};
 use super::{CActor, CMsg};
@@ -35,11 +43,12 @@ pub(super) struct Undelivered {
 }
 
 impl CMsg {
-    /// The message of the retry timer (never shown to C).
-    fn retry() -> Self {
+    /// The message of the retry timer of generation `generation` (never
+    /// shown to C).
+    fn retry(generation: usize) -> Self {
         CMsg {
             data: std::ptr::addr_of!(RETRY_MARK).cast::<c_void>().cast_mut(),
-            len: 0,
+            len: generation,
             tag: JZX_TAG_SYS_CHILD_EXIT,
             sender: 0,
         }
@@ -74,11 +83,15 @@ impl CActor {
         }
     }
 
-    /// The retry timer fired: tries again, with a longer delay next time.
-    pub(super) fn retry_child_exits(&mut self, cx: &mut Context<'_, Self>) -> Flow {
-        if let Some(u) = self.undelivered.as_mut() {
-            u.timer = None;
-            u.delay = (u.delay * 2).min(LAST_RETRY);
+    /// The retry timer `m` fired: tries again, with a longer delay next
+    /// time. A stale timer (not the latest armed) is ignored.
+    pub(super) fn retry_child_exits(&mut self, cx: &mut Context<'_, Self>, m: CMsg) -> Flow {
+        match self.undelivered.as_mut() {
+            Some(u) if u.timer.is_some() && m.len == self.retry_gen => {
+                u.timer = None;
+                u.delay = (u.delay * 2).min(LAST_RETRY);
+            }
+            _ => return Flow::Continue,
         }
         self.deliver_child_exits(cx)
     }
@@ -91,6 +104,12 @@ impl CActor {
             return Flow::Continue;
         }
         while let Some(exit) = self.undelivered.as_mut().and_then(|u| u.exits.pop_front()) {
+            if Self::killed(cx) {
+                if let Some(u) = self.undelivered.as_mut() {
+                    u.exits.push_front(exit);
+                }
+                return Flow::Continue;
+            }
             match self.call_sys(cx, JZX_TAG_SYS_CHILD_EXIT, exit) {
                 Ok(Flow::Continue) => {}
                 Ok(end) => return end,
@@ -109,14 +128,22 @@ impl CActor {
         Flow::Continue
     }
 
-    /// Arms the retry timer unless it is armed.
+    /// Arms the retry timer unless it is armed, with a new generation.
+    /// When it cannot be armed, the parent's next turn tries again.
     fn arm_retry(&mut self, cx: &mut Context<'_, Self>) {
         let addr = cx.addr();
         let Some(u) = self.undelivered.as_mut() else {
             return;
         };
         if u.timer.is_none() {
-            u.timer = cx.core_mut().send_after(addr, u.delay, CMsg::retry()).ok();
+            let generation = self.retry_gen.wrapping_add(1);
+            u.timer = cx
+                .core_mut()
+                .send_after(addr, u.delay, CMsg::retry(generation))
+                .ok();
+            if u.timer.is_some() {
+                self.retry_gen = generation;
+            }
         }
     }
 }

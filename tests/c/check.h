@@ -253,33 +253,57 @@ static inline jzx_actor_id spawn_at(jzx_loop *loop, jzx_behavior_fn behavior, vo
 
 /* A jzx_allocator over malloc that counts, can hand out blocks `offset`
  * bytes past malloc's pointer (offset 1: under-aligned blocks) and refuses
- * every request while `failing` is set. */
+ * every request while `failing` is set. It remembers the blocks it handed
+ * out (up to TALLY_SLOTS at a time): `foreign` counts frees of pointers it
+ * did not return (or returned already), which it leaves alone. Hooks, when
+ * set, run after each allocation and each free. */
+#define TALLY_SLOTS 64
+
 typedef struct tally {
     long allocs;
     long frees;
     long refused;
+    long foreign;
     int failing;
     size_t offset;
+    void *given[TALLY_SLOTS];
+    void (*after_alloc)(struct tally *t);
+    void (*after_free)(struct tally *t);
 } tally;
 
 static inline void *tally_alloc(void *ctx, size_t size) {
     tally *t = (tally *)ctx;
     char *p;
+    int i;
     if (t->failing) {
         t->refused++;
         return NULL;
     }
+    for (i = 0; i < TALLY_SLOTS && t->given[i] != NULL; i++) {
+    }
+    if (i == TALLY_SLOTS) return NULL;
     p = (char *)malloc(size + t->offset);
     if (p == NULL) return NULL;
     t->allocs++;
+    t->given[i] = p + t->offset;
+    if (t->after_alloc != NULL) t->after_alloc(t);
     return p + t->offset;
 }
 
 static inline void tally_free(void *ctx, void *ptr) {
     tally *t = (tally *)ctx;
+    int i;
     if (ptr == NULL) return;
+    for (i = 0; i < TALLY_SLOTS && t->given[i] != ptr; i++) {
+    }
+    if (i == TALLY_SLOTS) {
+        t->foreign++;
+        return;
+    }
+    t->given[i] = NULL;
     t->frees++;
     free((char *)ptr - t->offset);
+    if (t->after_free != NULL) t->after_free(t);
 }
 
 /* A loop whose allocator is `t` (zeroed first but for `offset`). */

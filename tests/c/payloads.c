@@ -1,8 +1,9 @@
 /*
  * payloads.c: runtime-owned payloads (SPEC §5) from a user jzx_allocator.
  * - An allocator may hand out under-aligned blocks (here: malloc's pointer
- *   plus one byte): the runtime writes into them without assuming alignment,
- *   and jzx_loop_free / jzx_loop_destroy give the same pointers back.
+ *   plus one byte): receivers still get payloads aligned for their type, and
+ *   jzx_loop_free / jzx_loop_destroy give the allocator back exactly the
+ *   pointers it returned.
  * - When the allocator returns NULL, a child exit is kept, not lost: it is
  *   retried (on a backoff timer, and at the parent's next turn) until it can
  *   be delivered. Meanwhile the loop does not spin, a stop request still
@@ -19,32 +20,36 @@ typedef struct parent {
     jzx_actor_id exit_child;
     int exit_status;
     size_t exit_len;
-    int misaligned;    /* payloads whose address is not 8-aligned */
+    int misaligned;    /* payloads not aligned for their type */
 } parent;
 
-/* Reads system payloads with memcpy (they may be under-aligned), frees them
+/* Reads system payloads through their type, frees them
  * and stops once it has seen a child exit and, when it watches an fd, an I/O
  * event. */
 static jzx_behavior_result parent_behavior(jzx_context *ctx, const jzx_message *msg) {
     parent *p = (parent *)ctx->state;
     if (msg->tag == JZX_TAG_SYS_IO) {
-        jzx_io_event ev;
-        memcpy(&ev, msg->data, sizeof ev);
+        const jzx_io_event *ev = (const jzx_io_event *)msg->data;
         p->io_events++;
-        if (ev.fd == p->fd && (ev.readiness & JZX_IO_READ) != 0) p->io_ok++;
-        if (((uintptr_t)msg->data & 7u) != 0) p->misaligned++;
+        if (((uintptr_t)msg->data & 3u) != 0) {
+            p->misaligned++;
+        } else if (ev->fd == p->fd && (ev->readiness & JZX_IO_READ) != 0) {
+            p->io_ok++;
+        }
         jzx_loop_free(ctx->loop, msg->data);
         jzx_unwatch_fd(ctx->loop, p->fd);
         return p->exits > 0 ? JZX_BEHAVIOR_STOP : JZX_BEHAVIOR_OK;
     }
     if (msg->tag == JZX_TAG_SYS_CHILD_EXIT) {
-        jzx_child_exit ce;
-        memcpy(&ce, msg->data, sizeof ce);
+        const jzx_child_exit *ce = (const jzx_child_exit *)msg->data;
         p->exits++;
-        p->exit_child = ce.child;
-        p->exit_status = (int)ce.status;
         p->exit_len = msg->len;
-        if (((uintptr_t)msg->data & 7u) != 0) p->misaligned++;
+        if (((uintptr_t)msg->data & 7u) != 0) {
+            p->misaligned++;
+        } else {
+            p->exit_child = ce->child;
+            p->exit_status = (int)ce->status;
+        }
         jzx_loop_free(ctx->loop, msg->data);
         return (p->fd < 0 || p->io_events > 0) ? JZX_BEHAVIOR_STOP : JZX_BEHAVIOR_OK;
     }
@@ -103,13 +108,40 @@ static void test_under_aligned(void) {
     CHECK_EQ_U64(p.exit_child, cid);
     CHECK_EQ(p.exit_status, JZX_ACTOR_FAILED);
     CHECK_EQ(p.exit_len, sizeof(jzx_child_exit));
-    CHECK_EQ(p.misaligned, 2); /* the allocator's blocks reached C as they were */
+    CHECK_EQ(p.misaligned, 0); /* aligned though the allocator's blocks are not */
     CHECK_EQ(t.allocs, 2);
-    CHECK_EQ(t.frees, 2); /* jzx_loop_free took the same pointers back */
+    CHECK_EQ(t.frees, 2); /* jzx_loop_free gave the allocator's pointers back */
+    CHECK_EQ(t.foreign, 0);
     jzx_loop_destroy(loop);
     CHECK_EQ(t.frees, t.allocs);
+    CHECK_EQ(t.foreign, 0);
     close(fds[0]);
     close(fds[1]);
+    case_end();
+}
+
+/* Stops on a child exit, keeping its payload (unfreed). */
+static jzx_behavior_result keeper_behavior(jzx_context *ctx, const jzx_message *msg) {
+    (void)ctx;
+    return msg->tag == JZX_TAG_SYS_CHILD_EXIT ? JZX_BEHAVIOR_STOP : JZX_BEHAVIOR_OK;
+}
+
+/* jzx_loop_destroy gives an under-aligned allocator its own pointer back
+ * for a payload C never freed. */
+static void test_under_aligned_destroy(void) {
+    tally t;
+    jzx_loop *loop = NEW_TALLY_LOOP(&t, 1);
+    jzx_actor_id pid;
+
+    case_begin("under_aligned_allocator_gets_its_pointers_back_at_destroy");
+    pid = SPAWN(loop, keeper_behavior, NULL);
+    CHECK_EQ(jzx_send(loop, spawn_child(loop, pid), NULL, 0, 1), JZX_OK);
+    CHECK_EQ(RUN_BOUNDED(loop, 5000), 0);
+    CHECK_EQ(t.allocs, 1);
+    CHECK_EQ(t.frees, 0);
+    jzx_loop_destroy(loop);
+    CHECK_EQ(t.frees, 1);
+    CHECK_EQ(t.foreign, 0);
     case_end();
 }
 
@@ -197,10 +229,71 @@ static void test_null_until_stopped(void) {
     case_end();
 }
 
+/* Counts its calls; on its first child exit it stops itself and frees its
+ * state (here: poisons it), as a C actor may. */
+typedef struct self_stopper {
+    int calls;
+    int calls_after_stop;
+    int stopped;
+    int stop_rc;
+} self_stopper;
+
+static jzx_behavior_result self_stopping(jzx_context *ctx, const jzx_message *msg) {
+    self_stopper *s = (self_stopper *)ctx->state;
+    s->calls++;
+    if (s->stopped) {
+        s->calls_after_stop++;
+        return JZX_BEHAVIOR_OK;
+    }
+    if (msg->tag == JZX_TAG_SYS_CHILD_EXIT) {
+        jzx_loop_free(ctx->loop, msg->data);
+        s->stopped = 1;
+        s->stop_rc = jzx_actor_stop(ctx->loop, ctx->self);
+    }
+    return JZX_BEHAVIOR_OK;
+}
+
+/* Two child exits wait for a failing allocator; when it recovers, the
+ * parent stops itself on the first: it is not called for the second (R12),
+ * and the second exit's payload is never taken from the allocator or is
+ * given back. */
+static void test_stop_on_first_waiting_exit(void) {
+    tally t;
+    jzx_loop *loop;
+    self_stopper s;
+    recoverer r;
+    jzx_actor_id pid, rid;
+
+    case_begin("parent_stopped_on_a_waiting_exit_is_not_called_again");
+    loop = NEW_TALLY_LOOP(&t, 0);
+    memset(&s, 0, sizeof s);
+    pid = SPAWN(loop, self_stopping, &s);
+    r.t = &t;
+    r.refused_then = 0;
+    rid = SPAWN(loop, recover_behavior, &r);
+    t.failing = 1;
+    CHECK_EQ(jzx_send(loop, spawn_child(loop, pid), NULL, 0, 1), JZX_OK);
+    CHECK_EQ(jzx_send(loop, spawn_child(loop, pid), NULL, 0, 1), JZX_OK);
+    CHECK_EQ(jzx_send_after(loop, rid, 30, NULL, 0, 1, NULL), JZX_OK);
+    CHECK_EQ(RUN_BOUNDED(loop, 5000), 0);
+    CHECK(r.refused_then >= 2);
+    CHECK_EQ(s.stopped, 1);
+    CHECK_EQ(s.stop_rc, JZX_OK);
+    CHECK_EQ(s.calls, 1);
+    CHECK_EQ(s.calls_after_stop, 0);
+    CHECK_EQ(jzx_send(loop, pid, NULL, 0, 1), JZX_ERR_NO_SUCH_ACTOR);
+    jzx_loop_destroy(loop);
+    CHECK_EQ(t.frees, t.allocs);
+    CHECK_EQ(t.foreign, 0);
+    case_end();
+}
+
 int main(void) {
     check_init();
     test_under_aligned();
+    test_under_aligned_destroy();
     test_null_then_recovers();
     test_null_until_stopped();
+    test_stop_on_first_waiting_exit();
     return check_exit();
 }
