@@ -135,6 +135,26 @@ fn the_docs_stand_in_bindings_are_what_bindgen_generates() {
     );
 }
 
+/// build.rs looks for libxev's sources in the folder `libxev-sys-<version>`:
+/// that version must be the one Cargo.toml pins with `=`.
+#[test]
+fn build_rs_looks_for_the_libxev_sys_version_cargo_toml_pins() {
+    let read = |file: &str| fs::read_to_string(Path::new(ROOT).join(file)).unwrap();
+    let between = |text: &str, before: &str, after: &str| -> String {
+        let (_, rest) = text
+            .split_once(before)
+            .unwrap_or_else(|| panic!("no `{before}`"));
+        rest.split_once(after).unwrap().0.to_string()
+    };
+    let in_build_rs = between(
+        &read("build.rs"),
+        "const LIBXEV_SYS: &str = \"libxev-sys-",
+        "\"",
+    );
+    let in_cargo_toml = between(&read("Cargo.toml"), "\nlibxev-sys = { version = \"=", "\"");
+    assert_eq!(in_build_rs, in_cargo_toml);
+}
+
 /// The `.crate` holds what a dependent's build needs, and nothing of CI,
 /// tests or benchmarks.
 fn assert_package_contents(listing: &str, version: &str) {
