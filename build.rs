@@ -9,11 +9,14 @@
 //!    is an error that says how to install the right one;
 //! 2. find libxev's sources without resolving jzx's dependency graph (a
 //!    dependent never has jzx's dev-dependencies), first found wins:
-//!    `$LIBXEV_SRC`; the `vendor/libxev` folder of the crates.io package
-//!    `libxev-sys` beside jzx's own package folder (a registry or `cargo
-//!    vendor` folder keeps them side by side); the same package in
-//!    `$CARGO_HOME/registry/src/*/`; the folder libxev-sys's own build script
-//!    reported (its build output beside `DEP_XEV_INCLUDE`);
+//!    `$LIBXEV_SRC`; then, with the feature `libxev-sys` (the default), the
+//!    folder libxev-sys's own build script reported (the package cargo
+//!    resolved, `[patch]` included), the `vendor/libxev` folder of
+//!    `libxev-sys-<version>` beside jzx's own package folder (a registry or
+//!    `cargo vendor --versioned-dirs` folder), `libxev-sys` beside it when
+//!    jzx's folder is a `cargo vendor` one (it has `.cargo-checksum.json`),
+//!    and the same package in `$CARGO_HOME/registry/src/*/`. Without the
+//!    feature `LIBXEV_SRC` is required;
 //! 3. run `zig build` with its prefix and caches under `OUT_DIR` (debug
 //!    profile: Zig Debug; release: ReleaseFast; baseline CPU of the target);
 //! 4. link the static library `jzx_xev`;
@@ -29,7 +32,8 @@ use std::path::{Path, PathBuf};
 use std::process::{self, Command};
 
 const ZIG_VERSION: &str = "0.16.0";
-/// The libxev-sys package whose `vendor/libxev` folder holds libxev's sources.
+/// The libxev-sys package whose `vendor/libxev` folder holds libxev's sources:
+/// its version is the `=` one of Cargo.toml (tests/dependent.rs checks it).
 const LIBXEV_SYS: &str = "libxev-sys-0.0.1-rc.2";
 const ZIG_HINT: &str = "install Zig 0.16.0 and put it on PATH (or set ZIG to the binary), \
      from PyPI:\n    python3 -m pip install ziglang==0.16.0\n    \
@@ -56,12 +60,19 @@ fn main() {
     let zig = find_zig().unwrap_or_else(|why| fail_with_fix(&why, ZIG_HINT));
     let libxev = find_libxev(&manifest_dir).unwrap_or_else(|why| fail(&why));
     let prefix = out_dir.join("zig-out");
-    zig_build(&zig, &manifest_dir, &libxev, &out_dir, &prefix);
+    zig_build(&zig, &manifest_dir, &libxev.dir, &out_dir, &prefix);
     generate_bindings(&manifest_dir.join("zig-src/jzx_xev.h"), &bindings);
 
     // Printed last: a failed build script is run again anyway, and its
     // message is then not buried under these lines.
     rerun_directives(&manifest_dir);
+    // Edits to libxev's sources (under LIBXEV_SRC, say) rebuild the bridge.
+    for path in ["src", "build.zig"] {
+        println!("cargo:rerun-if-changed={}", libxev.dir.join(path).display());
+    }
+    for var in libxev.decided_by {
+        println!("cargo:rerun-if-env-changed={var}");
+    }
     println!(
         "cargo:rustc-link-search=native={}",
         prefix.join("lib").display()
@@ -87,11 +98,9 @@ fn rerun_directives(manifest_dir: &Path) {
         "DOCS_RS",
         "ZIG",
         "LIBXEV_SRC",
-        "CARGO_HOME",
         "LIBCLANG_PATH",
         "ZIG_GLOBAL_CACHE_DIR",
         "XDG_CACHE_HOME",
-        "HOME",
     ] {
         println!("cargo:rerun-if-env-changed={var}");
     }
@@ -158,13 +167,28 @@ fn zig_version(zig: &Path) -> Option<String> {
         .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
+/// Where libxev's sources were found, and the environment variables that
+/// decided it (cargo runs the build script again when one changes).
+struct Libxev {
+    dir: PathBuf,
+    decided_by: &'static [&'static str],
+}
+
 /// libxev's source folder (the one holding `src/main.zig`), looked up in the
 /// order the file comment gives.
-fn find_libxev(manifest_dir: &Path) -> Result<PathBuf, String> {
+fn find_libxev(manifest_dir: &Path) -> Result<Libxev, String> {
+    let fix = format!(
+        "keep jzx's default feature `libxev-sys` on (cargo then downloads libxev's sources \
+         with that package), or set LIBXEV_SRC to the folder of libxev's sources (with \
+         src/main.zig) at the version the package {LIBXEV_SYS} carries"
+    );
     if let Some(dir) = env::var_os("LIBXEV_SRC").filter(|d| !d.is_empty()) {
         let dir = PathBuf::from(dir);
         return if is_libxev(&dir) {
-            Ok(dir)
+            Ok(Libxev {
+                dir,
+                decided_by: &[],
+            })
         } else {
             Err(format!(
                 "LIBXEV_SRC={} is not libxev's source folder (it has no src/main.zig)",
@@ -172,40 +196,67 @@ fn find_libxev(manifest_dir: &Path) -> Result<PathBuf, String> {
             ))
         };
     }
-    let mut packages = Vec::new();
+    if env::var_os("CARGO_FEATURE_LIBXEV_SYS").is_none() {
+        return Err(format!(
+            "libxev's sources were not found: the feature `libxev-sys` is off and \
+             LIBXEV_SRC is not set\n  to fix it: {fix}"
+        ));
+    }
+    if let Some(dir) = reported_by_libxev_sys() {
+        return Ok(Libxev {
+            dir,
+            decided_by: &[],
+        });
+    }
+    let mut beside = Vec::new();
     if let Some(parent) = manifest_dir.parent() {
         // A registry folder names packages `name-version`; `cargo vendor`
-        // names them `name` unless asked for versions.
-        packages.push(parent.join(LIBXEV_SYS));
-        packages.push(parent.join("libxev-sys"));
-    }
-    let cargo_home = cargo_home(manifest_dir);
-    if let Some(home) = &cargo_home {
-        if let Ok(indexes) = fs::read_dir(home.join("registry/src")) {
-            let mut indexes: Vec<PathBuf> = indexes.flatten().map(|e| e.path()).collect();
-            indexes.sort();
-            packages.extend(indexes.into_iter().map(|index| index.join(LIBXEV_SYS)));
+        // names them `name` unless asked for versions, and marks each
+        // package folder with `.cargo-checksum.json`.
+        beside.push(parent.join(LIBXEV_SYS));
+        if manifest_dir.join(".cargo-checksum.json").is_file() {
+            beside.push(parent.join("libxev-sys"));
         }
     }
-    let found = packages
+    let found = beside
         .into_iter()
         .map(|package| package.join("vendor/libxev"))
-        .chain(reported_by_libxev_sys())
         .find(|dir| is_libxev(dir));
-    found.ok_or_else(|| {
-        let home = cargo_home.map_or_else(
-            || "no cargo home was found".to_string(),
-            |h| format!("{}/registry/src/*/", h.display()),
-        );
-        format!(
-            "libxev's sources were not found: the crates.io package {LIBXEV_SYS} is neither \
-             beside jzx ({}) nor in {home}\n  to fix it: keep jzx's default feature \
-             `libxev-sys` on (cargo then downloads that package), or set LIBXEV_SRC to the \
-             folder of libxev's sources (with src/main.zig) at the version libxev-sys \
-             0.0.1-rc.2 carries",
-            manifest_dir.display()
-        )
-    })
+    if let Some(dir) = found {
+        return Ok(Libxev {
+            dir,
+            decided_by: &[],
+        });
+    }
+    let cargo_home = cargo_home(manifest_dir);
+    let in_registry = cargo_home.as_ref().and_then(|home| {
+        let mut indexes: Vec<PathBuf> = fs::read_dir(home.join("registry/src"))
+            .ok()?
+            .flatten()
+            .map(|e| e.path())
+            .collect();
+        indexes.sort();
+        indexes
+            .into_iter()
+            .map(|index| index.join(LIBXEV_SYS).join("vendor/libxev"))
+            .find(|dir| is_libxev(dir))
+    });
+    if let Some(dir) = in_registry {
+        return Ok(Libxev {
+            dir,
+            decided_by: &["CARGO_HOME", "HOME"],
+        });
+    }
+    let home = cargo_home.map_or_else(
+        || "no cargo home was found".to_string(),
+        |h| format!("{}/registry/src/*/", h.display()),
+    );
+    Err(format!(
+        "libxev's sources were not found: libxev-sys's build script reported no source \
+         folder, and the crates.io package {LIBXEV_SYS} is neither beside jzx ({}) nor in \
+         {home}\n  to fix it: {fix}",
+        manifest_dir.display()
+    ))
 }
 
 fn is_libxev(dir: &Path) -> bool {
@@ -233,8 +284,8 @@ fn cargo_home(manifest_dir: &Path) -> Option<PathBuf> {
 /// The source folder libxev-sys's build script named in its
 /// `rerun-if-changed` lines, read from its output file: `DEP_XEV_INCLUDE` is
 /// `<its OUT_DIR>/zig-out/include`, and cargo keeps the script's output in
-/// `output` beside `OUT_DIR`. A last resort for unusual layouts (vendored
-/// sources elsewhere, other registries).
+/// `output` beside `OUT_DIR`. This is the package cargo resolved (a
+/// `[patch]`, a vendored copy, another registry), so it is asked first.
 fn reported_by_libxev_sys() -> Option<PathBuf> {
     let include = PathBuf::from(env::var_os("DEP_XEV_INCLUDE")?);
     let out_dir = include.ancestors().find(|d| d.ends_with("out"))?;

@@ -8,7 +8,7 @@
 # Then, stopping at the first failure: rustfmt check, zig fmt check, actionlint
 # on the CI workflow, clippy (default features, then all), the API docs
 # (broken intra-doc links and missing docs fail), the docs build as docs.rs
-# runs it (no Zig, no network), `cargo test`, the tracing feature's tests and
+# runs it (no Zig, no libclang, no network), `cargo test`, the tracing feature's tests and
 # the tell benchmark's build with it, `cargo test --release`.
 #
 # Usage: bash scripts/test.sh        (.ci/run and CI call exactly this)
@@ -55,17 +55,26 @@ actionlint_check() {
 }
 
 # The docs build docs.rs runs (DOCS_RS set, default features off as the package
-# metadata says), on a machine without Zig: ZIG names no file and no folder on
-# PATH holds a `zig`. build.rs then runs neither Zig nor bindgen.
+# metadata says), on a machine without Zig or libclang: ZIG names no file, no
+# folder on PATH holds a `zig`, `python3` and `python` are stubs that fail (so
+# the PyPI ziglang cannot be found either) and LIBCLANG_PATH names no folder.
+# build.rs must then run neither Zig nor bindgen, or this step fails.
 docs_without_zig() {
-    local path="" dir
+    local path="" dir stubs rc=0
     local IFS=:
     for dir in $PATH; do
         [ -n "$dir" ] && [ ! -e "$dir/zig" ] && path="${path:+$path:}$dir"
     done
     unset IFS
-    DOCS_RS=1 ZIG=/nonexistent/zig PATH="$path" RUSTDOCFLAGS="-D warnings" \
-        cargo doc --no-deps --no-default-features --offline
+    stubs=$(mktemp -d "${TMPDIR:-/tmp}/jzx-no-python.XXXXXX")
+    for dir in python3 python; do
+        printf '#!/bin/sh\nexit 1\n' >"$stubs/$dir"
+        chmod +x "$stubs/$dir"
+    done
+    DOCS_RS=1 ZIG=/nonexistent/zig PATH="$stubs:$path" LIBCLANG_PATH=/nonexistent \
+        RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --no-default-features --offline || rc=$?
+    rm -rf "$stubs"
+    return "$rc"
 }
 
 # cargo test, its output also kept to count the results at the end.

@@ -139,7 +139,8 @@
 //! - `libxev-sys` (default): cargo downloads libxev's sources with the
 //!   crates.io package of that name; the build script compiles the Zig
 //!   bridge over them (Zig 0.16.0 and libclang needed, see the README).
-//!   Without it, set `LIBXEV_SRC` to libxev's source folder.
+//!   Without it the build script requires `LIBXEV_SRC`, libxev's source
+//!   folder, and stops with a message when it is not set.
 //! - `tracing`: the spans and events above.
 //!
 //! Docs builds (`DOCS_RS` set, default features off, as on docs.rs) need

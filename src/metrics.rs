@@ -34,16 +34,23 @@ use std::fmt;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub struct Metrics {
-    /// Messages a send put in a mailbox: sends on the loop and messages from
-    /// other threads (timer messages and runtime events are not counted).
+    /// Messages put in a mailbox: each accepted send on the loop, and each
+    /// message from another thread when it reaches the mailbox (at once, or
+    /// later from the queue where it waited for room). Timer messages and
+    /// runtime events are not counted.
     pub delivered: u64,
-    /// Sends refused because the target's mailbox was full. A message from
-    /// another thread that waits for room counts at each refused attempt.
+    /// Mailbox refusals the [`Observer`](crate::Observer) is told of
+    /// (`on_mailbox_full`): a send on the loop refused because the target's
+    /// mailbox is full (the message is handed back), and a message from
+    /// another thread refused for that reason when no message for the same
+    /// target is waiting already; it then waits for room, and it and the
+    /// messages queued behind it are not counted again.
     pub refused: u64,
     /// Turns of [`Loop::run`](crate::Loop::run): each delivers cross-thread
     /// messages, fires due timers and runs the actors runnable at its start.
     pub turns: u64,
-    /// Timer firings that delivered a message (an interval counts each time).
+    /// Timer firings: due timers whose message was handed to their target
+    /// (an interval counts each time it fires).
     pub timers_fired: u64,
     /// fd readiness events delivered to the actors that watch the fds.
     pub io_events: u64,

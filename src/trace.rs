@@ -11,7 +11,7 @@
 //! | an actor stopped | DEBUG | `actor stopped` | `actor`, `reason` (`Normal`, `Fail`) |
 //! | a supervisor restarted a child | INFO | `actor restarted` | `supervisor`, `child`, `attempt` |
 //! | a supervisor gave up | WARN | `supervisor escalated` | `supervisor` |
-//! | a mailbox refused a send | DEBUG | `mailbox full` | `actor` |
+//! | a full mailbox refused a message (each time [`Metrics::refused`](crate::Metrics::refused) counts) | DEBUG | `mailbox full` | `actor` |
 //! | a loop turn (a span) | TRACE | `turn` | `turn` (its number, from 1) |
 
 /// An actor was spawned (`id`, `name: Option<&str>`).
@@ -52,7 +52,9 @@ macro_rules! trace_escalate {
     };
 }
 
-/// A send was refused because the target's mailbox is full.
+/// A full mailbox refused a message: a send on the loop, or a message from
+/// another thread that starts waiting for room (those queued behind it are
+/// not told again). Where the observer's `on_mailbox_full` is called.
 macro_rules! trace_mailbox_full {
     ($id:expr) => {
         #[cfg(feature = "tracing")]
