@@ -92,6 +92,14 @@ unsafe extern "C" {
     ) -> ::std::os::raw::c_int;
 }
 unsafe extern "C" {
+    pub fn jzx_xev_rewatch(
+        loop_: *mut jzx_xev_loop,
+        watch: *mut jzx_xev_watcher,
+        interest: u32,
+        token: u64,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
     pub fn jzx_xev_unwatch(loop_: *mut jzx_xev_loop, watch: *mut jzx_xev_watcher);
 }
 unsafe extern "C" {
