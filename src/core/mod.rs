@@ -58,9 +58,10 @@ struct Slot {
     parent: Option<ActorId>,
     actor: Option<Box<dyn ErasedActor>>,
     mailbox: Option<AnyMailbox>,
-    /// Cross-thread messages waiting for room in the mailbox (`remote.rs`);
-    /// kept, emptied, for the next burst, until the actor is torn down.
-    park: Option<Box<dyn remote::Park>>,
+    /// Has a park in `Core::parks`: cross-thread messages waiting for room
+    /// in the mailbox (`remote.rs`). A flag, not the park itself, so that
+    /// every slot stays small (R7).
+    parked: bool,
     /// Sends to it from other threads are limited (`remote.rs`).
     limited: bool,
 }
@@ -127,6 +128,9 @@ pub struct Core {
     remote_parked: usize,
     /// Slots whose cross-thread sends are limited (see `remote.rs`).
     limited: Vec<u32>,
+    /// The parks of the slots flagged `parked`, kept (emptied) for the next
+    /// burst until the actor is torn down.
+    parks: HashMap<u32, Box<dyn remote::Park>>,
     events_buf: Vec<ReadyEvent>,
     pub(crate) in_run: bool,
     /// The origin of the loop's clock (timer deadlines count from it).
@@ -197,6 +201,7 @@ impl Core {
             remote_spent: Vec::new(),
             remote_parked: 0,
             limited: Vec::new(),
+            parks: HashMap::new(),
             events_buf: Vec::new(),
             in_run: false,
             deferred_sys: Vec::new(),
@@ -367,7 +372,7 @@ impl Core {
                     parent: None,
                     actor: None,
                     mailbox: None,
-                    park: None,
+                    parked: false,
                     limited: false,
                 });
                 (self.slots.len() - 1) as u32
@@ -640,5 +645,15 @@ impl Core {
                 self.teardown(slot, StopReason::Normal);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every actor costs one slot, idle or not (R7, SPEC §8's ≤ 256 B per
+    /// idle actor): what is rare (names, fds, parks) lives beside the table.
+    #[test]
+    fn a_slot_stays_at_64_bytes() {
+        assert_eq!(std::mem::size_of::<super::Slot>(), 64);
     }
 }

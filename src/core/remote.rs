@@ -2,7 +2,7 @@
 //!
 //! The loop drains the cross-thread queue at the start of every turn and
 //! hands each message to its target's mailbox. A message that a full mailbox
-//! refuses waits in its target's *park* (kept in the target's slot, typed by
+//! refuses waits in its target's *park* (kept for the target's slot, typed by
 //! the target's messages), and so do later messages for that target, so that
 //! the order per producer holds; messages for other actors are not held up.
 //! When the target's turn ends, it has made room: its park refills the
@@ -151,9 +151,12 @@ impl Core {
     /// gives it back otherwise.
     #[inline]
     fn join_park<M: 'static>(&mut self, to: ActorId, msg: M) -> Result<(), M> {
+        if !self.slot(to).is_some_and(|s| s.parked) {
+            return Err(msg);
+        }
         let Some(p) = self
-            .slot_mut(to)
-            .and_then(|s| s.park.as_mut())
+            .parks
+            .get_mut(&to.slot())
             .filter(|p| p.len() != 0)
             .and_then(|p| p.as_any_mut().downcast_mut::<Parked<M>>())
         else {
@@ -171,17 +174,21 @@ impl Core {
     fn park<M: 'static>(&mut self, target: ActorId, msg: M) {
         let slot = target.slot();
         let s = &mut self.slots[slot as usize];
-        match s
-            .park
-            .as_mut()
-            .and_then(|p| p.as_any_mut().downcast_mut::<Parked<M>>())
-        {
+        let existing = if s.parked {
+            self.parks.get_mut(&slot)
+        } else {
+            None
+        };
+        match existing.and_then(|p| p.as_any_mut().downcast_mut::<Parked<M>>()) {
             Some(p) => p.0.push_back(msg),
             None => {
                 // Only a message of the mailbox's type can be refused as
                 // `MailboxFull`, so a park of another type cannot be there;
                 // were it, its messages would still leave the path.
-                let old = s.park.replace(Box::new(Parked(VecDeque::from([msg]))));
+                s.parked = true;
+                let old = self
+                    .parks
+                    .insert(slot, Box::new(Parked(VecDeque::from([msg]))));
                 if let Some(mut old) = old {
                     self.settle_parked(old.len());
                     old.drop_each();
@@ -194,6 +201,16 @@ impl Core {
         trace_mailbox_full!(target);
         // A panicking hook is contained: the drain's other messages go on.
         self.observer.notify(|o| o.on_mailbox_full(target));
+    }
+
+    /// Messages waiting in the park of `slot`.
+    #[inline]
+    fn park_len(&self, slot: u32) -> usize {
+        if self.slots[slot as usize].parked {
+            self.parks.get(&slot).map_or(0, |p| p.len())
+        } else {
+            0
+        }
     }
 
     /// `n` parked messages left the cross-thread path.
@@ -215,8 +232,7 @@ impl Core {
     /// share (the limit itself is set after the drain).
     #[inline]
     fn check_limit(&mut self, slot: u32) {
-        let s = &self.slots[slot as usize];
-        if !s.limited && s.park.as_ref().map_or(0, |p| p.len()) >= self.park_share(slot) {
+        if !self.slots[slot as usize].limited && self.park_len(slot) >= self.park_share(slot) {
             self.slots[slot as usize].limited = true;
             self.limited.push(slot);
         }
@@ -230,8 +246,8 @@ impl Core {
         let mut i = 0;
         while let Some(&slot) = self.limited.get(i) {
             let share = self.park_share(slot);
+            let waiting = self.park_len(slot);
             let s = &mut self.slots[slot as usize];
-            let waiting = s.park.as_ref().map_or(0, |p| p.len());
             if limits.update(ActorId::new(slot, s.generation), waiting, share) {
                 i += 1;
             } else {
@@ -251,8 +267,10 @@ impl Core {
     }
 
     fn refill_park(&mut self, slot: u32) {
-        let s = &mut self.slots[slot as usize];
-        let Some(mut park) = s.park.take() else {
+        if !self.slots[slot as usize].parked {
+            return;
+        }
+        let Some(mut park) = self.parks.remove(&slot) else {
             return;
         };
         if park.len() != 0 {
@@ -260,9 +278,8 @@ impl Core {
             let moved = park.refill(self, target);
             self.settle_parked(moved);
         }
-        let s = &mut self.slots[slot as usize];
-        s.park = Some(park);
-        if s.limited {
+        self.parks.insert(slot, park);
+        if self.slots[slot as usize].limited {
             self.update_limits();
         }
     }
@@ -273,8 +290,12 @@ impl Core {
     pub(super) fn take_park(&mut self, target: ActorId) -> Option<Box<dyn Park>> {
         let slot = target.slot();
         let s = &mut self.slots[slot as usize];
-        let park = s.park.take();
-        if std::mem::take(&mut s.limited) {
+        let park = if std::mem::take(&mut s.parked) {
+            self.parks.remove(&slot)
+        } else {
+            None
+        };
+        if std::mem::take(&mut self.slots[slot as usize].limited) {
             self.limited.retain(|&l| l != slot);
             self.remote.limits().remove(target);
         }
