@@ -153,6 +153,10 @@ impl<M> Mailbox<M> {
     /// Drops the messages one by one, each under its own `catch_unwind`
     /// (user destructors: a second panic while one unwinds would abort).
     pub(crate) fn drop_each(&mut self) {
+        if !std::mem::needs_drop::<Item<M>>() {
+            // Nothing to run: the buffers go with the mailbox.
+            return;
+        }
         while let Some(item) = self.pop() {
             let _ = catch_unwind(AssertUnwindSafe(move || drop(item)));
         }
