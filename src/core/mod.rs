@@ -130,7 +130,7 @@ pub struct Core {
     limited: Vec<u32>,
     /// The parks of the slots flagged `parked`, kept (emptied) for the next
     /// burst until the actor is torn down.
-    parks: HashMap<u32, Box<dyn remote::Park>>,
+    parks: remote::Parks,
     events_buf: Vec<ReadyEvent>,
     pub(crate) in_run: bool,
     /// The origin of the loop's clock (timer deadlines count from it).
@@ -201,7 +201,7 @@ impl Core {
             remote_spent: Vec::new(),
             remote_parked: 0,
             limited: Vec::new(),
-            parks: HashMap::new(),
+            parks: remote::Parks::default(),
             events_buf: Vec::new(),
             in_run: false,
             deferred_sys: Vec::new(),

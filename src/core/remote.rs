@@ -34,7 +34,34 @@ use crate::observer::drop_quietly;
 use crate::trace::trace_mailbox_full;
 use crate::{ActorId, Addr, Error};
 use std::any::Any;
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// The parks of a loop by slot. Every message for a parked target looks its
+/// park up, so the key is hashed with one multiplication (Fibonacci
+/// hashing: the high bits, which the table reads first, depend on every bit
+/// of the slot) instead of SipHash; slots are not chosen by an adversary.
+pub(super) type Parks = HashMap<u32, Box<dyn Park>, BuildHasherDefault<SlotHasher>>;
+
+/// The hasher of [`Parks`].
+#[derive(Default)]
+pub(super) struct SlotHasher(u64);
+
+impl Hasher for SlotHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.0 = u64::from(n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
 
 /// Cross-thread messages waiting for room in one target's mailbox.
 pub(super) trait Park {
