@@ -969,6 +969,59 @@ fn watch_and_unwatch_errors() {
     }
 }
 
+// R17: a file that cannot be polled — a regular file, a device without readiness
+// (/dev/null) — is refused with IoRegFailed on both Linux backends (epoll refuses
+// it; io_uring's own poll would have called it always ready), registers nothing,
+// and the loop still watches a socket afterwards.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_regular_file_or_unpollable_device_is_refused() {
+    let path = std::env::temp_dir().join(format!("jzx-io-watch-{}", std::process::id()));
+    let file = std::fs::File::create(&path).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    let null = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/null")
+        .unwrap();
+    for backend in backends() {
+        let mut lp = new_loop(backend);
+        let owner = lp
+            .spawn(probe(stop_on_true, |_cx, _ev| Flow::Stop))
+            .unwrap();
+        for (fd, what) in [
+            (file.as_raw_fd(), "regular file"),
+            (null.as_raw_fd(), "/dev/null"),
+        ] {
+            for interest in [
+                Interest::READ,
+                Interest::WRITE,
+                Interest::READ | Interest::WRITE,
+            ] {
+                assert_eq!(
+                    lp.watch_fd(fd, owner.id(), interest),
+                    Err(Error::IoRegFailed),
+                    "{backend}: {what}, {interest:?}"
+                );
+            }
+        }
+        assert_eq!(
+            lp.watch_count(),
+            0,
+            "{backend}: refused watches register nothing"
+        );
+        let (a, _b) = socketpair();
+        lp.watch_fd(a.as_raw_fd(), owner.id(), Interest::WRITE)
+            .unwrap();
+        run_within(&mut lp, LIMIT);
+        assert_eq!(
+            lp.actor_count(),
+            0,
+            "{backend}: the socket was never reported"
+        );
+    }
+}
+
 // R16: watching a watched fd again changes its interest and owner; the old owner's
 // stop does not remove the watch it no longer owns.
 #[test]
