@@ -184,7 +184,7 @@ pub const Loop = struct {
         const set = Set.open() orelse return false;
         for (self.by_fd.items) |slot| {
             const w = slot orelse continue;
-            if (set.register(w.fd, w.interest, 0, keyOf(w.fd, w.gen)) == ERR_NO_MEMORY) {
+            if (set.register(w.fd, w.interest, 0, 0, keyOf(w.fd, w.gen)) == ERR_NO_MEMORY) {
                 set.close();
                 return false;
             }
@@ -201,7 +201,7 @@ pub const Loop = struct {
         const k = self.nextKey(fd);
         // Registered first: an fd that is open is below the process's fd
         // limit, which bounds the table.
-        const rc = self.set.register(fd, interest, 0, k.key);
+        const rc = self.set.register(fd, interest, 0, 0, k.key);
         if (rc != OK) {
             gpa.destroy(w);
             return rc;
@@ -222,7 +222,7 @@ pub const Loop = struct {
 
     fn rewatch(self: *Loop, w: *Watch, interest: u32, token: u64) c_int {
         const k = self.nextKey(w.fd);
-        const rc = self.set.register(w.fd, interest, w.interest, k.key);
+        const rc = self.set.register(w.fd, interest, w.interest, keyOf(w.fd, w.gen), k.key);
         if (rc != OK) return rc;
         self.forget(w);
         w.* = .{ .fd = w.fd, .interest = interest, .token = token, .gen = k.gen };
@@ -299,9 +299,10 @@ const EpollSet = struct {
     }
 
     /// Registers `fd` for `interest`, or (`old` != 0) changes an entry
-    /// registered for `old`. An entry that the kernel removed meanwhile (the
-    /// file was closed, the number maybe reused) is added anew.
-    fn register(self: EpollSet, fd: c_int, interest: u32, old: u32, key: u64) c_int {
+    /// registered for `old` (with `old_key`). An entry that the kernel
+    /// removed meanwhile (the file was closed, the number maybe reused) is
+    /// added anew. On failure the entry is left as it was.
+    fn register(self: EpollSet, fd: c_int, interest: u32, old: u32, _: u64, key: u64) c_int {
         var ev: epoll_event = .{ .events = 0, .data = .{ .u64 = key } };
         if (interest & READ != 0) ev.events |= EPOLL.IN;
         if (interest & WRITE != 0) ev.events |= EPOLL.OUT;
@@ -375,6 +376,9 @@ const KqueueSet = struct {
 
     /// Applies one change; 0 or the errno.
     fn change(self: KqueueSet, fd: c_int, filter: anytype, flags: anytype, key: u64) std.c.E {
+        // The key (fd and generation) travels in `udata`: a narrower one
+        // would drop the generation and let stale entries pass for live.
+        if (comptime @bitSizeOf(usize) < 64) @compileError("the kqueue readiness set needs a 64-bit udata");
         var ev = std.mem.zeroes(Kevent);
         ev.ident = @intCast(fd);
         ev.filter = @intCast(filter);
@@ -388,8 +392,9 @@ const KqueueSet = struct {
     /// Adds (or updates) a filter per watched direction and deletes the
     /// filter of a direction `old` had and `interest` drops. kqueue removes
     /// a closed fd's filters at the close, so adding to a reused number
-    /// starts afresh.
-    fn register(self: KqueueSet, fd: c_int, interest: u32, old: u32, key: u64) c_int {
+    /// starts afresh. On failure the filters are left as they were (`old`,
+    /// with `old_key`).
+    fn register(self: KqueueSet, fd: c_int, interest: u32, old: u32, old_key: u64, key: u64) c_int {
         const dirs = [2]struct { bit: u32, filter: i32 }{
             .{ .bit = READ, .filter = std.c.EVFILT.READ },
             .{ .bit = WRITE, .filter = std.c.EVFILT.WRITE },
@@ -398,9 +403,15 @@ const KqueueSet = struct {
             if (interest & d.bit == 0) continue;
             const e = self.change(fd, d.filter, std.c.EV.ADD | std.c.EV.ENABLE, key);
             if (e == .SUCCESS) continue;
-            // Undo a READ filter added here (not one that was there).
-            if (i == 1 and interest & READ != 0 and old & READ == 0) {
-                _ = self.change(fd, std.c.EVFILT.READ, std.c.EV.DELETE, 0);
+            // Undo the READ filter changed here: delete one added, give
+            // one that was there its old key back (the watch keeps its old
+            // generation).
+            if (i == 1 and interest & READ != 0) {
+                if (old & READ == 0) {
+                    _ = self.change(fd, std.c.EVFILT.READ, std.c.EV.DELETE, 0);
+                } else {
+                    _ = self.change(fd, std.c.EVFILT.READ, std.c.EV.ADD | std.c.EV.ENABLE, old_key);
+                }
             }
             return registerError(e);
         }
