@@ -269,9 +269,20 @@ fn keyOf(fd: c_int, gen: u32) u64 {
     return @as(u64, @as(u32, @intCast(fd))) | (@as(u64, gen) << 32);
 }
 
+/// The errno of this thread's last failed bridge call that carries one
+/// (`jzx_xev_last_errno`), saved where the system call failed: errno itself
+/// may be overwritten by the clean-up that follows (free, close).
+threadlocal var last_errno: c_int = 0;
+
+/// Saves errno as the last failed call's, now.
+fn saveErrno() void {
+    last_errno = std.c._errno().*;
+}
+
 /// Maps a `register` failure's errno to a status. Not pollable (a regular
 /// file: EPERM on epoll) is refused as a resource error with errno kept.
 fn registerError(e: std.c.E) c_int {
+    last_errno = @intFromEnum(e);
     return switch (e) {
         .BADF => ERR_BAD_FD,
         .NOMEM => ERR_NO_MEMORY,
@@ -291,7 +302,11 @@ const EpollSet = struct {
 
     fn open() ?EpollSet {
         const fd = std.c.epoll_create1(EPOLL.CLOEXEC);
-        return if (fd < 0) null else .{ .fd = fd };
+        if (fd < 0) {
+            saveErrno();
+            return null;
+        }
+        return .{ .fd = fd };
     }
 
     fn close(self: EpollSet) void {
@@ -307,20 +322,21 @@ const EpollSet = struct {
         if (interest & READ != 0) ev.events |= EPOLL.IN;
         if (interest & WRITE != 0) ev.events |= EPOLL.OUT;
         var op: u32 = if (old != 0) EPOLL.CTL_MOD else EPOLL.CTL_ADD;
+        var e: std.c.E = .SUCCESS;
         for (0..2) |_| {
             const rc = std.c.epoll_ctl(self.fd, op, fd, &ev);
             if (rc == 0) return OK;
-            const e = std.c.errno(rc);
+            e = std.c.errno(rc);
             switch (e) {
                 .NOENT => op = EPOLL.CTL_ADD,
                 // An entry of this fd and file left behind by an unwatch
                 // of a number closed at the time and reused for the same
                 // file since (dup2): take it over.
                 .EXIST => op = EPOLL.CTL_MOD,
-                else => return registerError(e),
+                else => break,
             }
         }
-        return ERR_RESOURCES;
+        return registerError(e);
     }
 
     /// Deletes the entry of `fd` if the number still names the registered
@@ -365,7 +381,10 @@ const KqueueSet = struct {
 
     fn open() ?KqueueSet {
         const fd = std.c.kqueue();
-        if (fd < 0) return null;
+        if (fd < 0) {
+            saveErrno();
+            return null;
+        }
         _ = std.c.fcntl(fd, std.c.F.SETFD, @as(c_int, std.c.FD_CLOEXEC));
         return .{ .fd = fd };
     }
@@ -670,6 +689,8 @@ export fn jzx_xev_loop_create(requested: BackendKind, out: ?*?*Loop) c_int {
         },
     };
     if (rc != OK) {
+        // (The clean-up below may change errno.)
+        if (rc == ERR_LOOP_INIT) saveErrno();
         set.close();
         gpa.destroy(loop);
         return rc;
@@ -759,6 +780,10 @@ export fn jzx_xev_rewatch(loop: ?*Loop, watch: ?*Watch, interest: u32, token: u6
 export fn jzx_xev_unwatch(loop: ?*Loop, watch: ?*Watch) void {
     const self = loop orelse return;
     self.unwatch(watch orelse return);
+}
+
+export fn jzx_xev_last_errno() c_int {
+    return last_errno;
 }
 
 export fn jzx_xev_live_watches(loop: ?*const Loop) usize {

@@ -58,6 +58,9 @@ unsafe extern "C" {
     ) -> ::std::os::raw::c_int;
 }
 unsafe extern "C" {
+    pub fn jzx_xev_last_errno() -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
     pub fn jzx_xev_loop_destroy(loop_: *mut jzx_xev_loop);
 }
 unsafe extern "C" {
@@ -89,6 +92,14 @@ unsafe extern "C" {
         interest: u32,
         token: u64,
         out: *mut *mut jzx_xev_watcher,
+    ) -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
+    pub fn jzx_xev_rewatch(
+        loop_: *mut jzx_xev_loop,
+        watch: *mut jzx_xev_watcher,
+        interest: u32,
+        token: u64,
     ) -> ::std::os::raw::c_int;
 }
 unsafe extern "C" {
