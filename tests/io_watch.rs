@@ -969,6 +969,59 @@ fn watch_and_unwatch_errors() {
     }
 }
 
+// R17: a file that cannot be polled — a regular file, a device without readiness
+// (/dev/null) — is refused with IoRegFailed on both Linux backends (epoll refuses
+// it; io_uring's own poll would have called it always ready), registers nothing,
+// and the loop still watches a socket afterwards.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_regular_file_or_unpollable_device_is_refused() {
+    let path = std::env::temp_dir().join(format!("jzx-io-watch-{}", std::process::id()));
+    let file = std::fs::File::create(&path).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    let null = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/null")
+        .unwrap();
+    for backend in backends() {
+        let mut lp = new_loop(backend);
+        let owner = lp
+            .spawn(probe(stop_on_true, |_cx, _ev| Flow::Stop))
+            .unwrap();
+        for (fd, what) in [
+            (file.as_raw_fd(), "regular file"),
+            (null.as_raw_fd(), "/dev/null"),
+        ] {
+            for interest in [
+                Interest::READ,
+                Interest::WRITE,
+                Interest::READ | Interest::WRITE,
+            ] {
+                assert_eq!(
+                    lp.watch_fd(fd, owner.id(), interest),
+                    Err(Error::IoRegFailed),
+                    "{backend}: {what}, {interest:?}"
+                );
+            }
+        }
+        assert_eq!(
+            lp.watch_count(),
+            0,
+            "{backend}: refused watches register nothing"
+        );
+        let (a, _b) = socketpair();
+        lp.watch_fd(a.as_raw_fd(), owner.id(), Interest::WRITE)
+            .unwrap();
+        run_within(&mut lp, LIMIT);
+        assert_eq!(
+            lp.actor_count(),
+            0,
+            "{backend}: the socket was never reported"
+        );
+    }
+}
+
 // R16: watching a watched fd again changes its interest and owner; the old owner's
 // stop does not remove the watch it no longer owns.
 #[test]
@@ -1327,5 +1380,60 @@ fn the_peer_sees_eof_before_run_returns_when_the_owner_closes_and_stops() {
             "{backend}: the peer saw {got:?} after run returned, not EOF"
         );
         drop(lp);
+    }
+}
+
+/// The CPU time (user + system) the calling thread has used so far.
+fn thread_cpu_time() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid timespec for clock_gettime to write.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    assert_eq!(rc, 0, "clock_gettime: {}", std::io::Error::last_os_error());
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+// R17, regression: an fd closed by its owner while a duplicate of it lives on
+// (a dup, a fork child) leaves its entry in the loop's readiness set, since the
+// teardown's unwatch cannot delete it by a closed number. After a peer hang-up
+// that entry is ready for good: the loop woke at once on every blocking run with
+// nothing to report and burned a core while another actor waited for a timer.
+#[test]
+fn a_closed_fd_kept_open_by_a_duplicate_costs_the_loop_no_cpu() {
+    const WAIT: Duration = Duration::from_millis(500);
+    for backend in backends() {
+        let mut lp = new_loop(backend);
+        let (a, peer) = socketpair();
+        let fd = a.as_raw_fd();
+        let keep = a.try_clone().unwrap();
+        drop(peer);
+        let events: Log<IoEvent> = Log::default();
+        let l = events.clone();
+        let mut a = Some(a);
+        let owner = lp
+            .spawn(probe(stop_on_true, move |_cx, ev| {
+                l.push(ev);
+                drop(a.take()); // closed; `keep` holds the socket open
+                Flow::Stop
+            }))
+            .unwrap();
+        lp.watch_fd(fd, owner.id(), Interest::READ).unwrap();
+        let waiter = lp.spawn(probe(stop_on_true, |_cx, _ev| Flow::Continue));
+        let waiter = waiter.unwrap();
+        lp.send_after(waiter, WAIT, true).unwrap();
+        let before = thread_cpu_time();
+        let t0 = std::time::Instant::now();
+        run_within(&mut lp, LIMIT);
+        let (used, took) = (thread_cpu_time() - before, t0.elapsed());
+        assert_eq!(lp.actor_count(), 0, "{backend}");
+        assert_eq!(events.len(), 1, "{backend}: {:?}", events.get());
+        assert!(took >= WAIT, "{backend}: run returned after {took:?}");
+        assert!(
+            used < Duration::from_millis(150),
+            "{backend}: the loop used {used:?} of CPU in {took:?} with nothing ready"
+        );
+        drop(keep);
     }
 }

@@ -33,7 +33,7 @@ typedef enum jzx_xev_status {
     JZX_XEV_ERR_BAD_FD = -5,
     JZX_XEV_ERR_RUN = -6,
     JZX_XEV_ERR_WAKEUP = -7,
-    JZX_XEV_ERR_RESOURCES = -8, /* errno tells which */
+    JZX_XEV_ERR_RESOURCES = -8, /* jzx_xev_last_errno tells which */
 } jzx_xev_status;
 
 /* Backends. JZX_XEV_BACKEND_AUTO asks for the environment variable
@@ -66,6 +66,10 @@ typedef struct jzx_xev_event {
 
 /* Creates a loop on the requested backend. */
 int jzx_xev_loop_create(jzx_xev_backend backend, jzx_xev_loop **out);
+/* The errno of the calling thread's last call that failed with LOOP_INIT or
+ * RESOURCES (0 when unknown), saved where the system call failed: errno
+ * itself may have changed by the time the call returns. */
+int jzx_xev_last_errno(void);
 /* Destroys a loop, releasing every watch still registered. */
 void jzx_xev_loop_destroy(jzx_xev_loop *loop);
 /* The backend a loop runs on (never AUTO). */
@@ -93,7 +97,8 @@ void jzx_xev_timer_clear(jzx_xev_loop *loop);
  * kernel then drops it from the set and it is never reported again; a new fd
  * with the same number is watched through jzx_xev_rewatch of the old watch.
  * Errors: INVALID_ARG (fd < 0, no interest, fd already watched), BAD_FD (fd
- * not open), RESOURCES (errno: e.g. EPERM for a file that cannot be polled). */
+ * not open), RESOURCES (jzx_xev_last_errno: e.g. EPERM for a file that
+ * cannot be polled). */
 int jzx_xev_watch(jzx_xev_loop *loop, int fd, uint32_t interest, uint64_t token,
                   jzx_xev_watcher **out);
 /* Changes a watch's interest and token in place; needs no file descriptor.

@@ -58,6 +58,9 @@ unsafe extern "C" {
     ) -> ::std::os::raw::c_int;
 }
 unsafe extern "C" {
+    pub fn jzx_xev_last_errno() -> ::std::os::raw::c_int;
+}
+unsafe extern "C" {
     pub fn jzx_xev_loop_destroy(loop_: *mut jzx_xev_loop);
 }
 unsafe extern "C" {

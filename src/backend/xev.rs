@@ -61,12 +61,16 @@ impl fmt::Display for BackendError {
     }
 }
 
+/// The errno the bridge saved for its last failed call on this thread: read
+/// from errno itself after the call, it could be the clean-up's instead.
 fn errno() -> i32 {
-    std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
+    // SAFETY: reads a thread-local integer of the bridge; no arguments.
+    unsafe { sys::jzx_xev_last_errno() }
 }
 
-/// Turns a bridge status into a `Result`, reading errno for the codes that
-/// carry one (the mio `syscall!` habit: one place checks return codes).
+/// Turns a bridge status into a `Result`, with the bridge's saved errno for
+/// the codes that carry one (the mio `syscall!` habit: one place checks
+/// return codes).
 fn check(rc: i32) -> Result<(), BackendError> {
     match rc {
         0 => Ok(()),

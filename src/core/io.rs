@@ -28,8 +28,10 @@ impl Core {
     /// # Errors
     ///
     /// `InvalidArg` for fd < 0; `NoSuchActor` for a dead owner;
-    /// `IoRegFailed` when the fd is not open, cannot be polled (a regular
-    /// file or a device without readiness) or `max_io_watchers` is reached.
+    /// `IoRegFailed` when the fd is not open, cannot be polled (on Linux, a
+    /// regular file or a device without readiness such as `/dev/null`; kqueue
+    /// accepts a regular file as always readable) or `max_io_watchers` is
+    /// reached.
     /// A watch costs no file descriptor, so neither errors at the fd limit.
     pub fn watch_fd(&mut self, fd: RawFd, owner: ActorId, interest: Interest) -> Result<(), Error> {
         if fd < 0 {

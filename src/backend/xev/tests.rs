@@ -240,6 +240,30 @@ fn invalid_fd_is_an_error_not_a_crash() {
     }
 }
 
+/// A file without readiness is refused with the errno of the refusal (EPERM
+/// from epoll, on both Linux backends), as the bridge saved it: errno itself
+/// may have been changed by the bridge's clean-up since.
+#[cfg(target_os = "linux")]
+#[test]
+fn an_unpollable_file_is_refused_with_its_errno() {
+    let null = std::fs::File::open("/dev/null").unwrap();
+    for kind in backends() {
+        let mut r = Reactor::new(kind).unwrap();
+        // Another errno left by an earlier call must not leak into the result.
+        assert_eq!(
+            r.watch(1 << 30, Interest::READ, 1),
+            Err(BackendError::BadFd),
+            "{kind}"
+        );
+        assert_eq!(
+            r.watch(null.as_raw_fd(), Interest::READ, 2),
+            Err(BackendError::Resources(libc::EPERM)),
+            "{kind}"
+        );
+        assert_eq!(r.live_watches(), 0, "{kind}");
+    }
+}
+
 /// Closes `old` and puts `new`'s file at its number in one step (dup2), as
 /// the kernel does when it hands a closed number to a new socket, without
 /// racing other test threads for the number. `old` still owns the number.
