@@ -92,7 +92,9 @@ impl<'a, A: Actor> Context<'a, A> {
     ///
     /// # Errors
     ///
-    /// `InvalidArg` for fd < 0; `IoRegFailed` when the fd is not open or
+    /// `InvalidArg` for fd < 0; `IoRegFailed` when the fd is not open,
+    /// cannot be polled (on Linux a regular file, or a device without
+    /// readiness such as `/dev/null`: see [`Core::watch_fd`]) or
     /// `max_io_watchers` is reached.
     pub fn watch(&mut self, fd: RawFd, interest: Interest) -> Result<(), Error> {
         self.core.watch_fd(fd, self.id, interest)
