@@ -142,7 +142,7 @@ impl Backoff {
         // 2^95 ns), and the remainder of a u64 fits a u64.
         let span = self.jitter.as_nanos();
         let extra = u128::from(*rng) % (span + 1);
-        let extra = Duration::from_nanos(u64::try_from(extra).unwrap_or(u64::MAX));
+        let extra = Duration::from_nanos(extra as u64);
         d.saturating_add(extra).min(self.max)
     }
 }

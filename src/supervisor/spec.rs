@@ -6,7 +6,6 @@ use crate::core::Core;
 use crate::{Actor, ActorId, Error, SpawnOptions};
 use std::any::TypeId;
 use std::fmt;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Duration;
 
 /// When a child that ended is restarted (R20).
@@ -116,13 +115,6 @@ impl SupervisorSpec {
     }
 }
 
-/// Runs a user factory; its panic is caught and becomes
-/// [`Error::FactoryPanicked`] (the panic must not unwind through the
-/// supervisor, which is mid-way through its table then).
-fn build<T>(factory: &mut impl FnMut() -> T) -> Result<T, Error> {
-    catch_unwind(AssertUnwindSafe(factory)).map_err(|_| Error::FactoryPanicked)
-}
-
 type StartFn = Box<dyn FnMut(&mut Core, SpawnOptions) -> Result<ActorId, Error>>;
 
 /// How to start one child, and how to treat it when it ends (R20).
@@ -183,8 +175,9 @@ impl ChildSpec {
     /// through it.
     pub fn new<A: Actor>(mut factory: impl FnMut() -> A + 'static) -> ChildSpec {
         Self::from_start(TypeId::of::<A::Msg>(), move |core, opts| {
-            let actor = build(&mut factory)?;
-            core.spawn_with(actor, opts).map(|a| a.id())
+            // A panic here is caught by the supervisor's `start_child` and
+            // becomes `Error::FactoryPanicked`.
+            core.spawn_with(factory(), opts).map(|a| a.id())
         })
     }
 
@@ -195,7 +188,7 @@ impl ChildSpec {
         mut factory: impl FnMut() -> (SupervisorSpec, Vec<ChildSpec>) + 'static,
     ) -> ChildSpec {
         Self::from_start(TypeId::of::<super::SupMsg>(), move |core, opts| {
-            let (spec, children) = build(&mut factory)?;
+            let (spec, children) = factory();
             core.spawn_supervisor_with(spec, children, opts)
                 .map(|s| s.id())
         })
