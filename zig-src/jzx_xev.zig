@@ -164,11 +164,6 @@ pub const Loop = struct {
         return if (w.gen == gen) w else null;
     }
 
-    /// Harvests the set (its fd polled readable): records what is ready.
-    fn harvest(self: *Loop) void {
-        self.set.harvest(self);
-    }
-
     fn nextKey(self: *Loop, fd: c_int) struct { gen: u32, key: u64 } {
         self.gen +%= 1;
         return .{ .gen = self.gen, .key = keyOf(fd, self.gen) };
@@ -572,7 +567,7 @@ fn Impl(comptime X: type) type {
 
         /// Starts polling the readiness set's fd (`c_set` must be idle).
         fn pollSet(self: *Self) void {
-            const fd = self.owner().set.fd;
+            const fd = self.back.set.fd;
             // kqueue has no poll operation: a zero-length read completes
             // when the set's fd is readable, without reading.
             const op: X.Sys.Operation = if (X.backend == .kqueue)
@@ -588,14 +583,10 @@ fn Impl(comptime X: type) type {
             self.wakeup.deinit();
         }
 
-        fn owner(self: *Self) *Loop {
-            return self.back;
-        }
-
         fn wakeupCallback(ud: ?*Self, _: *X.Loop, _: *Completion, r: X.Async.WaitError!void) Action {
             const self = ud.?;
             _ = r catch {};
-            self.owner().ran |= RAN_WAKEUP;
+            self.back.ran |= RAN_WAKEUP;
             return .rearm;
         }
 
@@ -608,8 +599,8 @@ fn Impl(comptime X: type) type {
         /// run polls a rebuilt set.
         fn setCallback(ud: ?*anyopaque, _: *X.Loop, _: *Completion, _: X.Result) Action {
             const self: *Self = @ptrCast(@alignCast(ud.?));
-            const back = self.owner();
-            back.harvest();
+            const back = self.back;
+            back.set.harvest(back);
             if (!back.stale) return .rearm;
             self.set_parked = true;
             return .disarm;
@@ -620,7 +611,7 @@ fn Impl(comptime X: type) type {
             const trigger = r.timer catch return .disarm;
             if (trigger == .expiration and self.timer_armed) {
                 self.timer_armed = false;
-                self.owner().ran |= RAN_TIMER;
+                self.back.ran |= RAN_TIMER;
             }
             return .disarm;
         }
@@ -633,7 +624,7 @@ fn Impl(comptime X: type) type {
             if (self.set_parked) {
                 // Out of descriptors or memory, the old set is polled
                 // again and the next stale harvest retries.
-                _ = self.owner().rebuild();
+                _ = self.back.rebuild();
                 self.set_parked = false;
                 self.pollSet();
             }
@@ -649,7 +640,7 @@ fn Impl(comptime X: type) type {
                 // without waiting: start them in a pass of its own.
                 self.loop.run(.no_wait) catch return ERR_RUN;
             }
-            const back = self.owner();
+            const back = self.back;
             if (timeout_ms != 0 and back.ran == 0 and back.events.items.len == 0) {
                 self.loop.run(.once) catch return ERR_RUN;
             }
