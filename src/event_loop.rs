@@ -145,8 +145,8 @@ fn run_turns(core: &mut Core) -> Result<(), Error> {
         if !core.run_queue.is_empty() {
             // Poll I/O between turns (R5) when anything can be ready:
             // timers are fired from the clock and cross-thread work is
-            // seen through atomics, so with no fd watched (and none
-            // being released) the poll would be a wasted system call.
+            // seen through atomics, so with no fd watched the poll would
+            // be a wasted system call.
             if core.has_io() {
                 let flags = core
                     .reactor

@@ -29,7 +29,7 @@
 
 use crate::backend::xev::Waker;
 use crate::core::Core;
-use crate::observer::drop_quietly;
+use crate::observer::drop_each_quietly;
 use crate::{ActorId, Addr, Error, SendError};
 use std::any::Any;
 use std::collections::VecDeque;
@@ -74,9 +74,7 @@ impl<M: Send + 'static> RemoteBatch for Batch<M> {
     }
 
     fn drop_each(&mut self) {
-        while let Some(pair) = self.0.pop_front() {
-            drop_quietly(pair);
-        }
+        drop_each_quietly(self.0.drain(..));
     }
 }
 

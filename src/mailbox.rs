@@ -9,8 +9,8 @@
 //! starve the user messages either (R4).
 
 use crate::message::SysEvent;
+use crate::observer::drop_each_quietly;
 use std::collections::VecDeque;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 
 mod erased;
 pub(crate) use erased::AnyMailbox;
@@ -157,9 +157,7 @@ impl<M> Mailbox<M> {
             // Nothing to run: the buffers go with the mailbox.
             return;
         }
-        while let Some(item) = self.pop() {
-            let _ = catch_unwind(AssertUnwindSafe(move || drop(item)));
-        }
+        drop_each_quietly(std::iter::from_fn(|| self.pop()));
     }
 }
 

@@ -85,3 +85,11 @@ impl ObserverSlot {
 pub(crate) fn drop_quietly<T>(value: T) {
     let _ = catch_unwind(AssertUnwindSafe(move || drop(value)));
 }
+
+/// Drops every item of `items`, each under its own `catch_unwind`: a second
+/// panicking destructor while a first one unwinds would abort the process.
+pub(crate) fn drop_each_quietly<T>(items: impl IntoIterator<Item = T>) {
+    for item in items {
+        drop_quietly(item);
+    }
+}

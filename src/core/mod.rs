@@ -30,7 +30,7 @@ use crate::id::next_generation;
 use crate::mailbox::{AnyMailbox, Mailbox};
 use crate::message::{ChildExit, StopReason, SysEvent};
 use crate::metrics::Counters;
-use crate::observer::{drop_quietly, ObserverSlot};
+use crate::observer::{drop_each_quietly, drop_quietly, ObserverSlot};
 use crate::supervisor::SupState;
 use crate::timer::TimerQueue;
 use crate::trace::{trace_actor_start, trace_actor_stop, trace_mailbox_full};
@@ -419,12 +419,20 @@ impl Core {
         let result = self.enqueue(to, msg);
         if let Err(e) = &result {
             if e.error == Error::MailboxFull {
-                self.counters.refused += 1;
-                trace_mailbox_full!(to.id());
-                self.observer.notify(|o| o.on_mailbox_full(to.id()));
+                self.note_refused(to.id());
             }
         }
         result
+    }
+
+    /// A full mailbox refused a message for `id`: counted, traced and told
+    /// to the observer (a panicking hook is contained), in one place for
+    /// local sends and for cross-thread messages that start to wait.
+    #[cold]
+    pub(crate) fn note_refused(&mut self, id: ActorId) {
+        self.counters.refused += 1;
+        trace_mailbox_full!(id);
+        self.observer.notify(|o| o.on_mailbox_full(id));
     }
 
     /// [`Core::send`] without telling the observer.
@@ -623,9 +631,7 @@ impl Core {
         // last; a panicking destructor must not take the loop down (each
         // message on its own: a second panic while one unwinds would abort
         // the process).
-        for timer in timers {
-            drop_quietly(timer);
-        }
+        drop_each_quietly(timers);
         if let Some(mut parked) = parked {
             parked.drop_each();
         }

@@ -30,8 +30,7 @@
 
 use super::Core;
 use crate::handle::MAX_SPARE_CAPACITY;
-use crate::observer::drop_quietly;
-use crate::trace::trace_mailbox_full;
+use crate::observer::{drop_each_quietly, drop_quietly};
 use crate::{ActorId, Addr, Error};
 use std::any::Any;
 use std::collections::{HashMap, VecDeque};
@@ -111,9 +110,7 @@ impl<M: 'static> Park for Parked<M> {
     }
 
     fn drop_each(&mut self) {
-        while let Some(msg) = self.0.pop_front() {
-            drop_quietly(msg);
-        }
+        drop_each_quietly(self.0.drain(..));
     }
 }
 
@@ -224,10 +221,7 @@ impl Core {
         }
         self.remote_parked += 1;
         self.check_limit(slot);
-        self.counters.refused += 1;
-        trace_mailbox_full!(target);
-        // A panicking hook is contained: the drain's other messages go on.
-        self.observer.notify(|o| o.on_mailbox_full(target));
+        self.note_refused(target);
     }
 
     /// Messages waiting in the park of `slot`.
@@ -317,12 +311,16 @@ impl Core {
     pub(super) fn take_park(&mut self, target: ActorId) -> Option<Box<dyn Park>> {
         let slot = target.slot();
         let s = &mut self.slots[slot as usize];
-        let park = if std::mem::take(&mut s.parked) {
+        let (parked, limited) = (
+            std::mem::take(&mut s.parked),
+            std::mem::take(&mut s.limited),
+        );
+        let park = if parked {
             self.parks.remove(&slot)
         } else {
             None
         };
-        if std::mem::take(&mut self.slots[slot as usize].limited) {
+        if limited {
             self.limited.retain(|&l| l != slot);
             self.remote.limits().remove(target);
         }
@@ -348,9 +346,6 @@ impl Core {
     /// Nothing left to do: no live actors, timers, watches or cross-thread
     /// messages (R2).
     pub(crate) fn is_idle(&self) -> bool {
-        self.live == 0
-            && self.timers.len() == 0
-            && self.watches.is_empty()
-            && self.remote.in_flight() == 0
+        self.live == 0 && self.timers.len() == 0 && !self.has_io() && self.remote.in_flight() == 0
     }
 }
