@@ -68,7 +68,16 @@ impl<M: Send + 'static> RemoteBatch for Batch<M> {
     fn deliver(&mut self, core: &mut Core) -> usize {
         let mut done = 0;
         while let Some((to, msg)) = self.0.pop_front() {
-            done += usize::from(core.deliver_remote(to, msg));
+            if core.deliver_remote(to, msg) {
+                done += 1;
+                continue;
+            }
+            // It waits for room: so do the messages right behind it for the
+            // same target, moved into its park at once.
+            let same = self.0.iter().take_while(|(t, _)| *t == to).count();
+            if same != 0 {
+                core.park_behind(to, self.0.drain(..same).map(|(_, msg)| msg));
+            }
         }
         done
     }

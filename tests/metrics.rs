@@ -182,3 +182,51 @@ fn io_events_delivered_are_counted() {
         );
     }
 }
+
+// Cross-thread messages for two actors with 4-message mailboxes, queued
+// before the run in one interleaved burst: most wait in the targets' parks
+// and go into the mailboxes as room appears. Each is counted as delivered
+// once (into its mailbox), each target gets its own in order, and a full
+// mailbox is counted once per target (when its first message starts to
+// wait).
+#[test]
+fn parked_cross_thread_messages_are_counted_once_each() {
+    const N: u32 = 600;
+    for backend in backends() {
+        let mut lp = new_loop(backend);
+        let spawn = |lp: &mut Loop| {
+            let got = Log::default();
+            let sink = lp
+                .spawn_with(
+                    Sink {
+                        left: N,
+                        got: got.clone(),
+                    },
+                    SpawnOptions::new().mailbox_cap(4),
+                )
+                .unwrap();
+            (sink, got)
+        };
+        let (a, got_a) = spawn(&mut lp);
+        let (b, got_b) = spawn(&mut lp);
+        let handle = lp.handle();
+        // Runs of 50 for one target, then 50 for the other: a run behind a
+        // parked message joins its park at once.
+        for chunk in 0..(2 * N / 50) {
+            let to = if chunk % 2 == 0 { a } else { b };
+            for i in 0..50 {
+                handle.send(to, (chunk / 2) * 50 + i).unwrap();
+            }
+        }
+        run_within(&mut lp, LIMIT);
+        assert_eq!(got_a.get(), (0..N).collect::<Vec<_>>(), "{backend}");
+        assert_eq!(got_b.get(), (0..N).collect::<Vec<_>>(), "{backend}");
+        let (delivered, refused, _, _, _, live) = counts(&lp);
+        assert_eq!(
+            (delivered, refused, live),
+            (2 * N as u64, 2, 0),
+            "{backend}"
+        );
+        assert_eq!(lp.cross_thread_pending(), 0, "{backend}");
+    }
+}

@@ -127,7 +127,7 @@ pub struct Core {
     /// slots' parks), all targets together.
     remote_parked: usize,
     /// Slots whose cross-thread sends are limited (see `remote.rs`).
-    limited: Vec<u32>,
+    limited: Vec<remote::Limited>,
     /// The parks of the slots flagged `parked`, kept (emptied) for the next
     /// burst until the actor is torn down.
     parks: remote::Parks,

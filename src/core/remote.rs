@@ -23,13 +23,15 @@
 //! refill. While limited, producers may add only as many messages as it has
 //! made room for, until it has caught up (nothing of it waiting or queued).
 //! The set of limited targets is updated after each drain and after a
-//! limited target's turn, under the queue's lock. Only the loop sets limits:
-//! before its first drain, or once a target has caught up, one burst into a
-//! target can still take what is left of the bound, until the next drain
-//! parks it and limits the target.
+//! limited target's turn that took in a quarter of its share since its last
+//! grant (or emptied its park), under the queue's lock. Only the loop sets
+//! limits: before its first drain, or once a target has caught up, one burst
+//! into a target can still take what is left of the bound, until the next
+//! drain parks it and limits the target.
 
 use super::Core;
 use crate::handle::MAX_SPARE_CAPACITY;
+use crate::mailbox::AnyMailbox;
 use crate::observer::{drop_each_quietly, drop_quietly};
 use crate::{ActorId, Addr, Error};
 use std::any::Any;
@@ -62,15 +64,23 @@ impl Hasher for SlotHasher {
     }
 }
 
+/// A limited target (see the module's doc).
+pub(super) struct Limited {
+    pub(super) slot: u32,
+    /// Its park's length when it was last granted room (`usize::MAX`
+    /// before the first grant).
+    granted_at: usize,
+}
+
 /// Cross-thread messages waiting for room in one target's mailbox.
 pub(super) trait Park {
     fn as_any_mut(&mut self) -> &mut dyn Any;
     /// Messages waiting.
     fn len(&self) -> usize;
-    /// Moves messages, in order, into the mailbox of `target` while it has
-    /// room; returns how many left the park. Shrinks an emptied park that
-    /// grew large.
-    fn refill(&mut self, core: &mut Core, target: ActorId) -> usize;
+    /// Moves messages, in order, into its target's `mailbox` (of capacity
+    /// `cap`) while it has room; returns how many moved. Shrinks an emptied
+    /// park that grew large.
+    fn refill(&mut self, mailbox: &mut AnyMailbox, cap: u32) -> usize;
     /// Drops the messages one by one, each under its own `catch_unwind`.
     fn drop_each(&mut self);
 }
@@ -89,17 +99,17 @@ impl<M: 'static> Park for Parked<M> {
         self.0.len()
     }
 
-    fn refill(&mut self, core: &mut Core, target: ActorId) -> usize {
-        let to = Addr::new(target);
+    fn refill(&mut self, mailbox: &mut AnyMailbox, cap: u32) -> usize {
+        // A park is made for a message its target's mailbox refused as
+        // full, so both hold `M`.
+        let Some(mailbox) = mailbox.downcast_mut::<M>() else {
+            return 0;
+        };
         let mut moved = 0;
         while let Some(msg) = self.0.pop_front() {
-            match core.enqueue(to, msg) {
-                Ok(()) => {}
-                Err(e) if e.error == Error::MailboxFull => {
-                    self.0.push_front(e.message);
-                    break;
-                }
-                Err(e) => drop_quietly(e.message),
+            if let Err(msg) = mailbox.push(msg, cap) {
+                self.0.push_front(msg);
+                break;
             }
             moved += 1;
         }
@@ -192,6 +202,33 @@ impl Core {
         Ok(())
     }
 
+    /// Parks `msgs` behind the message for `to` that has just been parked
+    /// (or has joined its park).
+    pub(crate) fn park_behind<M: 'static>(
+        &mut self,
+        to: Addr<M>,
+        msgs: impl ExactSizeIterator<Item = M>,
+    ) {
+        let slot = to.id().slot();
+        let n = msgs.len();
+        let park = self
+            .parks
+            .get_mut(&slot)
+            .and_then(|p| p.as_any_mut().downcast_mut::<Parked<M>>());
+        match park {
+            Some(p) => p.0.extend(msgs),
+            // Cannot happen (the first message was parked just now, with
+            // its target alive); were it, they would still leave the path.
+            None => {
+                drop_each_quietly(msgs);
+                self.remote.settle(n);
+                return;
+            }
+        }
+        self.remote_parked += n;
+        self.check_limit(slot);
+    }
+
     /// Parks `msg` for `target`, whose full mailbox refused it and which
     /// had nothing waiting, and tells the observer.
     #[cold]
@@ -255,7 +292,10 @@ impl Core {
     fn check_limit(&mut self, slot: u32) {
         if !self.slots[slot as usize].limited && self.park_len(slot) >= self.park_share(slot) {
             self.slots[slot as usize].limited = true;
-            self.limited.push(slot);
+            self.limited.push(Limited {
+                slot,
+                granted_at: usize::MAX,
+            });
         }
     }
 
@@ -265,11 +305,12 @@ impl Core {
     fn update_limits(&mut self) {
         let mut limits = self.remote.limits();
         let mut i = 0;
-        while let Some(&slot) = self.limited.get(i) {
+        while let Some(&Limited { slot, .. }) = self.limited.get(i) {
             let share = self.park_share(slot);
             let waiting = self.park_len(slot);
             let s = &mut self.slots[slot as usize];
             if limits.update(ActorId::new(slot, s.generation), waiting, share) {
+                self.limited[i].granted_at = waiting;
                 i += 1;
             } else {
                 s.limited = false;
@@ -288,21 +329,38 @@ impl Core {
     }
 
     fn refill_park(&mut self, slot: u32) {
-        if !self.slots[slot as usize].parked {
+        let s = &mut self.slots[slot as usize];
+        if !s.parked {
             return;
         }
-        let Some(mut park) = self.parks.remove(&slot) else {
+        let (Some(park), Some(mailbox)) = (self.parks.get_mut(&slot), s.mailbox.as_mut()) else {
             return;
         };
-        if park.len() != 0 {
-            let target = self.id_of_slot(slot);
-            let moved = park.refill(self, target);
-            self.settle_parked(moved);
+        let moved = park.refill(mailbox, s.cap);
+        if moved == 0 {
+            return;
         }
-        self.parks.insert(slot, park);
-        if self.slots[slot as usize].limited {
+        let waiting = park.len();
+        self.counters.delivered += moved as u64;
+        self.settle_parked(moved);
+        self.schedule(slot);
+        if self.slots[slot as usize].limited && self.regrant_due(slot, waiting) {
             self.update_limits();
         }
+    }
+
+    /// Whether a limited target, now with `waiting` messages parked, has
+    /// caught up enough since its last grant to be granted room again: it
+    /// has nothing left, or has taken in a quarter of its share. Granting
+    /// after every turn would take the queue's lock, which the producers
+    /// hold for every send, once per batch of messages.
+    fn regrant_due(&self, slot: u32, waiting: usize) -> bool {
+        let granted_at = self
+            .limited
+            .iter()
+            .find(|l| l.slot == slot)
+            .map_or(usize::MAX, |l| l.granted_at);
+        waiting == 0 || granted_at.saturating_sub(waiting) >= self.park_share(slot) / 4
     }
 
     /// Takes the messages waiting for `target` (it is being torn down, its
@@ -321,7 +379,7 @@ impl Core {
             None
         };
         if limited {
-            self.limited.retain(|&l| l != slot);
+            self.limited.retain(|l| l.slot != slot);
             self.remote.limits().remove(target);
         }
         if let Some(p) = &park {
