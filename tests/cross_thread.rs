@@ -1088,3 +1088,45 @@ fn a_new_actor_in_a_stopped_targets_slot_gets_none_of_its_parked_messages() {
         assert_eq!(lp.cross_thread_pending(), 0, "{backend}");
     }
 }
+
+// R14: a target limited because its park holds its share is granted room
+// again as it catches up (every quarter of its share taken in, or when its
+// park is empty), so a producer that retries refused sends finishes, in
+// order. Bound 1,024 and a 1-message mailbox: share 256, a new grant every
+// 64 messages; the producer sends 20 times the bound.
+#[test]
+fn a_limited_target_is_granted_room_again_as_it_catches_up() {
+    const N: u32 = 20_000;
+    for backend in backends() {
+        let mut lp = config_loop(Config {
+            backend,
+            cross_thread_cap: 1024,
+            ..Config::default()
+        });
+        let log: Log<u32> = Log::default();
+        let target = lp
+            .spawn_with(
+                collector(&log, N as usize),
+                SpawnOptions::new().mailbox_cap(1),
+            )
+            .unwrap();
+        let refused = Arc::new(AtomicUsize::new(0));
+        let (handle, seen) = (lp.handle(), refused.clone());
+        let producer = thread::spawn(move || {
+            for i in 0..N {
+                let mut msg = i;
+                while let Err(e) = handle.send(target, msg) {
+                    assert_eq!(e.error, Error::MailboxFull, "loop alive");
+                    seen.fetch_add(1, SeqCst);
+                    msg = e.into_message();
+                    thread::yield_now();
+                }
+            }
+        });
+        run_within(&mut lp, LIMIT);
+        producer.join().unwrap();
+        assert_eq!(log.get(), (0..N).collect::<Vec<_>>(), "{backend}");
+        assert!(refused.load(SeqCst) > 0, "{backend}: never limited");
+        assert_eq!(lp.cross_thread_pending(), 0, "{backend}");
+    }
+}

@@ -103,6 +103,7 @@ impl<M: 'static> Park for Parked<M> {
         // A park is made for a message its target's mailbox refused as
         // full, so both hold `M`.
         let Some(mailbox) = mailbox.downcast_mut::<M>() else {
+            debug_assert!(false, "a park's messages are of its mailbox's type");
             return 0;
         };
         let mut moved = 0;
@@ -334,6 +335,9 @@ impl Core {
             return;
         }
         let (Some(park), Some(mailbox)) = (self.parks.get_mut(&slot), s.mailbox.as_mut()) else {
+            // A parked slot has its park and the mailbox that refused it
+            // (teardown takes both and clears the flag).
+            debug_assert!(false, "a parked slot without its park or mailbox");
             return;
         };
         let moved = park.refill(mailbox, s.cap);
