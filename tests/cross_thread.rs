@@ -543,12 +543,29 @@ fn wait_for(cond: impl Fn() -> bool) -> bool {
 }
 
 /// Sends `msg`, retrying while the cross-thread path is full (R14).
-fn send_retrying<M: Send + 'static>(handle: &jzx::LoopHandle, to: jzx::Addr<M>, mut msg: M) {
+/// A loop with a cross-thread bound of `cap` messages.
+fn bounded_loop(backend: jzx::BackendKind, cap: u32) -> jzx::Loop {
+    config_loop(Config {
+        backend,
+        cross_thread_cap: cap,
+        ..Config::default()
+    })
+}
+
+/// Sends `msg`, retrying while the loop refuses it as `MailboxFull` (for
+/// `LIMIT` at most); returns how many times it was refused.
+fn send_retrying<M: Send + 'static>(
+    handle: &jzx::LoopHandle,
+    to: jzx::Addr<M>,
+    mut msg: M,
+) -> usize {
     let start = Instant::now();
+    let mut refused = 0;
     loop {
         match handle.send(to, msg) {
-            Ok(()) => return,
+            Ok(()) => return refused,
             Err(e) if e.error == Error::MailboxFull && start.elapsed() < LIMIT => {
+                refused += 1;
                 msg = e.into_message();
                 thread::yield_now();
             }
@@ -564,11 +581,7 @@ fn send_retrying<M: Send + 'static>(handle: &jzx::LoopHandle, to: jzx::Addr<M>, 
 fn sends_beyond_the_cross_thread_bound_are_refused_with_the_message_back() {
     const CAP: u32 = 8;
     for backend in backends() {
-        let mut lp = config_loop(Config {
-            backend,
-            cross_thread_cap: CAP,
-            ..Config::default()
-        });
+        let mut lp = bounded_loop(backend, CAP);
         assert_eq!(lp.config().cross_thread_cap, CAP, "{backend}");
         let log: Log<u32> = Log::default();
         let a = lp.spawn(collector(&log, CAP as usize + 1)).unwrap();
@@ -610,11 +623,7 @@ fn a_producer_that_never_stops_cannot_grow_the_loop() {
     const CAP: u32 = 64;
     const HANDLED: u32 = 2_000;
     for backend in backends() {
-        let mut lp = config_loop(Config {
-            backend,
-            cross_thread_cap: CAP,
-            ..Config::default()
-        });
+        let mut lp = bounded_loop(backend, CAP);
         let refused = Arc::new(AtomicUsize::new(0));
         let handled = Arc::new(AtomicUsize::new(0));
         let log: Log<u64> = Log::default();
@@ -769,11 +778,7 @@ fn fifo_per_producer_holds_while_messages_wait_and_sends_are_refused() {
     const PER: u32 = 3_000;
     const PRODUCERS: u32 = 4;
     for backend in backends() {
-        let mut lp = config_loop(Config {
-            backend,
-            cross_thread_cap: 32,
-            ..Config::default()
-        });
+        let mut lp = bounded_loop(backend, 32);
         let logs: [Log<(u32, u32)>; 2] = [Log::default(), Log::default()];
         let total = (PER * PRODUCERS) as usize;
         let opts = SpawnOptions::new().mailbox_cap(2);
@@ -904,11 +909,7 @@ fn a_stop_requested_in_a_run_that_ends_idle_is_used_up() {
 fn a_flooded_slow_actor_does_not_take_the_bound_from_other_targets() {
     const CAP: u32 = 64;
     for backend in backends() {
-        let mut lp = config_loop(Config {
-            backend,
-            cross_thread_cap: CAP,
-            ..Config::default()
-        });
+        let mut lp = bounded_loop(backend, CAP);
         let handled = Arc::new(AtomicUsize::new(0));
         let h = handled.clone();
         let slow = lp
@@ -1098,11 +1099,7 @@ fn a_new_actor_in_a_stopped_targets_slot_gets_none_of_its_parked_messages() {
 fn a_limited_target_is_granted_room_again_as_it_catches_up() {
     const N: u32 = 20_000;
     for backend in backends() {
-        let mut lp = config_loop(Config {
-            backend,
-            cross_thread_cap: 1024,
-            ..Config::default()
-        });
+        let mut lp = bounded_loop(backend, 1024);
         let log: Log<u32> = Log::default();
         let target = lp
             .spawn_with(
@@ -1110,23 +1107,16 @@ fn a_limited_target_is_granted_room_again_as_it_catches_up() {
                 SpawnOptions::new().mailbox_cap(1),
             )
             .unwrap();
-        let refused = Arc::new(AtomicUsize::new(0));
-        let (handle, seen) = (lp.handle(), refused.clone());
+        let handle = lp.handle();
         let producer = thread::spawn(move || {
-            for i in 0..N {
-                let mut msg = i;
-                while let Err(e) = handle.send(target, msg) {
-                    assert_eq!(e.error, Error::MailboxFull, "loop alive");
-                    seen.fetch_add(1, SeqCst);
-                    msg = e.into_message();
-                    thread::yield_now();
-                }
-            }
+            (0..N)
+                .map(|i| send_retrying(&handle, target, i))
+                .sum::<usize>()
         });
         run_within(&mut lp, LIMIT);
-        producer.join().unwrap();
+        let refused = producer.join().unwrap();
         assert_eq!(log.get(), (0..N).collect::<Vec<_>>(), "{backend}");
-        assert!(refused.load(SeqCst) > 0, "{backend}: never limited");
+        assert!(refused > 0, "{backend}: never limited");
         assert_eq!(lp.cross_thread_pending(), 0, "{backend}");
     }
 }
