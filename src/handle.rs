@@ -35,7 +35,7 @@ use std::any::Any;
 use std::collections::VecDeque;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, TryLockError};
 
 /// A run of cross-thread messages of one type, in the order they were sent.
 pub(crate) trait RemoteBatch: Send {
@@ -250,9 +250,17 @@ impl Remote {
     }
 
     /// Moves every queued message into `into` (in order), and hands the
-    /// emptied runs of `spent` back for reuse.
-    pub(crate) fn drain(&self, into: &mut Vec<RemoteMsg>, spent: &mut Vec<RemoteMsg>) {
-        let mut q = self.lock();
+    /// emptied runs of `spent` back for reuse. Returns false, having done
+    /// nothing, when a producer holds the queue at that moment: the loop
+    /// tries again at its next turn instead of waiting for the lock, since
+    /// a loop waiting on it would make that producer's unlock a system call
+    /// to wake it, and a producer sending a stream holds the lock often.
+    pub(crate) fn drain(&self, into: &mut Vec<RemoteMsg>, spent: &mut Vec<RemoteMsg>) -> bool {
+        let mut q = match self.queue.try_lock() {
+            Ok(q) => q,
+            Err(TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(TryLockError::WouldBlock) => return false,
+        };
         std::mem::swap(&mut q.msgs, into);
         for l in &mut q.limits {
             l.queued = 0;
@@ -262,6 +270,7 @@ impl Remote {
         spent.extend(q.spare.drain(..excess));
         drop(q);
         spent.clear();
+        true
     }
 
     /// The per-target limits, to update (see `Limits`).
@@ -404,5 +413,31 @@ impl LoopHandle {
 impl fmt::Debug for LoopHandle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("LoopHandle")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::xev::Reactor;
+    use crate::BackendKind;
+
+    // A drain that finds a producer holding the queue moves nothing and says
+    // so (the loop tries again next turn); once the lock is free it takes
+    // what was queued. Messages stay counted in flight until delivered.
+    #[test]
+    fn a_drain_gives_way_to_a_producer_holding_the_queue() {
+        let reactor = Reactor::new(BackendKind::Epoll).unwrap();
+        let remote = Remote::new(reactor.waker(), 16);
+        let to = Addr::<u32>::new(ActorId::new(0, 1));
+        remote.post(to, 7).unwrap();
+        let (mut into, mut spent) = (Vec::new(), Vec::new());
+        let held = remote.lock();
+        assert!(!remote.drain(&mut into, &mut spent));
+        assert!(into.is_empty());
+        drop(held);
+        assert!(remote.drain(&mut into, &mut spent));
+        assert_eq!(into.len(), 1);
+        assert_eq!(remote.in_flight(), 1);
     }
 }

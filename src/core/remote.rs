@@ -1,7 +1,9 @@
 //! Messages from other threads, delivered between turns (R14).
 //!
-//! The loop drains the cross-thread queue at the start of every turn and
-//! hands each message to its target's mailbox. A message that a full mailbox
+//! The loop drains the cross-thread queue at the start of every turn (unless
+//! a producer holds it at that instant: the loop does not wait for the lock,
+//! it takes the queue at the next turn) and hands each message to its
+//! target's mailbox. A message that a full mailbox
 //! refuses waits in its target's *park* (kept for the target's slot, typed by
 //! the target's messages), and so do later messages for that target, so that
 //! the order per producer holds; messages for other actors are not held up.
@@ -139,7 +141,10 @@ impl Core {
 
     fn drain_remote_queue(&mut self) {
         let mut msgs = std::mem::take(&mut self.remote_buf);
-        self.remote.drain(&mut msgs, &mut self.remote_spent);
+        if !self.remote.drain(&mut msgs, &mut self.remote_spent) {
+            self.remote_buf = msgs;
+            return;
+        }
         let mut done = 0;
         for mut run in msgs.drain(..) {
             done += run.deliver(self);
