@@ -2,7 +2,8 @@
 //!
 //! Producers push messages into one mutex-protected queue of typed runs
 //! (consecutive messages of one type share a run); the loop drains it at the
-//! start of every turn, so delivery is FIFO per producer. Runs the loop has
+//! start of every turn (when no producer holds it at that instant, see
+//! `Remote::drain`), so delivery is FIFO per producer. Runs the loop has
 //! emptied go back to the queue as spares for the producers' next runs, so a
 //! steady producer allocates nothing, per message or per drain (a run that
 //! grew large, or one pushed out by newer spares, is freed by the loop).
@@ -250,16 +251,26 @@ impl Remote {
     }
 
     /// Moves every queued message into `into` (in order), and hands the
-    /// emptied runs of `spent` back for reuse. Returns false, having done
-    /// nothing, when a producer holds the queue at that moment: the loop
-    /// tries again at its next turn instead of waiting for the lock, since
-    /// a loop waiting on it would make that producer's unlock a system call
-    /// to wake it, and a producer sending a stream holds the lock often.
-    pub(crate) fn drain(&self, into: &mut Vec<RemoteMsg>, spent: &mut Vec<RemoteMsg>) -> bool {
-        let mut q = match self.queue.try_lock() {
-            Ok(q) => q,
-            Err(TryLockError::Poisoned(p)) => p.into_inner(),
-            Err(TryLockError::WouldBlock) => return false,
+    /// emptied runs of `spent` back for reuse. Unless `wait`, returns false,
+    /// having done nothing, when a producer holds the queue at that moment:
+    /// the loop tries again a little later instead of waiting for the lock,
+    /// since a loop waiting on it would make that producer's unlock a system
+    /// call to wake it, and a producer sending a stream holds the lock often.
+    #[must_use]
+    pub(crate) fn drain(
+        &self,
+        into: &mut Vec<RemoteMsg>,
+        spent: &mut Vec<RemoteMsg>,
+        wait: bool,
+    ) -> bool {
+        let mut q = if wait {
+            self.lock()
+        } else {
+            match self.queue.try_lock() {
+                Ok(q) => q,
+                Err(TryLockError::Poisoned(p)) => p.into_inner(),
+                Err(TryLockError::WouldBlock) => return false,
+            }
         };
         std::mem::swap(&mut q.msgs, into);
         for l in &mut q.limits {
@@ -433,11 +444,36 @@ mod tests {
         remote.post(to, 7).unwrap();
         let (mut into, mut spent) = (Vec::new(), Vec::new());
         let held = remote.lock();
-        assert!(!remote.drain(&mut into, &mut spent));
+        assert!(!remote.drain(&mut into, &mut spent, false));
         assert!(into.is_empty());
         drop(held);
-        assert!(remote.drain(&mut into, &mut spent));
+        assert!(remote.drain(&mut into, &mut spent, false));
         assert_eq!(into.len(), 1);
         assert_eq!(remote.in_flight(), 1);
+    }
+
+    // A producer that panicked holding the queue does not stop the loop from
+    // taking what was queued, waiting or not.
+    #[test]
+    fn a_poisoned_queue_is_still_drained() {
+        let reactor = Reactor::new(BackendKind::Epoll).unwrap();
+        let remote = Remote::new(reactor.waker(), 16);
+        let to = Addr::<u32>::new(ActorId::new(0, 1));
+        remote.post(to, 7).unwrap();
+        let poisoner = remote.clone();
+        let died = std::thread::spawn(move || {
+            let _held = poisoner.lock();
+            panic!("a producer dies holding the queue");
+        })
+        .join();
+        assert!(died.is_err());
+        assert!(remote.queue.is_poisoned());
+        let (mut into, mut spent) = (Vec::new(), Vec::new());
+        assert!(remote.drain(&mut into, &mut spent, false));
+        assert_eq!(into.len(), 1);
+        remote.post(to, 8).unwrap();
+        assert!(remote.drain(&mut into, &mut spent, true));
+        assert_eq!(into.len(), 1);
+        assert_eq!(remote.in_flight(), 2);
     }
 }

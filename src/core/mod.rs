@@ -126,6 +126,8 @@ pub struct Core {
     /// Cross-thread messages waiting for room in full mailboxes (in the
     /// slots' parks), all targets together.
     remote_parked: usize,
+    /// Drains in a row that found a producer holding the queue.
+    drains_missed: u32,
     /// Slots whose cross-thread sends are limited (see `remote.rs`).
     limited: Vec<remote::Limited>,
     /// The parks of the slots flagged `parked`, kept (emptied) for the next
@@ -200,6 +202,7 @@ impl Core {
             remote_buf: Vec::new(),
             remote_spent: Vec::new(),
             remote_parked: 0,
+            drains_missed: 0,
             limited: Vec::new(),
             parks: remote::Parks::default(),
             events_buf: Vec::new(),
