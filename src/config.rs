@@ -1,6 +1,6 @@
 //! Loop configuration and its defaults (R19).
 
-use crate::BackendKind;
+use crate::{BackendKind, ClockKind};
 
 /// How a [`Loop`](crate::Loop) is sized and scheduled. Every field is
 /// honoured; `Config::default()` gives the defaults below.
@@ -46,6 +46,9 @@ pub struct Config {
     pub cross_thread_cap: u32,
     /// The event-loop backend. Default [`BackendKind::Auto`].
     pub backend: BackendKind,
+    /// The clock timers and supervision count on. Default
+    /// [`ClockKind::Monotonic`]; [`ClockKind::Virtual`] for tests.
+    pub clock: ClockKind,
 }
 
 impl Config {
@@ -103,6 +106,7 @@ impl Default for Config {
             io_poll_timeout_ms: Self::DEFAULT_IO_POLL_TIMEOUT_MS,
             cross_thread_cap: Self::DEFAULT_CROSS_THREAD_CAP,
             backend: BackendKind::Auto,
+            clock: ClockKind::Monotonic,
         }
     }
 }

@@ -162,6 +162,10 @@ fn run_turns(core: &mut Core) -> Result<(), Error> {
         if core.is_idle() {
             return Ok(());
         }
+        if core.jump_to_next_timer()? {
+            // Virtual time: the next deadline is now.
+            continue;
+        }
         core.arm_timer();
         let flags = if core.enter_sleep() {
             let flags = core.reactor.run(Timeout::Forever);

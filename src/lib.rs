@@ -161,6 +161,7 @@ mod addr;
 mod backend;
 #[allow(unsafe_code)]
 mod capi;
+mod clock;
 mod config;
 mod context;
 mod core;
@@ -180,6 +181,7 @@ pub use crate::core::Core;
 pub use actor::{Actor, Flow, SpawnOptions};
 pub use addr::Addr;
 pub use backend::{BackendKind, Interest, Readiness};
+pub use clock::ClockKind;
 pub use config::Config;
 pub use context::Context;
 pub use error::{Error, SendError};

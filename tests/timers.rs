@@ -522,6 +522,7 @@ fn extreme_delays_and_config_limits_saturate() {
             io_poll_timeout_ms: u32::MAX,
             cross_thread_cap: u32::MAX,
             backend,
+            clock: jzx::ClockKind::Monotonic,
         });
         let log = Log::default();
         let l = log.clone();

@@ -7,9 +7,10 @@
 //!   mailbox is full (R8);
 //! - **scheduled**: a target that was not already runnable joins the back of
 //!   the run queue (`schedule`);
-//! - **delivered**: the loop's turn (`run_turn`) pops actors from the front of
-//!   the run queue and lets each handle up to `max_msgs_per_actor` messages
-//!   (`ErasedActor::run` in `actor.rs`); one with more goes to the back (R4).
+//! - **delivered**: each turn of the loop (`run_turns` in `event_loop.rs`)
+//!   pops actors from the front of the run queue and lets each handle up to
+//!   `max_msgs_per_actor` messages (`ErasedActor::run` in `actor.rs`); one
+//!   with more goes to the back (R4).
 //!
 //! System events take the same path through the reserved lane (`push_sys`),
 //! which a full mailbox does not block (R9).
@@ -25,6 +26,7 @@ mod timers;
 
 use crate::actor::{ActorBox, ErasedActor, SpawnOptions, Turn};
 use crate::backend::xev::{BackendError, Reactor, ReadyEvent};
+use crate::clock::Clock;
 use crate::handle::{Remote, RemoteMsg};
 use crate::id::next_generation;
 use crate::mailbox::{AnyMailbox, Mailbox};
@@ -135,8 +137,8 @@ pub struct Core {
     parks: remote::Parks,
     events_buf: Vec<ReadyEvent>,
     pub(crate) in_run: bool,
-    /// The origin of the loop's clock (timer deadlines count from it).
-    epoch: std::time::Instant,
+    /// The loop's clock (timer deadlines count from its creation).
+    clock: Clock,
     /// System events for the running actor, queued after its batch.
     deferred_sys: Vec<(ActorId, SysEvent)>,
     current: Option<ActorId>,
@@ -182,6 +184,7 @@ impl Core {
         })?;
         let remote = Remote::new(reactor.waker(), config.cross_thread_cap);
         Ok(Core {
+            clock: Clock::new(config.clock),
             config,
             slots: Vec::new(),
             free: Vec::new(),
@@ -208,7 +211,6 @@ impl Core {
             events_buf: Vec::new(),
             in_run: false,
             deferred_sys: Vec::new(),
-            epoch: std::time::Instant::now(),
             current: None,
         })
     }

@@ -5,6 +5,7 @@ use crate::{ActorId, Addr, Error, SendError, TimerId};
 use std::time::Duration;
 
 use super::Core;
+use crate::backend::xev::Timeout;
 use crate::observer::drop_quietly;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -51,10 +52,45 @@ impl TimerMsg for Nothing {
 impl Core {
     // --------------------------------------------------------------- timers
 
-    /// Milliseconds since the loop was made, on the monotonic clock (read
-    /// through the vDSO: no system call).
-    pub(crate) fn now_ms(&mut self) -> u64 {
-        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+    /// Milliseconds since the loop was made, on its clock.
+    #[inline]
+    pub(crate) fn now_ms(&self) -> u64 {
+        self.clock.now_ms()
+    }
+
+    /// The time since the loop was made, on its clock
+    /// ([`Config::clock`](crate::Config::clock)): virtual time on a loop
+    /// with [`ClockKind::Virtual`](crate::ClockKind::Virtual).
+    pub fn now(&self) -> Duration {
+        self.clock.elapsed()
+    }
+
+    /// On a virtual clock with nothing runnable: jumps to the next timer's
+    /// deadline, after polling fd readiness without waiting (what that
+    /// makes runnable runs first, at the current time). False when there is
+    /// nothing to jump to (no timer pending) or the clock is not virtual:
+    /// the loop then blocks as usual.
+    pub(crate) fn jump_to_next_timer(&mut self) -> Result<bool, Error> {
+        if !self.clock.is_virtual() {
+            return Ok(false);
+        }
+        let Some(deadline) = self.timers.next_deadline() else {
+            return Ok(false);
+        };
+        if self.has_io() {
+            let flags = self
+                .reactor
+                .run(Timeout::NoWait)
+                .map_err(|_| Error::Unknown)?;
+            if flags.timer {
+                self.timer_expired();
+            }
+            self.dispatch_io();
+            if !self.run_queue.is_empty() {
+                return Ok(true);
+            }
+        }
+        Ok(self.clock.jump_to(deadline))
     }
 
     fn add_timer(
@@ -64,9 +100,10 @@ impl Core {
         interval: Option<Duration>,
         msg: Box<dyn TimerMsg>,
     ) -> TimerId {
-        // The clock reads whole milliseconds, rounded down: counting from the
-        // next millisecond makes "no earlier than `delay`" hold.
-        let now = self.now_ms() + 1;
+        // The monotonic clock reads whole milliseconds, rounded down:
+        // counting from the next millisecond makes "no earlier than `delay`"
+        // hold. Virtual time is exact.
+        let now = self.now_ms() + self.clock.rounding_ms();
         let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
         self.timers
             .insert(now, ms(delay), interval.map(ms), target.slot(), msg)
