@@ -8,7 +8,7 @@ use jzx::{
 };
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use util::{backends, config_loop, new_loop, run_within, Recorder};
 
 const LIMIT: Duration = Duration::from_secs(20);
@@ -24,7 +24,9 @@ enum Ev {
     Handled,
 }
 
-type Journal = Rc<RefCell<Vec<(u32, Ev, Instant)>>>;
+/// Times are the loop's clock at `Handled` (virtual time in the timing
+/// tests); a factory has no clock, so `Start` entries carry zero.
+type Journal = Rc<RefCell<Vec<(u32, Ev, Duration)>>>;
 
 /// A child whose reaction to `Go` depends on its incarnation (1, 2, ...).
 struct Scripted {
@@ -35,10 +37,10 @@ struct Scripted {
 
 impl Actor for Scripted {
     type Msg = ();
-    fn handle(&mut self, _cx: &mut Context<'_, Self>, _: ()) -> Flow {
+    fn handle(&mut self, cx: &mut Context<'_, Self>, _: ()) -> Flow {
         self.journal
             .borrow_mut()
-            .push((self.incarnation, Ev::Handled, Instant::now()));
+            .push((self.incarnation, Ev::Handled, cx.now()));
         (self.plan)(self.incarnation)
     }
 }
@@ -51,7 +53,7 @@ fn scripted(journal: &Journal, plan: fn(u32) -> Flow) -> ChildSpec {
         count.set(count.get() + 1);
         journal
             .borrow_mut()
-            .push((count.get(), Ev::Start, Instant::now()));
+            .push((count.get(), Ev::Start, Duration::ZERO));
         Scripted {
             incarnation: count.get(),
             journal: journal.clone(),
@@ -294,9 +296,29 @@ fn exceeding_intensity_escalates_once_and_stops_children_in_reverse_order() {
     }
 }
 
-/// Gap between the end of incarnation 1 and the start of incarnation 2.
+/// A loop on the virtual clock: restart delays are exact there, and the
+/// drivers below see a new incarnation within one virtual millisecond.
+fn virtual_loop(backend: jzx::BackendKind) -> jzx::Loop {
+    config_loop(jzx::Config {
+        backend,
+        clock: jzx::ClockKind::Virtual,
+        ..jzx::Config::default()
+    })
+}
+
+/// When incarnation `inc` handled its first message.
+fn handled_at(j: &Journal, inc: u32) -> Duration {
+    j.borrow()
+        .iter()
+        .find(|e| e.0 == inc && e.1 == Ev::Handled)
+        .unwrap()
+        .2
+}
+
+/// From incarnation 1's failure to incarnation 2's first message, which the
+/// driver sends within a virtual millisecond of its start.
 fn restart_gap(backend: jzx::BackendKind, spec: ChildSpec, j: &Journal) -> Duration {
-    let mut lp = new_loop(backend);
+    let mut lp = virtual_loop(backend);
     let sup = lp
         .spawn_supervisor(
             SupervisorSpec::default()
@@ -308,14 +330,7 @@ fn restart_gap(backend: jzx::BackendKind, spec: ChildSpec, j: &Journal) -> Durat
     let child = lp.child_ref::<()>(sup, 0).unwrap();
     drive(&mut lp, child, 2);
     run_within(&mut lp, LIMIT);
-    let log = j.borrow();
-    let failed = log
-        .iter()
-        .find(|e| e.0 == 1 && e.1 == Ev::Handled)
-        .unwrap()
-        .2;
-    let restarted = log.iter().find(|e| e.0 == 2 && e.1 == Ev::Start).unwrap().2;
-    restarted - failed
+    handled_at(j, 2) - handled_at(j, 1)
 }
 
 fn fail_then_stop(inc: u32) -> Flow {
@@ -328,27 +343,27 @@ fn fail_then_stop(inc: u32) -> Flow {
 
 #[test]
 fn constant_backoff_waits_base_plus_step() {
-    // R23: base 0, step 50 ms: the second run starts ≥ 50 ms after the first.
+    // R23: base 0, step 50 ms: the second run starts 50 ms after the first.
     for backend in backends() {
         let j = Journal::default();
         let spec = scripted(&j, fail_then_stop)
             .mode(RestartMode::Transient)
             .backoff(Backoff::constant(ms(0), ms(50)));
         let gap = restart_gap(backend, spec, &j);
-        assert!(gap >= ms(50) && gap < ms(1_000), "{backend}: {gap:?}");
+        assert!(gap >= ms(50) && gap <= ms(51), "{backend}: {gap:?}");
     }
 }
 
 #[test]
 fn exponential_backoff_doubles_the_base() {
-    // R23: base 20 ms: ≥ 40 ms.
+    // R23: base 20 ms: 40 ms.
     for backend in backends() {
         let j = Journal::default();
         let spec = scripted(&j, fail_then_stop)
             .mode(RestartMode::Transient)
             .backoff(Backoff::exponential(ms(20), ms(0)));
         let gap = restart_gap(backend, spec, &j);
-        assert!(gap >= ms(40) && gap < ms(1_000), "{backend}: {gap:?}");
+        assert!(gap >= ms(40) && gap <= ms(41), "{backend}: {gap:?}");
     }
 }
 
@@ -357,7 +372,7 @@ fn supervisor_backoff_applies_with_the_childs_delay_as_base() {
     // R23: a child without its own backoff uses the supervisor's.
     for backend in backends() {
         let j = Journal::default();
-        let mut lp = new_loop(backend);
+        let mut lp = virtual_loop(backend);
         let sup = lp
             .spawn_supervisor(
                 SupervisorSpec::default()
@@ -371,16 +386,9 @@ fn supervisor_backoff_applies_with_the_childs_delay_as_base() {
         let child = lp.child_ref::<()>(sup, 0).unwrap();
         drive(&mut lp, child, 2);
         run_within(&mut lp, LIMIT);
-        let log = j.borrow();
-        let failed = log
-            .iter()
-            .find(|e| e.0 == 1 && e.1 == Ev::Handled)
-            .unwrap()
-            .2;
-        let restarted = log.iter().find(|e| e.0 == 2 && e.1 == Ev::Start).unwrap().2;
-        let gap = restarted - failed;
+        let gap = handled_at(&j, 2) - handled_at(&j, 1);
         assert!(
-            gap >= ms(50),
+            gap >= ms(50) && gap <= ms(51),
             "{backend}: 20 + 30·1 ms expected, got {gap:?}"
         );
     }
@@ -391,7 +399,7 @@ fn backoff_maximum_is_honoured() {
     // R23: exponential 40, 80, 160… capped at 60 ms.
     for backend in backends() {
         let j = Journal::default();
-        let mut lp = new_loop(backend);
+        let mut lp = virtual_loop(backend);
         let sup = lp
             .spawn_supervisor(
                 SupervisorSpec::default()
@@ -407,12 +415,14 @@ fn backoff_maximum_is_honoured() {
         let child = lp.child_ref::<()>(sup, 0).unwrap();
         drive(&mut lp, child, 4);
         run_within(&mut lp, LIMIT);
-        let log = j.borrow();
-        let at = |inc, ev| log.iter().find(|e| e.0 == inc && e.1 == ev).unwrap().2;
-        let third_gap = at(4, Ev::Start) - at(3, Ev::Handled);
-        assert!(third_gap >= ms(60), "{backend}: {third_gap:?}");
+        let second_gap = handled_at(&j, 3) - handled_at(&j, 2);
         assert!(
-            third_gap < ms(150),
+            second_gap >= ms(60) && second_gap <= ms(61),
+            "{backend}: 80 ms not capped at 60: {second_gap:?}"
+        );
+        let third_gap = handled_at(&j, 4) - handled_at(&j, 3);
+        assert!(
+            third_gap >= ms(60) && third_gap <= ms(61),
             "{backend}: 160 ms not capped at 60: {third_gap:?}"
         );
     }
@@ -423,7 +433,7 @@ fn backoff_resets_after_a_stable_period() {
     // R23: after running stably, the next restart waits the base again.
     for backend in backends() {
         let j = Journal::default();
-        let mut lp = new_loop(backend);
+        let mut lp = virtual_loop(backend);
         let backoff = Backoff::exponential(ms(50), ms(0)).reset_after(ms(100));
         let sup = lp
             .spawn_supervisor(
@@ -467,13 +477,10 @@ fn backoff_resets_after_a_stable_period() {
         let d = lp.spawn(Slow { child, step: 0 }).unwrap();
         lp.send(d, ()).unwrap();
         run_within(&mut lp, LIMIT);
-        let log = j.borrow();
-        let at = |inc, ev| log.iter().find(|e| e.0 == inc && e.1 == ev).unwrap().2;
-        let second_gap = at(3, Ev::Start) - at(2, Ev::Handled);
-        assert!(second_gap >= ms(100), "{backend}: {second_gap:?}");
+        let second_gap = handled_at(&j, 3) - handled_at(&j, 2);
         assert!(
-            second_gap < ms(180),
-            "{backend}: streak not reset: {second_gap:?}"
+            second_gap >= ms(100) && second_gap <= ms(101),
+            "{backend}: streak not reset (200 ms): {second_gap:?}"
         );
     }
 }
@@ -770,7 +777,7 @@ fn a_failed_start_at_restart_is_retried_after_the_backoff() {
     // R22 as in Erlang/OTP: a failed restart counts toward the intensity and
     // is retried with the child's backoff; the supervisor stays up.
     for backend in backends() {
-        let mut lp = new_loop(backend);
+        let mut lp = virtual_loop(backend);
         let rec = Recorder::default();
         lp.set_observer(rec.clone());
         let calls = Rc::new(Cell::new(0));
@@ -780,7 +787,6 @@ fn a_failed_start_at_restart_is_retried_after_the_backoff() {
         let failer = Some(failer);
         let child = lp.child_ref::<()>(sup, 1).unwrap();
         lp.send_child(child, ()).unwrap();
-        let began = Instant::now();
         let n = calls.clone();
         let sup_id = sup.id();
         run_within(
@@ -792,11 +798,7 @@ fn a_failed_start_at_restart_is_retried_after_the_backoff() {
             }),
             LIMIT,
         );
-        assert!(
-            began.elapsed() >= ms(40),
-            "{backend}: two backoffs of 20 ms, {:?}",
-            began.elapsed()
-        );
+        assert_eq!(lp.now(), ms(40), "{backend}: two backoffs of 20 ms");
         let seen = rec.seen();
         assert!(seen.escalations.is_empty(), "{backend}");
         assert_eq!(n.get(), 3, "{backend}: a failed start, then a good one");
