@@ -42,8 +42,17 @@ pub enum ClockKind {
     Monotonic,
     /// Virtual time for tests: starts at zero; when nothing is runnable and
     /// a timer is pending, the loop jumps to its deadline instead of
-    /// waiting (fd readiness is polled, without waiting, first). Nothing
-    /// else moves it. A timer of `d` fires exactly `d` after it was set.
+    /// waiting (fd readiness is polled, without waiting, and messages from
+    /// other threads are taken first, at the current time). Nothing else
+    /// moves it. A timer of `d` (rounded up to the millisecond) fires
+    /// exactly `d` after it was set.
+    ///
+    /// Time stands still while any actor is runnable: an actor that keeps
+    /// sending itself messages until a timeout fires never sees it. And a
+    /// loop with a timer pending never blocks: it runs ahead through
+    /// virtual time as fast as it can, so fds and other threads that would
+    /// become ready in real time meanwhile come late. A `Duration::MAX`
+    /// delay is "never", as on the monotonic clock.
     Virtual,
 }
 

@@ -319,12 +319,19 @@ impl Remote {
         self.stop.swap(false, SeqCst)
     }
 
+    /// Whether the loop has work from other threads to take before it may
+    /// block or move virtual time: messages beyond the `waiting` ones it
+    /// holds, or a stop request (not consumed).
+    pub(crate) fn has_news(&self, waiting: usize) -> bool {
+        self.in_flight.load(SeqCst) > waiting || self.stop.load(SeqCst)
+    }
+
     /// Says the loop is about to block; false when it must not (messages
     /// arrived beyond the `waiting` ones the loop holds, or a stop was
     /// requested), in which case the flag is already cleared.
     pub(crate) fn enter_sleep(&self, waiting: usize) -> bool {
         self.sleeping.store(true, SeqCst);
-        if self.in_flight.load(SeqCst) > waiting || self.stop.load(SeqCst) {
+        if self.has_news(waiting) {
             self.sleeping.store(false, SeqCst);
             return false;
         }

@@ -6,8 +6,11 @@ mod util;
 
 use jzx::{
     Actor, ActorId, BackendKind, Backoff, ChildRef, ChildSpec, ClockKind, Config, Context, Flow,
-    Loop, RestartMode, SupervisorSpec,
+    Interest, IoEvent, Loop, LoopHandle, RestartMode, SupervisorSpec,
 };
+use std::io::{Read, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::net::UnixStream;
 use std::time::Duration;
 use util::{backends, config_loop, run_within, Log};
 
@@ -308,5 +311,153 @@ fn backoff_delays_a_restart_by_exactly_its_length() {
                 "{backend} {backoff:?}: restarted {gap:?} after the failure"
             );
         }
+    }
+}
+
+/// Records (time, what) for readiness, timers and messages from other
+/// threads; stops at the timer.
+struct Watcher {
+    end: UnixStream,
+    log: Log<(Duration, &'static str)>,
+    handle: LoopHandle,
+}
+
+impl Actor for Watcher {
+    type Msg = &'static str;
+    fn handle(&mut self, cx: &mut Context<'_, Self>, what: &'static str) -> Flow {
+        self.log.push((cx.now(), what));
+        match what {
+            // Sent through the cross-thread path after this turn's drain,
+            // as another thread's message would be.
+            "go" => self.handle.send(cx.addr(), "remote").unwrap(),
+            "timer" => return Flow::Stop,
+            _ => {}
+        }
+        Flow::Continue
+    }
+    fn on_io(&mut self, cx: &mut Context<'_, Self>, _: IoEvent) -> Flow {
+        let mut byte = [0u8; 1];
+        assert_eq!(self.end.read(&mut byte).unwrap(), 1);
+        self.log.push((cx.now(), "readable"));
+        Flow::Continue
+    }
+}
+
+// Before time jumps to the next deadline, what is ready now is handled at
+// the current time: a readable fd, and a message another thread has sent.
+#[test]
+fn readiness_and_cross_thread_messages_come_before_the_jump() {
+    for backend in backends() {
+        let mut lp = virtual_loop(backend);
+        let (mut near, far) = UnixStream::pair().unwrap();
+        let fd = far.as_raw_fd();
+        let log = Log::default();
+        let handle = lp.handle();
+        let w = lp
+            .spawn(Watcher {
+                end: far,
+                log: log.clone(),
+                handle,
+            })
+            .unwrap();
+        lp.watch_fd(fd, w.id(), Interest::READ).unwrap();
+        lp.send_after(w, ms(1_000), "timer").unwrap();
+        lp.send(w, "go").unwrap();
+        near.write_all(b"x").unwrap();
+        run_within(&mut lp, LIMIT);
+        let mut got = log.get();
+        // Readiness and the remote message both come at time zero, in an
+        // order that depends on the backend's poll.
+        got[1..3].sort();
+        assert_eq!(
+            got,
+            [
+                (ms(0), "go"),
+                (ms(0), "readable"),
+                (ms(0), "remote"),
+                (ms(1_000), "timer")
+            ],
+            "{backend}"
+        );
+    }
+}
+
+/// Sends itself `remote` through its loop's handle when told `go`;
+/// records (time, what); stops at `timer`.
+struct SelfPost {
+    log: Log<(Duration, &'static str)>,
+    handle: LoopHandle,
+}
+
+impl Actor for SelfPost {
+    type Msg = &'static str;
+    fn handle(&mut self, cx: &mut Context<'_, Self>, what: &'static str) -> Flow {
+        self.log.push((cx.now(), what));
+        match what {
+            "go" => self.handle.send(cx.addr(), "remote").unwrap(),
+            "timer" => return Flow::Stop,
+            _ => {}
+        }
+        Flow::Continue
+    }
+}
+
+// A message that came through the cross-thread path after the turn's
+// drain is taken before time moves, with no fd watched to wake the loop.
+#[test]
+fn a_cross_thread_message_comes_before_the_jump() {
+    for backend in backends() {
+        let mut lp = virtual_loop(backend);
+        let log = Log::default();
+        let handle = lp.handle();
+        let a = lp
+            .spawn(SelfPost {
+                log: log.clone(),
+                handle,
+            })
+            .unwrap();
+        lp.send_after(a, ms(1_000), "timer").unwrap();
+        lp.send(a, "go").unwrap();
+        run_within(&mut lp, LIMIT);
+        assert_eq!(
+            log.get(),
+            [(ms(0), "go"), (ms(0), "remote"), (ms(1_000), "timer")],
+            "{backend}"
+        );
+    }
+}
+
+// `Duration::MAX` is "never" on the virtual clock too: with only such a
+// timer left the loop blocks (until another thread asks it to stop), and
+// time does not run to its end, where every timer would be due at once.
+#[test]
+fn a_delay_of_duration_max_never_comes() {
+    for backend in backends() {
+        let mut lp = virtual_loop(backend);
+        let (a, log) = stamps(&mut lp, 3);
+        lp.send_after(a, Duration::MAX, 1).unwrap();
+        lp.send_after(a, ms(1_000), 2).unwrap();
+        let handle = lp.handle();
+        let stopper = std::thread::spawn(move || {
+            std::thread::sleep(ms(50));
+            handle.request_stop();
+        });
+        run_within(&mut lp, LIMIT);
+        stopper.join().unwrap();
+        assert_eq!(log.get(), [(ms(1_000), 2)], "{backend}");
+        assert_eq!((lp.now(), lp.timer_count()), (ms(1_000), 1), "{backend}");
+    }
+}
+
+// A delay with a fraction of a millisecond is rounded up: never early.
+#[test]
+fn a_fractional_delay_is_rounded_up() {
+    for backend in backends() {
+        let mut lp = virtual_loop(backend);
+        let (a, log) = stamps(&mut lp, 2);
+        lp.send_after(a, Duration::from_micros(1_500), 1).unwrap();
+        lp.send_after(a, Duration::from_nanos(1), 2).unwrap();
+        run_within(&mut lp, LIMIT);
+        assert_eq!(log.get(), [(ms(1), 2), (ms(2), 1)], "{backend}");
     }
 }

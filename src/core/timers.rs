@@ -74,9 +74,17 @@ impl Core {
         if !self.clock.is_virtual() {
             return Ok(false);
         }
-        let Some(deadline) = self.timers.next_deadline() else {
+        // A deadline that saturated (`Duration::MAX`) is "never", as on the
+        // monotonic clock: the loop blocks instead of reaching the end of
+        // time, where every timer would be due at once.
+        let Some(deadline) = self.timers.next_deadline().filter(|&d| d != u64::MAX) else {
             return Ok(false);
         };
+        // What other threads sent (or a stop request) is taken at the
+        // current time, before time moves.
+        if self.remote.has_news(self.remote_parked) {
+            return Ok(true);
+        }
         if self.has_io() {
             let flags = self
                 .reactor
@@ -104,7 +112,9 @@ impl Core {
         // counting from the next millisecond makes "no earlier than `delay`"
         // hold. Virtual time is exact.
         let now = self.now_ms() + self.clock.rounding_ms();
-        let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        // Delays count in whole milliseconds, a fraction rounded up: never
+        // early.
+        let ms = |d: Duration| u64::try_from(d.as_nanos().div_ceil(1_000_000)).unwrap_or(u64::MAX);
         self.timers
             .insert(now, ms(delay), interval.map(ms), target.slot(), msg)
     }
