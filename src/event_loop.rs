@@ -148,14 +148,7 @@ fn run_turns(core: &mut Core) -> Result<(), Error> {
             // seen through atomics, so with no fd watched the poll would
             // be a wasted system call.
             if core.has_io() {
-                let flags = core
-                    .reactor
-                    .run(Timeout::NoWait)
-                    .map_err(|_| Error::Unknown)?;
-                if flags.timer {
-                    core.timer_expired();
-                }
-                core.dispatch_io();
+                core.poll_io(Timeout::NoWait)?;
             }
             continue;
         }

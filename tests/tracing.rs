@@ -4,10 +4,7 @@
 #![cfg(feature = "tracing")]
 mod util;
 
-use jzx::{
-    Actor, ActorId, ChildRef, ChildSpec, Context, Error, Flow, SpawnOptions, Strategy,
-    SupervisorSpec,
-};
+use jzx::{Actor, ChildSpec, Context, Error, Flow, SpawnOptions, Strategy, SupervisorSpec};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
@@ -15,7 +12,7 @@ use std::time::Duration;
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Level, Metadata, Subscriber};
-use util::{backends, new_loop, run_within};
+use util::{backends, new_loop, run_within, ChildDriver};
 
 /// One captured event: its level, fields (the message under "message") and
 /// the name of the span it happened in.
@@ -114,29 +111,6 @@ impl Actor for Failing {
     }
 }
 
-/// Sends one `()` to each new incarnation of a child until its supervisor
-/// is gone, polling by sending itself `()`.
-struct Driver {
-    child: ChildRef<()>,
-    last: Option<ActorId>,
-}
-
-impl Actor for Driver {
-    type Msg = ();
-    fn handle(&mut self, cx: &mut Context<'_, Self>, _: ()) -> Flow {
-        let Ok(current) = cx.supervisor_child(self.child.supervisor(), self.child.index()) else {
-            return Flow::Stop; // the supervisor escalated and is gone
-        };
-        if current.is_some() && current != self.last {
-            cx.send_child(self.child, ()).unwrap();
-            self.last = current;
-        }
-        let me = cx.addr();
-        cx.send(me, ()).unwrap();
-        Flow::Continue
-    }
-}
-
 // A refused send, then a supervisor (intensity 1) whose child fails twice:
 // one restart, then an escalation that stops the supervisor.
 #[test]
@@ -159,7 +133,7 @@ fn lifecycle_refusals_and_turns_are_traced() {
                 )
                 .unwrap();
             let child = lp.child_ref::<()>(sup, 0).unwrap();
-            let driver = lp.spawn(Driver { child, last: None }).unwrap();
+            let driver = lp.spawn(ChildDriver::new(child, Duration::ZERO)).unwrap();
             lp.send(driver, ()).unwrap();
             run_within(&mut lp, Duration::from_secs(20));
             assert_eq!(lp.actor_count(), 0, "{backend}");

@@ -12,7 +12,7 @@ use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
 use std::time::Duration;
-use util::{backends, config_loop, run_within, Log};
+use util::{backends, config_loop, run_within, ChildDriver, Log};
 
 const LIMIT: Duration = Duration::from_secs(20);
 
@@ -252,29 +252,6 @@ impl Actor for Once {
     }
 }
 
-/// Sends `()` to each new incarnation of the child the moment it appears:
-/// it polls every virtual millisecond.
-struct Driver {
-    child: ChildRef<()>,
-    last: Option<ActorId>,
-}
-
-impl Actor for Driver {
-    type Msg = ();
-    fn handle(&mut self, cx: &mut Context<'_, Self>, _: ()) -> Flow {
-        let Ok(current) = cx.supervisor_child(self.child.supervisor(), self.child.index()) else {
-            return Flow::Stop; // the supervisor is gone
-        };
-        if current.is_some() && current != self.last {
-            cx.send_child(self.child, ()).map_err(|e| e.error).unwrap();
-            self.last = current;
-        }
-        let me = cx.addr();
-        cx.send_after(me, ms(1), ()).map_err(|e| e.error).unwrap();
-        Flow::Continue
-    }
-}
-
 // R23: a transient child failing at t restarts after its backoff, read on
 // the virtual clock to the millisecond (the driver's 1 ms polling is the
 // only slack).
@@ -300,7 +277,7 @@ fn backoff_delays_a_restart_by_exactly_its_length() {
                 )
                 .unwrap();
             let child = lp.child_ref::<()>(sup, 0).unwrap();
-            let d = lp.spawn(Driver { child, last: None }).unwrap();
+            let d = lp.spawn(ChildDriver::new(child, ms(1))).unwrap();
             lp.send(d, ()).unwrap();
             run_within(&mut lp, LIMIT);
             let got = log.get();
@@ -314,10 +291,11 @@ fn backoff_delays_a_restart_by_exactly_its_length() {
     }
 }
 
-/// Records (time, what) for readiness, timers and messages from other
-/// threads; stops at the timer.
+/// Records (time, what) for readiness, timers and messages; told `go`,
+/// sends itself `remote` through its loop's handle; stops at `timer`.
 struct Watcher {
-    end: UnixStream,
+    /// The watched end of a socket pair, if any.
+    end: Option<UnixStream>,
     log: Log<(Duration, &'static str)>,
     handle: LoopHandle,
 }
@@ -337,7 +315,8 @@ impl Actor for Watcher {
     }
     fn on_io(&mut self, cx: &mut Context<'_, Self>, _: IoEvent) -> Flow {
         let mut byte = [0u8; 1];
-        assert_eq!(self.end.read(&mut byte).unwrap(), 1);
+        let end = self.end.as_mut().expect("only a watched end is ready");
+        assert_eq!(end.read(&mut byte).unwrap(), 1);
         self.log.push((cx.now(), "readable"));
         Flow::Continue
     }
@@ -355,7 +334,7 @@ fn readiness_and_cross_thread_messages_come_before_the_jump() {
         let handle = lp.handle();
         let w = lp
             .spawn(Watcher {
-                end: far,
+                end: Some(far),
                 log: log.clone(),
                 handle,
             })
@@ -382,26 +361,6 @@ fn readiness_and_cross_thread_messages_come_before_the_jump() {
     }
 }
 
-/// Sends itself `remote` through its loop's handle when told `go`;
-/// records (time, what); stops at `timer`.
-struct SelfPost {
-    log: Log<(Duration, &'static str)>,
-    handle: LoopHandle,
-}
-
-impl Actor for SelfPost {
-    type Msg = &'static str;
-    fn handle(&mut self, cx: &mut Context<'_, Self>, what: &'static str) -> Flow {
-        self.log.push((cx.now(), what));
-        match what {
-            "go" => self.handle.send(cx.addr(), "remote").unwrap(),
-            "timer" => return Flow::Stop,
-            _ => {}
-        }
-        Flow::Continue
-    }
-}
-
 // A message that came through the cross-thread path after the turn's
 // drain is taken before time moves, with no fd watched to wake the loop.
 #[test]
@@ -411,7 +370,8 @@ fn a_cross_thread_message_comes_before_the_jump() {
         let log = Log::default();
         let handle = lp.handle();
         let a = lp
-            .spawn(SelfPost {
+            .spawn(Watcher {
+                end: None,
                 log: log.clone(),
                 handle,
             })

@@ -1,7 +1,7 @@
 //! fd watches: readiness of watched fds delivered as system messages
 //! (R16, R17).
 
-use crate::backend::xev::WatchId;
+use crate::backend::xev::{Timeout, WatchId};
 use crate::message::SysEvent;
 use crate::{ActorId, Error, Interest};
 use std::os::fd::RawFd;
@@ -124,6 +124,17 @@ impl Core {
             }
             _ => false,
         }
+    }
+
+    /// Runs the event loop once, for at most `timeout`, and hands out what
+    /// it found: readiness to the watchers, the bridge timer's expiry.
+    pub(crate) fn poll_io(&mut self, timeout: Timeout) -> Result<(), Error> {
+        let flags = self.reactor.run(timeout).map_err(|_| Error::Unknown)?;
+        if flags.timer {
+            self.timer_expired();
+        }
+        self.dispatch_io();
+        Ok(())
     }
 
     /// Queues the readiness found by the last reactor run: at most one

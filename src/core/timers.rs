@@ -86,14 +86,7 @@ impl Core {
             return Ok(true);
         }
         if self.has_io() {
-            let flags = self
-                .reactor
-                .run(Timeout::NoWait)
-                .map_err(|_| Error::Unknown)?;
-            if flags.timer {
-                self.timer_expired();
-            }
-            self.dispatch_io();
+            self.poll_io(Timeout::NoWait)?;
             if !self.run_queue.is_empty() {
                 return Ok(true);
             }

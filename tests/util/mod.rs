@@ -3,7 +3,9 @@
 
 pub mod kernel;
 
-use jzx::{ActorId, BackendKind, Config, Loop, Observer, StopReason};
+use jzx::{
+    Actor, ActorId, BackendKind, ChildRef, Config, Context, Flow, Loop, Observer, StopReason,
+};
 use std::io::{self, ErrorKind};
 use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
@@ -258,5 +260,47 @@ impl Drop for AlwaysBomb {
     fn drop(&mut self) {
         self.0.fetch_add(1, SeqCst);
         panic!("a destructor panicked");
+    }
+}
+
+/// Sends `()` to each new incarnation of a supervised child as soon as it
+/// sees it, until the supervisor is gone. It polls by sending itself `()`:
+/// at once when `poll` is zero, else after `poll` (on the loop's clock).
+/// Start it with one `()`.
+pub struct ChildDriver {
+    pub child: ChildRef<()>,
+    pub poll: Duration,
+    pub last: Option<ActorId>,
+}
+
+impl ChildDriver {
+    pub fn new(child: ChildRef<()>, poll: Duration) -> ChildDriver {
+        ChildDriver {
+            child,
+            poll,
+            last: None,
+        }
+    }
+}
+
+impl Actor for ChildDriver {
+    type Msg = ();
+    fn handle(&mut self, cx: &mut Context<'_, Self>, _: ()) -> Flow {
+        let Ok(current) = cx.supervisor_child(self.child.supervisor(), self.child.index()) else {
+            return Flow::Stop; // the supervisor is gone
+        };
+        if current.is_some() && current != self.last {
+            cx.send_child(self.child, ()).map_err(|e| e.error).unwrap();
+            self.last = current;
+        }
+        let me = cx.addr();
+        if self.poll.is_zero() {
+            cx.send(me, ()).unwrap();
+        } else {
+            cx.send_after(me, self.poll, ())
+                .map_err(|e| e.error)
+                .unwrap();
+        }
+        Flow::Continue
     }
 }
