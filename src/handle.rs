@@ -443,12 +443,19 @@ mod tests {
     // A drain that finds a producer holding the queue moves nothing and says
     // so (the loop tries again next turn); once the lock is free it takes
     // what was queued. Messages stay counted in flight until delivered.
-    #[test]
-    fn a_drain_gives_way_to_a_producer_holding_the_queue() {
+    /// A queue (and the reactor its waker needs) holding one message, and
+    /// that message's address.
+    fn one_queued() -> (Reactor, Arc<Remote>, Addr<u32>) {
         let reactor = Reactor::new(BackendKind::Epoll).unwrap();
         let remote = Remote::new(reactor.waker(), 16);
         let to = Addr::<u32>::new(ActorId::new(0, 1));
         remote.post(to, 7).unwrap();
+        (reactor, remote, to)
+    }
+
+    #[test]
+    fn a_drain_gives_way_to_a_producer_holding_the_queue() {
+        let (_reactor, remote, _) = one_queued();
         let (mut into, mut spent) = (Vec::new(), Vec::new());
         let held = remote.lock();
         assert!(!remote.drain(&mut into, &mut spent, false));
@@ -463,10 +470,7 @@ mod tests {
     // taking what was queued, waiting or not.
     #[test]
     fn a_poisoned_queue_is_still_drained() {
-        let reactor = Reactor::new(BackendKind::Epoll).unwrap();
-        let remote = Remote::new(reactor.waker(), 16);
-        let to = Addr::<u32>::new(ActorId::new(0, 1));
-        remote.post(to, 7).unwrap();
+        let (_reactor, remote, to) = one_queued();
         let poisoner = remote.clone();
         let died = std::thread::spawn(move || {
             let _held = poisoner.lock();
