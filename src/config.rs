@@ -1,6 +1,6 @@
 //! Loop configuration and its defaults (R19).
 
-use crate::{BackendKind, ClockKind};
+use crate::{BackendKind, ClockKind, RunOrder};
 
 /// How a [`Loop`](crate::Loop) is sized and scheduled. Every field is
 /// honoured; `Config::default()` gives the defaults below.
@@ -49,6 +49,9 @@ pub struct Config {
     /// The clock timers and supervision count on. Default
     /// [`ClockKind::Monotonic`]; [`ClockKind::Virtual`] for tests.
     pub clock: ClockKind,
+    /// The order among the actors runnable in one turn. Default
+    /// [`RunOrder::Fifo`]; [`RunOrder::Shuffled`] for tests.
+    pub run_order: RunOrder,
 }
 
 impl Config {
@@ -95,6 +98,30 @@ impl Config {
     }
 }
 
+impl Config {
+    /// A simulated loop's config: the virtual clock and the actors of each
+    /// turn in an order drawn from `seed` ([`RunOrder::Shuffled`]); the
+    /// rest default. The same program on the same seed runs the same way,
+    /// which [`Core::trace_hash`](crate::Core::trace_hash) and
+    /// [`sim::check_replay`](crate::sim::check_replay) check.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use jzx::{ClockKind, Config, RunOrder};
+    /// let config = Config::simulated(42);
+    /// assert_eq!(config.clock, ClockKind::Virtual);
+    /// assert_eq!(config.run_order, RunOrder::Shuffled { seed: 42 });
+    /// ```
+    pub fn simulated(seed: u64) -> Config {
+        Config {
+            clock: ClockKind::Virtual,
+            run_order: RunOrder::Shuffled { seed },
+            ..Config::default()
+        }
+    }
+}
+
 impl Default for Config {
     fn default() -> Config {
         Config {
@@ -107,6 +134,7 @@ impl Default for Config {
             cross_thread_cap: Self::DEFAULT_CROSS_THREAD_CAP,
             backend: BackendKind::Auto,
             clock: ClockKind::Monotonic,
+            run_order: RunOrder::Fifo,
         }
     }
 }

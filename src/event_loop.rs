@@ -134,15 +134,15 @@ fn run_turns(core: &mut Core) -> Result<(), Error> {
             // One turn: the actors runnable now, at most `per_tick` of them.
             // An actor requeued during the turn waits for the next one,
             // after I/O has been polled (R4).
-            let turn = core.run_queue.len().min(per_tick);
+            let turn = core.scheduler.begin_turn(per_tick);
             for _ in 0..turn {
-                let Some(slot) = core.run_queue.pop_front() else {
+                let Some(slot) = core.scheduler.pop() else {
                     break;
                 };
                 core.run_actor(slot);
             }
         }
-        if !core.run_queue.is_empty() {
+        if !core.scheduler.is_empty() {
             // Poll I/O between turns (R5) when anything can be ready:
             // timers are fired from the clock and cross-thread work is
             // seen through atomics, so with no fd watched the poll would

@@ -173,11 +173,12 @@ mod mailbox;
 mod message;
 mod metrics;
 mod observer;
+pub mod sim;
 mod supervisor;
 mod timer;
 mod trace;
 
-pub use crate::core::Core;
+pub use crate::core::{Core, RunOrder};
 pub use actor::{Actor, Flow, SpawnOptions};
 pub use addr::Addr;
 pub use backend::{BackendKind, Interest, Readiness};

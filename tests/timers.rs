@@ -523,6 +523,7 @@ fn extreme_delays_and_config_limits_saturate() {
             cross_thread_cap: u32::MAX,
             backend,
             clock: jzx::ClockKind::Monotonic,
+            run_order: jzx::RunOrder::Shuffled { seed: u64::MAX },
         });
         let log = Log::default();
         let l = log.clone();

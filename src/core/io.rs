@@ -143,6 +143,11 @@ impl Core {
         let mut events = std::mem::take(&mut self.events_buf);
         events.clear();
         events.extend(self.reactor.events());
+        if self.clock.is_virtual() {
+            // A simulated loop hands readiness out in the order the
+            // watches were made, whatever order the backend found it in.
+            events.sort_unstable_by_key(|ev| ev.token);
+        }
         for ev in &events {
             let Some(w) = self.watches.get_mut(ev.fd) else {
                 continue;

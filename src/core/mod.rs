@@ -22,6 +22,7 @@
 mod io;
 mod names;
 mod remote;
+mod scheduler;
 mod timers;
 
 use crate::actor::{ActorBox, ErasedActor, SpawnOptions, Turn};
@@ -36,14 +37,16 @@ use crate::observer::{drop_each_quietly, drop_quietly, ObserverSlot};
 use crate::supervisor::SupState;
 use crate::timer::TimerQueue;
 use crate::trace::{trace_actor_start, trace_actor_stop, trace_mailbox_full};
-use crate::{Actor, ActorId, Addr, BackendKind, Config, Error, SendError};
+use crate::{Actor, ActorId, Addr, BackendKind, ClockKind, Config, Error, SendError};
 use std::any::TypeId;
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::fmt;
 use std::os::fd::RawFd;
 use std::sync::Arc;
 
 use io::FdTable;
+pub use scheduler::RunOrder;
+use scheduler::Scheduler;
 pub(crate) use timers::TimerMsg;
 
 /// One entry of the actor table.
@@ -108,7 +111,7 @@ pub struct Core {
     slots: Vec<Slot>,
     free: Vec<u32>,
     live: usize,
-    pub(crate) run_queue: VecDeque<u32>,
+    pub(crate) scheduler: Scheduler,
     pub(crate) reactor: Reactor,
     timers: TimerQueue<Box<dyn TimerMsg>>,
     /// The deadline the bridge timer is armed for.
@@ -185,11 +188,11 @@ impl Core {
         let remote = Remote::new(reactor.waker(), config.cross_thread_cap);
         Ok(Core {
             clock: Clock::new(config.clock),
+            scheduler: Scheduler::new(config.run_order, config.clock == ClockKind::Virtual),
             config,
             slots: Vec::new(),
             free: Vec::new(),
             live: 0,
-            run_queue: VecDeque::new(),
             reactor,
             timers: TimerQueue::new(),
             armed: None,
@@ -261,6 +264,16 @@ impl Core {
     #[inline]
     pub fn is_alive(&self, id: ActorId) -> bool {
         self.slot(id).is_some()
+    }
+
+    /// The trace hash of a loop on the virtual clock: every turn of every
+    /// actor so far (which actor, at what time, with how many messages
+    /// queued) mixed into one number, so
+    /// that two runs of one program can be compared (see
+    /// [`sim::check_replay`](crate::sim::check_replay)). `None` on the
+    /// monotonic clock, where it is not kept.
+    pub fn trace_hash(&self) -> Option<u64> {
+        self.scheduler.trace_hash()
     }
 
     /// The actor whose behavior is running, if any (the C ABI's `sender`).
@@ -486,7 +499,7 @@ impl Core {
         let s = &mut self.slots[slot as usize];
         if !s.scheduled {
             s.scheduled = true;
-            self.run_queue.push_back(slot);
+            self.scheduler.push(slot);
         }
     }
 
@@ -564,6 +577,11 @@ impl Core {
             return;
         };
         let id = self.id_of_slot(slot);
+        let (clock, queued) = (&self.clock, &self.slots[slot as usize].mailbox);
+        self.scheduler.trace(|| {
+            let queued = queued.as_ref().map_or(0, AnyMailbox::len);
+            [id.to_raw(), clock.now_ms(), queued as u64]
+        });
         self.current = Some(id);
         let turn = actor.run(self, slot, budget);
         self.current = None;
@@ -575,7 +593,7 @@ impl Core {
         }
         match turn {
             Turn::Ended(reason) => self.teardown(slot, reason),
-            Turn::More => self.run_queue.push_back(slot),
+            Turn::More => self.scheduler.push(slot),
             Turn::Idle => self.slots[slot as usize].scheduled = false,
         }
         self.unpark(slot);
@@ -592,7 +610,7 @@ impl Core {
         }
         s.parent = None;
         if s.scheduled {
-            self.run_queue.retain(|&q| q != id.slot());
+            self.scheduler.remove(id.slot());
         }
         self.teardown(id.slot(), StopReason::Normal);
     }

@@ -87,7 +87,7 @@ impl Core {
         }
         if self.has_io() {
             self.poll_io(Timeout::NoWait)?;
-            if !self.run_queue.is_empty() {
+            if !self.scheduler.is_empty() {
                 return Ok(true);
             }
         }
