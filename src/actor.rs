@@ -1,11 +1,16 @@
-//! The [`Actor`] trait, what a behavior returns, and how the actor table
-//! holds actors of different types.
+//! The [`Actor`] trait, the [`Context`] its behavior gets, what a behavior
+//! returns, and how the actor table holds actors of different types.
 
-use crate::core::Core;
-use crate::mailbox::{AnyMailbox, Item, Sys};
+use crate::core::{Core, ErasedActor, Turn};
+use crate::mailbox::erased::AnyMailbox;
+use crate::mailbox::{Item, Sys};
 use crate::message::{ChildExit, IoEvent, StopReason, SysEvent};
-use crate::{ActorId, Context};
+use crate::{ActorId, Addr, Error, Interest};
 use std::any::TypeId;
+use std::fmt;
+use std::marker::PhantomData;
+use std::ops::{Deref, DerefMut};
+use std::os::fd::RawFd;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 /// What a behavior tells the runtime after handling a message (R11).
@@ -75,69 +80,166 @@ pub trait Actor: Sized + 'static {
         let _ = (cx, exit);
         Flow::Continue
     }
+
+    /// The actor is being torn down, for `reason`: after it stopped or
+    /// failed (by its behavior or by id), panicked, or its loop is dropped.
+    /// It runs once, before the actor's watches, timers and name go and
+    /// before its parent is told, with the whole API at hand for last sends
+    /// (messages it sends itself are dropped with its mailbox). A panic here
+    /// is caught and the exit is reported as [`StopReason::Panic`]. The
+    /// default does nothing.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use jzx::{Actor, Addr, Context, Flow, Loop, StopReason};
+    ///
+    /// struct Worker { report_to: Addr<&'static str> }
+    /// impl Actor for Worker {
+    ///     type Msg = ();
+    ///     fn handle(&mut self, _cx: &mut Context<'_, Self>, _: ()) -> Flow {
+    ///         Flow::Fail
+    ///     }
+    ///     fn on_stop(&mut self, cx: &mut Context<'_, Self>, reason: StopReason) {
+    ///         assert_eq!(reason, StopReason::Fail);
+    ///         cx.send(self.report_to, "worker gone").ok();
+    ///     }
+    /// }
+    ///
+    /// struct Log;
+    /// impl Actor for Log {
+    ///     type Msg = &'static str;
+    ///     fn handle(&mut self, _cx: &mut Context<'_, Self>, line: &'static str) -> Flow {
+    ///         assert_eq!(line, "worker gone");
+    ///         Flow::Stop
+    ///     }
+    /// }
+    ///
+    /// let mut lp = Loop::new()?;
+    /// let log = lp.spawn(Log)?;
+    /// let worker = lp.spawn(Worker { report_to: log })?;
+    /// lp.send(worker, ())?;
+    /// lp.run()?; // the worker fails, says so, and the log stops
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    fn on_stop(&mut self, cx: &mut Context<'_, Self>, reason: StopReason) {
+        let _ = (cx, reason);
+    }
 }
 
-/// How an actor is spawned: mailbox capacity, name and parent.
+/// The running actor's view of its loop.
+///
+/// A `Context` dereferences to [`Core`], so inside a behavior the whole API
+/// of the loop is at hand — spawn, send, stop or fail (itself included),
+/// watch/unwatch, timers, names — and such calls take effect in order (R1).
+/// It adds what concerns the running actor itself: its id and address,
+/// `stop`/`fail` of itself, and fd watches it owns.
 ///
 /// # Examples
 ///
 /// ```
-/// use jzx::SpawnOptions;
-/// let opts = SpawnOptions::new().mailbox_cap(8).name("worker");
-/// assert_eq!(opts.get_mailbox_cap(), 8);
+/// use jzx::{Actor, Context, Flow, Loop};
+///
+/// struct Echo;
+/// impl Actor for Echo {
+///     type Msg = (u32, jzx::Addr<u32>);
+///     fn handle(&mut self, cx: &mut Context<'_, Self>, (n, reply): Self::Msg) -> Flow {
+///         let _ = cx.send(reply, n + 1);
+///         cx.stop();
+///         Flow::Continue
+///     }
+/// }
+///
+/// struct Sink;
+/// impl Actor for Sink {
+///     type Msg = u32;
+///     fn handle(&mut self, _cx: &mut Context<'_, Self>, n: u32) -> Flow {
+///         assert_eq!(n, 42);
+///         Flow::Stop
+///     }
+/// }
+///
+/// let mut lp = Loop::new()?;
+/// let echo = lp.spawn(Echo)?;
+/// let sink = lp.spawn(Sink)?;
+/// lp.send(echo, (41, sink))?;
+/// lp.run()?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct SpawnOptions {
-    pub(crate) mailbox_cap: u32,
-    pub(crate) name: Option<String>,
-    pub(crate) parent: Option<ActorId>,
+pub struct Context<'a, A: Actor> {
+    core: &'a mut Core,
+    id: ActorId,
+    _actor: PhantomData<fn(A)>,
 }
 
-impl SpawnOptions {
-    /// Defaults: the loop's default mailbox capacity, no name, no parent.
-    pub fn new() -> Self {
-        Self::default()
+impl<'a, A: Actor> Context<'a, A> {
+    pub(crate) fn new(core: &'a mut Core, id: ActorId) -> Self {
+        Context {
+            core,
+            id,
+            _actor: PhantomData,
+        }
     }
-    /// Mailbox capacity (0 means the loop's default).
-    pub fn mailbox_cap(mut self, cap: u32) -> Self {
-        self.mailbox_cap = cap;
-        self
+
+    pub(crate) fn core_mut(&mut self) -> &mut Core {
+        self.core
     }
-    /// A unique name, registered for [`Core::lookup`] until the actor dies.
-    pub fn name(mut self, name: impl Into<String>) -> Self {
-        self.name = Some(name.into());
-        self
+
+    /// The running actor's id.
+    pub fn id(&self) -> ActorId {
+        self.id
     }
-    /// The actor told with a [`ChildExit`] when this one ends.
-    pub fn parent(mut self, parent: ActorId) -> Self {
-        self.parent = Some(parent);
-        self
+
+    /// The running actor's own address.
+    pub fn addr(&self) -> Addr<A::Msg> {
+        Addr::new(self.id)
     }
-    /// The mailbox capacity asked for (0: the loop's default).
-    pub fn get_mailbox_cap(&self) -> u32 {
-        self.mailbox_cap
+
+    /// Stops the running actor normally once this behavior returns; no
+    /// further message of its mailbox is handled (R12).
+    pub fn stop(&mut self) {
+        let _ = self.core.stop_actor(self.id);
+    }
+
+    /// Fails the running actor once this behavior returns (R12).
+    pub fn fail(&mut self) {
+        let _ = self.core.fail_actor(self.id);
+    }
+
+    /// Watches `fd` for the running actor: readiness arrives in
+    /// [`Actor::on_io`]. Watching an fd that is already watched replaces its
+    /// interest and owner (R16).
+    ///
+    /// # Errors
+    ///
+    /// `InvalidArg` for fd < 0; `IoRegFailed` when the fd is not open,
+    /// cannot be polled (on Linux a regular file, or a device without
+    /// readiness such as `/dev/null`: see [`Core::watch_fd`]) or
+    /// `max_io_watchers` is reached.
+    pub fn watch(&mut self, fd: RawFd, interest: Interest) -> Result<(), Error> {
+        self.core.watch_fd(fd, self.id, interest)
     }
 }
 
-/// An actor with its type erased, as the actor table stores it.
-pub(crate) trait ErasedActor {
-    /// Handles up to `budget` messages.
-    fn run(&mut self, core: &mut Core, slot: u32, budget: u32) -> Turn;
-    /// A fresh, empty mailbox of this actor's message type.
-    fn new_mailbox(&self) -> AnyMailbox;
-    /// The `TypeId` of the message type.
-    fn msg_type(&self) -> TypeId;
+impl<A: Actor> Deref for Context<'_, A> {
+    type Target = Core;
+    fn deref(&self) -> &Core {
+        self.core
+    }
 }
 
-/// How an actor's turn ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Turn {
-    /// Its mailbox is empty.
-    Idle,
-    /// Messages are left for a later turn.
-    More,
-    /// It must be torn down.
-    Ended(StopReason),
+impl<A: Actor> DerefMut for Context<'_, A> {
+    fn deref_mut(&mut self) -> &mut Core {
+        self.core
+    }
+}
+
+impl<A: Actor> fmt::Debug for Context<'_, A> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Context")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
 }
 
 pub(crate) struct ActorBox<A>(pub A);
@@ -164,6 +266,14 @@ impl<A: Actor> ErasedActor for ActorBox<A> {
 
     fn msg_type(&self) -> TypeId {
         TypeId::of::<A::Msg>()
+    }
+
+    fn stopping(&mut self, core: &mut Core, id: ActorId, reason: StopReason) -> bool {
+        let actor = &mut self.0;
+        catch_unwind(AssertUnwindSafe(|| {
+            actor.on_stop(&mut Context::new(core, id), reason);
+        }))
+        .is_ok()
     }
 }
 

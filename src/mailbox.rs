@@ -12,8 +12,7 @@ use crate::message::SysEvent;
 use crate::observer::drop_each_quietly;
 use std::collections::VecDeque;
 
-mod erased;
-pub(crate) use erased::AnyMailbox;
+pub(crate) mod erased;
 
 /// An entry of the reserved lane.
 pub(crate) enum Sys<M> {
@@ -163,6 +162,7 @@ impl<M> Mailbox<M> {
 
 #[cfg(test)]
 mod tests {
+    use super::erased::AnyMailbox;
     use super::*;
     use crate::message::ChildExit;
     use crate::{ActorId, StopReason};

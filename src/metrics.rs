@@ -2,12 +2,11 @@
 //!
 //! The counters are plain integers the loop bumps on paths it takes anyway
 //! (a send, a timer firing, a readiness event, a turn): no atomics, no
-//! clock, no allocation. [`Core::metrics`] copies them out.
+//! clock, no allocation. [`Core::metrics`](crate::Core::metrics) copies them out.
 
-use crate::core::Core;
 use std::fmt;
 
-/// A snapshot of a loop's counters, from [`Core::metrics`]. The counts are
+/// A snapshot of a loop's counters, from [`Core::metrics`](crate::Core::metrics). The counts are
 /// totals since the loop was created (over every call of `run`).
 ///
 /// # Examples
@@ -75,7 +74,7 @@ impl fmt::Display for Metrics {
     }
 }
 
-/// The counters a [`Core`] keeps; see [`Metrics`] for their meaning.
+/// The counters a loop keeps; see [`Metrics`] for their meaning.
 #[derive(Default)]
 pub(crate) struct Counters {
     pub(crate) delivered: u64,
@@ -85,18 +84,16 @@ pub(crate) struct Counters {
     pub(crate) io_events: u64,
 }
 
-impl Core {
-    /// The loop's counters now: messages delivered and refused, turns,
-    /// timers fired, I/O events and live actors.
-    pub fn metrics(&self) -> Metrics {
-        let c = &self.counters;
+impl Counters {
+    /// The counters as a [`Metrics`], with `live_actors` live actors.
+    pub(crate) fn snapshot(&self, live_actors: usize) -> Metrics {
         Metrics {
-            delivered: c.delivered,
-            refused: c.refused,
-            turns: c.turns,
-            timers_fired: c.timers_fired,
-            io_events: c.io_events,
-            live_actors: self.actor_count(),
+            delivered: self.delivered,
+            refused: self.refused,
+            turns: self.turns,
+            timers_fired: self.timers_fired,
+            io_events: self.io_events,
+            live_actors,
         }
     }
 }

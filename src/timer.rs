@@ -14,6 +14,15 @@ use crate::id::{next_generation, TimerId};
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
+/// A timer's message, its type erased, for a loop whose state is `C` (the
+/// queue holds them; the loop implements their delivery).
+pub(crate) trait TimerMsg<C> {
+    /// Delivers the message to `target` (dropped if `target` is dead).
+    fn fire(self: Box<Self>, core: &mut C, target: crate::ActorId);
+    /// A one-shot copy of the message, for an interval's next delivery.
+    fn copy(&self) -> Box<dyn TimerMsg<C>>;
+}
+
 const NIL: u32 = u32::MAX;
 
 struct Entry<P> {

@@ -1,22 +1,13 @@
 //! fd watches: readiness of watched fds delivered as system messages
 //! (R16, R17).
 
-use crate::backend::xev::{Timeout, WatchId};
+use crate::backend::xev::Timeout;
 use crate::message::SysEvent;
 use crate::{ActorId, Error, Interest};
 use std::os::fd::RawFd;
 
+use super::fd_table::Watch;
 use super::{backend_error, Core};
-
-/// A fd watch.
-pub(super) struct Watch {
-    owner: ActorId,
-    interest: Interest,
-    token: u64,
-    id: WatchId,
-    /// An `IoEvent` for this watch is queued and not yet delivered.
-    queued: bool,
-}
 
 impl Core {
     // ------------------------------------------------------------------- io
@@ -74,9 +65,7 @@ impl Core {
                 },
             );
         }
-        let slot = &mut self.slots[owner.slot() as usize];
-        slot.has_fds = true;
-        let fds = self.owned_fds.entry(owner.slot()).or_default();
+        let fds = &mut self.actors.extras_mut(owner.slot()).fds;
         if !fds.contains(&fd) {
             fds.push(fd);
         }
@@ -95,8 +84,8 @@ impl Core {
         }
         let w = self.watches.remove(fd).ok_or(Error::IoNotWatched)?;
         self.reactor.unwatch(w.id);
-        if let Some(fds) = self.owned_fds.get_mut(&w.owner.slot()) {
-            fds.retain(|&f| f != fd);
+        if let Some(extras) = self.actors.get_mut(w.owner).and_then(|s| s.extras.as_mut()) {
+            extras.fds.retain(|&f| f != fd);
         }
         Ok(())
     }
@@ -172,58 +161,13 @@ impl Core {
 
     /// Removes the watches an actor still owns (its teardown, R13). An fd
     /// that another actor watches by now is left alone (R17).
-    pub(super) fn remove_watches_of(&mut self, slot: u32, id: ActorId) {
-        for fd in self.owned_fds.remove(&slot).unwrap_or_default() {
+    pub(super) fn remove_watches_of(&mut self, id: ActorId, fds: Vec<RawFd>) {
+        for fd in fds {
             if self.watches.get(fd).is_some_and(|w| w.owner == id) {
                 if let Some(w) = self.watches.remove(fd) {
                     self.reactor.unwatch(w.id);
                 }
             }
         }
-    }
-}
-
-/// Watches indexed by fd: fds are small integers, so a vector beats a hash
-/// map on the readiness path (two lookups per event).
-#[derive(Default)]
-pub(super) struct FdTable {
-    slots: Vec<Option<Watch>>,
-    len: usize,
-}
-
-impl FdTable {
-    #[inline]
-    pub(super) fn get(&self, fd: RawFd) -> Option<&Watch> {
-        self.slots.get(usize::try_from(fd).ok()?)?.as_ref()
-    }
-
-    #[inline]
-    pub(super) fn get_mut(&mut self, fd: RawFd) -> Option<&mut Watch> {
-        self.slots.get_mut(usize::try_from(fd).ok()?)?.as_mut()
-    }
-
-    /// Stores a watch (fd >= 0, checked by the callers).
-    pub(super) fn insert(&mut self, fd: RawFd, watch: Watch) {
-        let i = usize::try_from(fd).unwrap_or(0);
-        if self.slots.len() <= i {
-            self.slots.resize_with(i + 1, || None);
-        }
-        if self.slots[i].replace(watch).is_none() {
-            self.len += 1;
-        }
-    }
-
-    pub(super) fn remove(&mut self, fd: RawFd) -> Option<Watch> {
-        let w = self.slots.get_mut(usize::try_from(fd).ok()?)?.take()?;
-        self.len -= 1;
-        Some(w)
-    }
-
-    pub(super) fn len(&self) -> usize {
-        self.len
-    }
-
-    pub(super) fn is_empty(&self) -> bool {
-        self.len == 0
     }
 }

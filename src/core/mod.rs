@@ -19,56 +19,60 @@
 //! (`remote.rs`); one that a full mailbox refuses waits for its target's
 //! turn to end (`unpark`), without holding up messages for other actors.
 
+mod fd_table;
+pub(crate) mod inbox;
 mod io;
 mod names;
+mod park;
 mod remote;
-mod scheduler;
+pub(crate) mod scheduler;
+pub(crate) mod spawn;
+mod table;
 mod timers;
 
-use crate::actor::{ActorBox, ErasedActor, SpawnOptions, Turn};
 use crate::backend::xev::{BackendError, Reactor, ReadyEvent};
 use crate::clock::Clock;
-use crate::handle::{Remote, RemoteMsg};
-use crate::id::next_generation;
-use crate::mailbox::{AnyMailbox, Mailbox};
+use crate::mailbox::erased::AnyMailbox;
+use crate::mailbox::Mailbox;
 use crate::message::{ChildExit, StopReason, SysEvent};
 use crate::metrics::Counters;
 use crate::observer::{drop_each_quietly, drop_quietly, ObserverSlot};
-use crate::supervisor::SupState;
-use crate::timer::TimerQueue;
-use crate::trace::{trace_actor_start, trace_actor_stop, trace_mailbox_full};
-use crate::{Actor, ActorId, Addr, BackendKind, ClockKind, Config, Error, SendError};
+use crate::timer::{TimerMsg, TimerQueue};
+use crate::trace::{trace_actor_stop, trace_mailbox_full};
+use crate::{ActorId, Addr, BackendKind, ClockKind, Config, Error, SendError};
+use std::any::Any;
 use std::any::TypeId;
-use std::collections::HashMap;
 use std::fmt;
-use std::os::fd::RawFd;
 use std::sync::Arc;
 
-use io::FdTable;
-pub use scheduler::RunOrder;
+use fd_table::FdTable;
+use inbox::{Remote, RemoteMsg};
+use park::Limited;
 use scheduler::Scheduler;
-pub(crate) use timers::TimerMsg;
+use table::ActorTable;
 
-/// One entry of the actor table.
-struct Slot {
-    generation: u32,
-    cap: u32,
-    live: bool,
-    scheduled: bool,
-    /// A stop or fail requested by id, applied at the actor's next turn.
-    kill: Option<StopReason>,
-    /// Has fd watches, a name: teardown looks them up only then.
-    has_fds: bool,
-    has_name: bool,
-    parent: Option<ActorId>,
-    actor: Option<Box<dyn ErasedActor>>,
-    mailbox: Option<AnyMailbox>,
-    /// Has a park in `Core::parks`: cross-thread messages waiting for room
-    /// in the mailbox (`remote.rs`). A flag, not the park itself, so that
-    /// every slot stays small (R7).
-    parked: bool,
-    /// Sends to it from other threads are limited (`remote.rs`).
-    limited: bool,
+/// An actor with its type erased, as the actor table stores it.
+pub(crate) trait ErasedActor {
+    /// Handles up to `budget` messages.
+    fn run(&mut self, core: &mut Core, slot: u32, budget: u32) -> Turn;
+    /// A fresh, empty mailbox of this actor's message type.
+    fn new_mailbox(&self) -> AnyMailbox;
+    /// The `TypeId` of the message type.
+    fn msg_type(&self) -> TypeId;
+    /// Runs the actor's [`Actor::on_stop`](crate::Actor::on_stop) hook
+    /// (its teardown begins); false when the hook panicked.
+    fn stopping(&mut self, core: &mut Core, id: ActorId, reason: StopReason) -> bool;
+}
+
+/// How an actor's turn ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Turn {
+    /// Its mailbox is empty.
+    Idle,
+    /// Messages are left for a later turn.
+    More,
+    /// It must be torn down.
+    Ended(StopReason),
 }
 
 /// The loop's state, and the API available both on a [`Loop`](crate::Loop)
@@ -108,36 +112,27 @@ struct Slot {
 /// ```
 pub struct Core {
     config: Config,
-    slots: Vec<Slot>,
-    free: Vec<u32>,
-    live: usize,
+    actors: ActorTable<dyn ErasedActor>,
     pub(crate) scheduler: Scheduler,
     pub(crate) reactor: Reactor,
-    timers: TimerQueue<Box<dyn TimerMsg>>,
+    timers: TimerQueue<Box<dyn TimerMsg<Core>>>,
     /// The deadline the bridge timer is armed for.
     armed: Option<u64>,
     watches: FdTable,
-    owned_fds: HashMap<u32, Vec<RawFd>>,
     next_token: u64,
     pub(crate) observer: ObserverSlot,
     pub(crate) counters: Counters,
-    pub(crate) supervisors: HashMap<u32, SupState>,
-    names: HashMap<Box<str>, ActorId>,
-    names_of: HashMap<u32, Box<str>>,
-    pub(crate) remote: Arc<Remote>,
-    remote_buf: Vec<RemoteMsg>,
+    pub(crate) remote: Arc<Remote<Core>>,
+    remote_buf: Vec<RemoteMsg<Core>>,
     /// Cross-thread runs delivered and empty, handed back at the next drain.
-    remote_spent: Vec<RemoteMsg>,
+    remote_spent: Vec<RemoteMsg<Core>>,
     /// Cross-thread messages waiting for room in full mailboxes (in the
     /// slots' parks), all targets together.
     remote_parked: usize,
     /// Drains in a row that found a producer holding the queue.
     drains_missed: u32,
     /// Slots whose cross-thread sends are limited (see `remote.rs`).
-    limited: Vec<remote::Limited>,
-    /// The parks of the slots flagged `parked`, kept (emptied) for the next
-    /// burst until the actor is torn down.
-    parks: remote::Parks,
+    limited: Vec<Limited>,
     events_buf: Vec<ReadyEvent>,
     pub(crate) in_run: bool,
     /// The loop's clock (timer deadlines count from its creation).
@@ -151,7 +146,7 @@ impl fmt::Debug for Core {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Core")
             .field("backend", &self.reactor.backend())
-            .field("actors", &self.live)
+            .field("actors", &self.actors.live())
             .field("timers", &self.timers.len())
             .field("watches", &self.watches.len())
             .finish_non_exhaustive()
@@ -190,27 +185,20 @@ impl Core {
             clock: Clock::new(config.clock),
             scheduler: Scheduler::new(config.run_order, config.clock == ClockKind::Virtual),
             config,
-            slots: Vec::new(),
-            free: Vec::new(),
-            live: 0,
+            actors: ActorTable::new(),
             reactor,
             timers: TimerQueue::new(),
             armed: None,
             watches: FdTable::default(),
-            owned_fds: HashMap::new(),
             next_token: 1,
             observer: ObserverSlot::default(),
             counters: Counters::default(),
-            supervisors: HashMap::new(),
-            names: HashMap::new(),
-            names_of: HashMap::new(),
             remote,
             remote_buf: Vec::new(),
             remote_spent: Vec::new(),
             remote_parked: 0,
             drains_missed: 0,
             limited: Vec::new(),
-            parks: remote::Parks::default(),
             events_buf: Vec::new(),
             in_run: false,
             deferred_sys: Vec::new(),
@@ -230,9 +218,15 @@ impl Core {
         self.reactor.backend()
     }
 
+    /// The loop's counters now: messages delivered and refused, turns,
+    /// timers fired, I/O events and live actors.
+    pub fn metrics(&self) -> crate::Metrics {
+        self.counters.snapshot(self.actor_count())
+    }
+
     /// Live actors.
     pub fn actor_count(&self) -> usize {
-        self.live
+        self.actors.live()
     }
 
     /// Pending timers.
@@ -256,14 +250,14 @@ impl Core {
     /// messages, timer messages, runtime events); `None` when `id` is not
     /// alive.
     pub fn mailbox_depth(&self, id: ActorId) -> Option<usize> {
-        let slot = self.slot(id)?;
+        let slot = self.actors.get(id)?;
         Some(slot.mailbox.as_ref().map_or(0, AnyMailbox::len))
     }
 
     /// Whether `id` names a live actor.
     #[inline]
     pub fn is_alive(&self, id: ActorId) -> bool {
-        self.slot(id).is_some()
+        self.actors.get(id).is_some()
     }
 
     /// The trace hash of a loop on the virtual clock: every turn of every
@@ -284,7 +278,7 @@ impl Core {
     /// A typed address for `id` if it is a live actor whose message type is
     /// `M` (for ids that come from names or from C).
     pub fn addr_of<M: 'static>(&self, id: ActorId) -> Option<Addr<M>> {
-        let actor = self.slot(id)?.actor.as_ref();
+        let actor = self.actors.get(id)?.actor.as_ref();
         // While its behavior runs the actor is out of its slot; it is the
         // current actor, and its type was checked when it was spawned.
         match actor {
@@ -294,133 +288,23 @@ impl Core {
     }
 
     #[inline]
-    fn slot(&self, id: ActorId) -> Option<&Slot> {
-        self.slots
-            .get(id.slot() as usize)
-            .filter(|s| s.live && s.generation == id.generation())
-    }
-
-    #[inline]
-    fn slot_mut(&mut self, id: ActorId) -> Option<&mut Slot> {
-        self.slots
-            .get_mut(id.slot() as usize)
-            .filter(|s| s.live && s.generation == id.generation())
-    }
-
-    #[inline]
     pub(crate) fn id_of_slot(&self, slot: u32) -> ActorId {
-        ActorId::new(slot, self.slots[slot as usize].generation)
+        self.actors.id_of(slot)
     }
 
     #[inline]
     pub(crate) fn pending_kill(&self, slot: u32) -> Option<StopReason> {
-        self.slots[slot as usize].kill
+        self.actors.at(slot).kill
     }
 
     /// The typed mailbox of a live slot, if it has one and its messages are `M`.
     #[inline]
     pub(crate) fn mailbox_mut<M: 'static>(&mut self, slot: u32) -> Option<&mut Mailbox<M>> {
-        self.slots[slot as usize]
+        self.actors
+            .at_mut(slot)
             .mailbox
             .as_mut()?
             .downcast_mut::<M>()
-    }
-
-    // ---------------------------------------------------------------- spawn
-
-    /// Spawns `actor` with default options. It runs once it has messages (R7).
-    ///
-    /// # Errors
-    ///
-    /// `MaxActors` when `max_actors` actors are alive.
-    pub fn spawn<A: Actor>(&mut self, actor: A) -> Result<Addr<A::Msg>, Error> {
-        self.spawn_with(actor, SpawnOptions::default())
-    }
-
-    /// Spawns `actor` with a mailbox capacity, a name and a parent.
-    ///
-    /// # Errors
-    ///
-    /// `MaxActors` when the table is full; `InvalidArg` when the name is
-    /// taken; `NoSuchActor` when the parent is not alive.
-    pub fn spawn_with<A: Actor>(
-        &mut self,
-        actor: A,
-        opts: SpawnOptions,
-    ) -> Result<Addr<A::Msg>, Error> {
-        self.spawn_boxed(Box::new(ActorBox(actor)), opts)
-            .map(Addr::new)
-    }
-
-    pub(crate) fn spawn_boxed(
-        &mut self,
-        actor: Box<dyn ErasedActor>,
-        opts: SpawnOptions,
-    ) -> Result<ActorId, Error> {
-        // A refused actor is dropped here; its destructor must not unwind
-        // through the caller (a supervisor mid-way through a restart).
-        let refuse = |actor, error| {
-            drop_quietly(actor);
-            Err(error)
-        };
-        if let Some(parent) = opts.parent {
-            if !self.is_alive(parent) {
-                return refuse(actor, Error::NoSuchActor);
-            }
-        }
-        if let Some(name) = &opts.name {
-            if self.names.contains_key(name.as_str()) {
-                return refuse(actor, Error::InvalidArg);
-            }
-        }
-        let slot = match self.free.pop() {
-            Some(slot) => slot,
-            None => {
-                if self.slots.len() >= self.config.max_actors as usize {
-                    return refuse(actor, Error::MaxActors);
-                }
-                self.slots.push(Slot {
-                    generation: 1,
-                    cap: 0,
-                    live: false,
-                    scheduled: false,
-                    kill: None,
-                    has_fds: false,
-                    has_name: false,
-                    parent: None,
-                    actor: None,
-                    mailbox: None,
-                    parked: false,
-                    limited: false,
-                });
-                (self.slots.len() - 1) as u32
-            }
-        };
-        let cap = match opts.mailbox_cap {
-            0 => self.config.default_mailbox_cap,
-            n => n,
-        };
-        let s = &mut self.slots[slot as usize];
-        s.cap = cap;
-        s.live = true;
-        s.scheduled = false;
-        s.kill = None;
-        s.has_fds = false;
-        s.has_name = opts.name.is_some();
-        s.parent = opts.parent;
-        s.actor = Some(actor);
-        s.mailbox = None;
-        let id = ActorId::new(slot, s.generation);
-        self.live += 1;
-        if let Some(name) = opts.name {
-            let name: Box<str> = name.into();
-            self.names.insert(name.clone(), id);
-            self.names_of.insert(slot, name);
-        }
-        self.observer
-            .notify(|o| o.on_actor_start(id, self.names_of.get(&slot).map(|n| &**n)));
-        trace_actor_start!(id, self.names_of.get(&slot).map(|n| &**n));
-        Ok(id)
     }
 
     // ----------------------------------------------------------------- send
@@ -457,7 +341,7 @@ impl Core {
     #[inline]
     fn enqueue<M: 'static>(&mut self, to: Addr<M>, msg: M) -> Result<(), SendError<M>> {
         let id = to.id();
-        let Some(slot) = self.slot_mut(id) else {
+        let Some(slot) = self.actors.get_mut(id) else {
             return Err(SendError {
                 error: Error::NoSuchActor,
                 message: msg,
@@ -496,7 +380,7 @@ impl Core {
 
     #[inline]
     fn schedule(&mut self, slot: u32) {
-        let s = &mut self.slots[slot as usize];
+        let s = self.actors.at_mut(slot);
         if !s.scheduled {
             s.scheduled = true;
             self.scheduler.push(slot);
@@ -505,7 +389,7 @@ impl Core {
 
     /// Queues a system event for `to`, in the reserved lane.
     fn push_sys(&mut self, to: ActorId, event: SysEvent) {
-        let Some(slot) = self.slot_mut(to) else {
+        let Some(slot) = self.actors.get_mut(to) else {
             return;
         };
         if slot.mailbox.is_none() {
@@ -527,7 +411,7 @@ impl Core {
     }
 
     fn push_timer_msg<M: 'static>(&mut self, to: ActorId, msg: M) {
-        let Some(slot) = self.slot_mut(to) else {
+        let Some(slot) = self.actors.get_mut(to) else {
             return;
         };
         if slot.mailbox.is_none() {
@@ -562,7 +446,7 @@ impl Core {
     }
 
     fn kill(&mut self, id: ActorId, reason: StopReason) -> Result<(), Error> {
-        let slot = self.slot_mut(id).ok_or(Error::NoSuchActor)?;
+        let slot = self.actors.get_mut(id).ok_or(Error::NoSuchActor)?;
         slot.kill.get_or_insert(reason);
         self.schedule(id.slot());
         Ok(())
@@ -572,12 +456,13 @@ impl Core {
     /// then requeues or tears it down.
     pub(crate) fn run_actor(&mut self, slot: u32) {
         let budget = self.config.max_msgs_per_actor;
-        let Some(mut actor) = self.slots[slot as usize].actor.take() else {
-            self.slots[slot as usize].scheduled = false;
+        let s = self.actors.at_mut(slot);
+        let Some(mut actor) = s.actor.take() else {
+            s.scheduled = false;
             return;
         };
-        let id = self.id_of_slot(slot);
-        let (clock, queued) = (&self.clock, &self.slots[slot as usize].mailbox);
+        let id = self.actors.id_of(slot);
+        let (clock, queued) = (&self.clock, &self.actors.at(slot).mailbox);
         self.scheduler.trace(|| {
             let queued = queued.as_ref().map_or(0, AnyMailbox::len);
             [id.to_raw(), clock.now_ms(), queued as u64]
@@ -585,7 +470,7 @@ impl Core {
         self.current = Some(id);
         let turn = actor.run(self, slot, budget);
         self.current = None;
-        self.slots[slot as usize].actor = Some(actor);
+        self.actors.at_mut(slot).actor = Some(actor);
         if !self.deferred_sys.is_empty() {
             for (to, event) in std::mem::take(&mut self.deferred_sys) {
                 self.push_sys(to, event);
@@ -594,7 +479,7 @@ impl Core {
         match turn {
             Turn::Ended(reason) => self.teardown(slot, reason),
             Turn::More => self.scheduler.push(slot),
-            Turn::Idle => self.slots[slot as usize].scheduled = false,
+            Turn::Idle => self.actors.at_mut(slot).scheduled = false,
         }
         self.unpark(slot);
     }
@@ -602,7 +487,9 @@ impl Core {
     /// Tears down a live actor that is not running, at once (a supervisor
     /// stopping its children); its parent is not told.
     pub(crate) fn terminate_now(&mut self, id: ActorId) {
-        let Some(s) = self.slot_mut(id) else { return };
+        let Some(s) = self.actors.get_mut(id) else {
+            return;
+        };
         if s.actor.is_none() {
             // The running actor: stop it when its behavior returns.
             s.kill.get_or_insert(StopReason::Normal);
@@ -615,39 +502,41 @@ impl Core {
         self.teardown(id.slot(), StopReason::Normal);
     }
 
-    /// Tears an actor down (R13). A supervisor's children go first (R24).
-    fn teardown(&mut self, slot: u32, reason: StopReason) {
-        if self.supervisors.contains_key(&slot) {
-            self.sup_teardown(slot);
+    /// Tears an actor down (R13): its `on_stop` hook first (a supervisor's
+    /// stops its children there, R24), then its watches, timers, name and
+    /// park go, the observer and its parent are told, and what it held is
+    /// dropped.
+    fn teardown(&mut self, slot: u32, mut reason: StopReason) {
+        let id = self.actors.id_of(slot);
+        if let Some(mut actor) = self.actors.at_mut(slot).actor.take() {
+            // The slot stays live while the hook runs, as during a turn.
+            let outer = self.current.replace(id);
+            if !actor.stopping(self, id, reason) {
+                reason = StopReason::Panic;
+            }
+            self.current = outer;
+            self.actors.at_mut(slot).actor = Some(actor);
         }
-        let id = self.id_of_slot(slot);
-        let s = &mut self.slots[slot as usize];
-        let actor = s.actor.take();
-        let mailbox = s.mailbox.take();
-        let parent = s.parent.take();
-        let (has_fds, has_name) = (s.has_fds, s.has_name);
-        s.live = false;
-        s.scheduled = false;
-        s.kill = None;
-        s.has_fds = false;
-        s.has_name = false;
-        s.generation = next_generation(s.generation);
-        self.free.push(slot);
-        self.live -= 1;
-
-        if has_fds {
-            self.remove_watches_of(slot, id);
-        }
-        let timers = self.timers.remove_owner(slot);
-        let parked = self.take_park(id);
-        if has_name {
-            if let Some(name) = self.names_of.remove(&slot) {
-                self.names.remove(&name);
+        let (parked, limited) = {
+            let s = self.actors.at(slot);
+            (s.parked, s.limited)
+        };
+        let removed = self.actors.remove(slot);
+        let mut extras = removed.extras;
+        if let Some(e) = extras.as_deref_mut() {
+            if !e.fds.is_empty() {
+                self.remove_watches_of(id, std::mem::take(&mut e.fds));
             }
         }
+        let timers = self.timers.remove_owner(slot);
+        let mut park = extras
+            .as_mut()
+            .and_then(|e| e.park.take())
+            .filter(|_| parked);
+        self.release_park(id, limited, park.as_deref());
         trace_actor_stop!(id, reason);
         self.observer.notify(|o| o.on_actor_stop(id, reason));
-        if let Some(parent) = parent {
+        if let Some(parent) = removed.parent {
             self.push_sys(parent, SysEvent::ChildExit(ChildExit { child: id, reason }));
         }
         // Pending messages, timer messages and the actor itself are dropped
@@ -655,34 +544,57 @@ impl Core {
         // message on its own: a second panic while one unwinds would abort
         // the process).
         drop_each_quietly(timers);
-        if let Some(mut parked) = parked {
-            parked.drop_each();
+        if let Some(p) = park.as_mut() {
+            p.drop_each();
         }
-        if let Some(mut mailbox) = mailbox {
+        if let Some(mut mailbox) = removed.mailbox {
             mailbox.drop_each();
         }
-        drop_quietly(actor);
+        drop_quietly(removed.actor);
+        drop_quietly(extras);
     }
 
     /// Tears down every actor (the loop is going away); no reports.
     pub(crate) fn teardown_all(&mut self) {
         self.observer.put(None);
-        for slot in 0..self.slots.len() as u32 {
-            if self.slots[slot as usize].live {
-                let s = &mut self.slots[slot as usize];
+        for slot in 0..self.actors.len() {
+            let s = self.actors.at_mut(slot);
+            if s.live {
                 s.parent = None;
                 self.teardown(slot, StopReason::Normal);
             }
         }
     }
-}
 
-#[cfg(test)]
-mod tests {
-    /// Every actor costs one slot, idle or not (R7, SPEC §8's ≤ 256 B per
-    /// idle actor): what is rare (names, fds, parks) lives beside the table.
-    #[test]
-    fn a_slot_stays_at_64_bytes() {
-        assert_eq!(std::mem::size_of::<super::Slot>(), 64);
+    /// State a layer above keeps for the live actor `id` (a supervisor's
+    /// table), if it is of type `T`.
+    pub(crate) fn attached<T: 'static>(&self, id: ActorId) -> Option<&T> {
+        self.actors.extras(id)?.attached.as_ref()?.downcast_ref()
+    }
+
+    /// As [`Core::attached`], mutable.
+    pub(crate) fn attached_mut<T: 'static>(&mut self, id: ActorId) -> Option<&mut T> {
+        self.actors.get_mut(id)?;
+        let extras = self.actors.at_mut(id.slot()).extras.as_mut()?;
+        extras.attached.as_mut()?.downcast_mut()
+    }
+
+    /// Attaches `state` to the live actor `id`; it is dropped with it, or
+    /// taken back with [`Core::detach`].
+    pub(crate) fn attach(&mut self, id: ActorId, state: Box<dyn Any>) {
+        if self.is_alive(id) {
+            self.actors.extras_mut(id.slot()).attached = Some(state);
+        }
+    }
+
+    /// Takes the state attached to the live actor `id`.
+    pub(crate) fn detach(&mut self, id: ActorId) -> Option<Box<dyn Any>> {
+        self.actors.get_mut(id)?;
+        self.actors
+            .at_mut(id.slot())
+            .extras
+            .as_mut()?
+            .attached
+            .take()
     }
 }

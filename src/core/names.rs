@@ -28,14 +28,13 @@ impl Core {
     /// `NoSuchActor` for a dead actor; `InvalidArg` when the name is taken or
     /// the actor already has a name.
     pub fn register_name(&mut self, name: &str, id: ActorId) -> Result<(), Error> {
-        let taken = self.names.contains_key(name);
-        let slot = self.slot_mut(id).ok_or(Error::NoSuchActor)?;
-        if slot.has_name || taken {
+        if !self.is_alive(id) {
+            return Err(Error::NoSuchActor);
+        }
+        if self.actors.name_taken(name) || self.actors.name_of(id).is_some() {
             return Err(Error::InvalidArg);
         }
-        slot.has_name = true;
-        self.names.insert(name.into(), id);
-        self.names_of.insert(id.slot(), name.into());
+        self.actors.set_name(id, name);
         Ok(())
     }
 
@@ -45,22 +44,19 @@ impl Core {
     ///
     /// `InvalidArg` when the name is not registered.
     pub fn unregister_name(&mut self, name: &str) -> Result<(), Error> {
-        let id = self.names.remove(name).ok_or(Error::InvalidArg)?;
-        self.names_of.remove(&id.slot());
-        if let Some(s) = self.slot_mut(id) {
-            s.has_name = false;
-        }
-        Ok(())
+        self.actors
+            .clear_name(name)
+            .map(drop)
+            .ok_or(Error::InvalidArg)
     }
 
     /// The actor registered under `name`.
     pub fn lookup(&self, name: &str) -> Option<ActorId> {
-        self.names.get(name).copied()
+        self.actors.lookup(name)
     }
 
     /// The name of a live actor.
     pub fn name_of(&self, id: ActorId) -> Option<&str> {
-        self.slot(id)?;
-        self.names_of.get(&id.slot()).map(|n| &**n)
+        self.actors.name_of(id)
     }
 }

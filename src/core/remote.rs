@@ -31,95 +31,38 @@
 //! into a target can still take what is left of the bound, until the next
 //! drain parks it and limits the target.
 
+use super::inbox::{Batch, RemoteBatch, MAX_SPARE_CAPACITY};
+use super::park::{Limited, Park, Parked};
 use super::Core;
-use crate::handle::MAX_SPARE_CAPACITY;
-use crate::mailbox::AnyMailbox;
 use crate::observer::{drop_each_quietly, drop_quietly};
 use crate::{ActorId, Addr, Error};
 use std::any::Any;
-use std::collections::{HashMap, VecDeque};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::collections::VecDeque;
 
-/// The parks of a loop by slot. Every message for a parked target looks its
-/// park up, so the key is hashed with one multiplication (Fibonacci
-/// hashing: the high bits, which the table reads first, depend on every bit
-/// of the slot) instead of SipHash; slots are not chosen by an adversary.
-pub(super) type Parks = HashMap<u32, Box<dyn Park>, BuildHasherDefault<SlotHasher>>;
-
-/// The hasher of [`Parks`].
-#[derive(Default)]
-pub(super) struct SlotHasher(u64);
-
-impl Hasher for SlotHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-
-    fn write_u32(&mut self, n: u32) {
-        self.0 = u64::from(n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
-}
-
-/// A limited target (see the module's doc).
-pub(super) struct Limited {
-    pub(super) slot: u32,
-    /// Its park's length when it was last granted room (`usize::MAX`
-    /// before the first grant).
-    granted_at: usize,
-}
-
-/// Cross-thread messages waiting for room in one target's mailbox.
-pub(super) trait Park {
-    fn as_any_mut(&mut self) -> &mut dyn Any;
-    /// Messages waiting.
-    fn len(&self) -> usize;
-    /// Moves messages, in order, into its target's `mailbox` (of capacity
-    /// `cap`) while it has room; returns how many moved. Shrinks an emptied
-    /// park that grew large.
-    fn refill(&mut self, mailbox: &mut AnyMailbox, cap: u32) -> usize;
-    /// Drops the messages one by one, each under its own `catch_unwind`.
-    fn drop_each(&mut self);
-}
-
-struct Parked<M>(VecDeque<M>);
-
-/// An emptied park keeps room for this many messages at most.
-const MAX_PARK_CAPACITY: usize = 1024;
-
-impl<M: 'static> Park for Parked<M> {
+impl<M: Send + 'static> RemoteBatch<Core> for Batch<M> {
     fn as_any_mut(&mut self) -> &mut dyn Any {
         self
     }
 
-    fn len(&self) -> usize {
-        self.0.len()
+    fn capacity(&self) -> usize {
+        self.0.capacity()
     }
 
-    fn refill(&mut self, mailbox: &mut AnyMailbox, cap: u32) -> usize {
-        // A park is made for a message its target's mailbox refused as
-        // full, so both hold `M`.
-        let Some(mailbox) = mailbox.downcast_mut::<M>() else {
-            debug_assert!(false, "a park's messages are of its mailbox's type");
-            return 0;
-        };
-        let mut moved = 0;
-        while let Some(msg) = self.0.pop_front() {
-            if let Err(msg) = mailbox.push(msg, cap) {
-                self.0.push_front(msg);
-                break;
+    fn deliver(&mut self, core: &mut Core) -> usize {
+        let mut done = 0;
+        while let Some((to, msg)) = self.0.pop_front() {
+            if core.deliver_remote(to, msg) {
+                done += 1;
+                continue;
             }
-            moved += 1;
+            // It waits for room: so do the messages right behind it for the
+            // same target, moved into its park at once.
+            let same = self.0.iter().take_while(|(t, _)| *t == to).count();
+            if same != 0 {
+                core.park_behind(to, self.0.drain(..same).map(|(_, msg)| msg));
+            }
         }
-        if self.0.is_empty() && self.0.capacity() > MAX_PARK_CAPACITY {
-            self.0 = VecDeque::new();
-        }
-        moved
+        done
     }
 
     fn drop_each(&mut self) {
@@ -201,12 +144,11 @@ impl Core {
     /// gives it back otherwise.
     #[inline]
     fn join_park<M: 'static>(&mut self, to: ActorId, msg: M) -> Result<(), M> {
-        if !self.slot(to).is_some_and(|s| s.parked) {
+        if !self.actors.get(to).is_some_and(|s| s.parked) {
             return Err(msg);
         }
         let Some(p) = self
-            .parks
-            .get_mut(&to.slot())
+            .park_mut(to.slot())
             .filter(|p| p.len() != 0)
             .and_then(|p| p.as_any_mut().downcast_mut::<Parked<M>>())
         else {
@@ -228,8 +170,7 @@ impl Core {
         let slot = to.id().slot();
         let n = msgs.len();
         let park = self
-            .parks
-            .get_mut(&slot)
+            .park_mut(slot)
             .and_then(|p| p.as_any_mut().downcast_mut::<Parked<M>>());
         match park {
             Some(p) => p.0.extend(msgs),
@@ -250,22 +191,21 @@ impl Core {
     #[cold]
     fn park<M: 'static>(&mut self, target: ActorId, msg: M) {
         let slot = target.slot();
-        let s = &mut self.slots[slot as usize];
-        let existing = if s.parked {
-            self.parks.get_mut(&slot)
-        } else {
-            None
-        };
-        match existing.and_then(|p| p.as_any_mut().downcast_mut::<Parked<M>>()) {
+        match self
+            .park_mut(slot)
+            .and_then(|p| p.as_any_mut().downcast_mut::<Parked<M>>())
+        {
             Some(p) => p.0.push_back(msg),
             None => {
                 // Only a message of the mailbox's type can be refused as
                 // `MailboxFull`, so a park of another type cannot be there;
                 // were it, its messages would still leave the path.
-                s.parked = true;
+                self.actors.at_mut(slot).parked = true;
                 let old = self
-                    .parks
-                    .insert(slot, Box::new(Parked(VecDeque::from([msg]))));
+                    .actors
+                    .extras_mut(slot)
+                    .park
+                    .replace(Box::new(Parked(VecDeque::from([msg]))));
                 if let Some(mut old) = old {
                     self.settle_parked(old.len());
                     old.drop_each();
@@ -277,13 +217,23 @@ impl Core {
         self.note_refused(target);
     }
 
+    /// The park of `slot`, if it has one.
+    #[inline]
+    fn park_mut(&mut self, slot: u32) -> Option<&mut Box<dyn Park>> {
+        let s = self.actors.at_mut(slot);
+        if !s.parked {
+            return None;
+        }
+        s.extras.as_mut()?.park.as_mut()
+    }
+
     /// Messages waiting in the park of `slot`.
     #[inline]
     fn park_len(&self, slot: u32) -> usize {
-        if self.slots[slot as usize].parked {
-            self.parks.get(&slot).map_or(0, |p| p.len())
-        } else {
-            0
+        let s = self.actors.at(slot);
+        match (s.parked, s.extras.as_ref()) {
+            (true, Some(e)) => e.park.as_ref().map_or(0, |p| p.len()),
+            _ => 0,
         }
     }
 
@@ -297,7 +247,7 @@ impl Core {
     /// The share of the cross-thread bound the actor in `slot` may have
     /// waiting before it is limited (see the module's doc).
     fn park_share(&self, slot: u32) -> usize {
-        (self.slots[slot as usize].cap as usize)
+        (self.actors.at(slot).cap as usize)
             .max(self.remote.cap() / 4)
             .max(1)
     }
@@ -306,8 +256,8 @@ impl Core {
     /// share (the limit itself is set after the drain).
     #[inline]
     fn check_limit(&mut self, slot: u32) {
-        if !self.slots[slot as usize].limited && self.park_len(slot) >= self.park_share(slot) {
-            self.slots[slot as usize].limited = true;
+        if !self.actors.at(slot).limited && self.park_len(slot) >= self.park_share(slot) {
+            self.actors.at_mut(slot).limited = true;
             self.limited.push(Limited {
                 slot,
                 granted_at: usize::MAX,
@@ -327,7 +277,7 @@ impl Core {
         while let Some(&Limited { slot, .. }) = self.limited.get(i) {
             let share = self.park_share(slot);
             let waiting = self.park_len(slot);
-            let s = &mut self.slots[slot as usize];
+            let s = self.actors.at_mut(slot);
             if limits.update(ActorId::new(slot, s.generation), waiting, share) {
                 self.limited[i].granted_at = waiting;
                 i += 1;
@@ -348,11 +298,12 @@ impl Core {
     }
 
     fn refill_park(&mut self, slot: u32) {
-        let s = &mut self.slots[slot as usize];
+        let s = self.actors.at_mut(slot);
         if !s.parked {
             return;
         }
-        let (Some(park), Some(mailbox)) = (self.parks.get_mut(&slot), s.mailbox.as_mut()) else {
+        let park = s.extras.as_mut().and_then(|e| e.park.as_mut());
+        let (Some(park), Some(mailbox)) = (park, s.mailbox.as_mut()) else {
             // A parked slot has its park and the mailbox that refused it
             // (teardown takes both and clears the flag).
             debug_assert!(false, "a parked slot without its park or mailbox");
@@ -366,7 +317,7 @@ impl Core {
         self.counters.delivered += moved as u64;
         self.settle_parked(moved);
         self.schedule(slot);
-        if self.slots[slot as usize].limited && self.regrant_due(slot, waiting) {
+        if self.actors.at(slot).limited && self.regrant_due(slot, waiting) {
             self.update_limits();
         }
     }
@@ -385,29 +336,17 @@ impl Core {
         waiting == 0 || granted_at.saturating_sub(waiting) >= self.park_share(slot) / 4
     }
 
-    /// Takes the messages waiting for `target` (it is being torn down, its
-    /// slot already freed), for the caller to drop with `drop_each`; its
-    /// limit goes too.
-    pub(super) fn take_park(&mut self, target: ActorId) -> Option<Box<dyn Park>> {
-        let slot = target.slot();
-        let s = &mut self.slots[slot as usize];
-        let (parked, limited) = (
-            std::mem::take(&mut s.parked),
-            std::mem::take(&mut s.limited),
-        );
-        let park = if parked {
-            self.parks.remove(&slot)
-        } else {
-            None
-        };
+    /// The actor in `slot` (`target`) is being torn down: its limit goes,
+    /// and its parked messages (`park`, out of its freed slot, for the
+    /// caller to drop with `drop_each`) leave the cross-thread path.
+    pub(super) fn release_park(&mut self, target: ActorId, limited: bool, park: Option<&dyn Park>) {
         if limited {
-            self.limited.retain(|l| l.slot != slot);
+            self.limited.retain(|l| l.slot != target.slot());
             self.remote.limits().remove(target);
         }
-        if let Some(p) = &park {
+        if let Some(p) = park {
             self.settle_parked(p.len());
         }
-        park
     }
 
     /// Says the loop is about to block; false when it must not (see
@@ -426,7 +365,10 @@ impl Core {
     /// Nothing left to do: no live actors, timers, watches or cross-thread
     /// messages (R2).
     pub(crate) fn is_idle(&self) -> bool {
-        self.live == 0 && self.timers.len() == 0 && !self.has_io() && self.remote.in_flight() == 0
+        self.actors.live() == 0
+            && self.timers.len() == 0
+            && !self.has_io()
+            && self.remote.in_flight() == 0
     }
 }
 

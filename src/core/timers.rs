@@ -7,34 +7,27 @@ use std::time::Duration;
 use super::Core;
 use crate::backend::xev::Timeout;
 use crate::observer::drop_quietly;
+use crate::timer::TimerMsg;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-
-/// A timer's message, type-erased.
-pub(crate) trait TimerMsg {
-    /// Delivers the message to `target` (dropped if `target` is dead).
-    fn fire(self: Box<Self>, core: &mut Core, target: ActorId);
-    /// A one-shot copy of the message, for an interval's next delivery.
-    fn copy(&self) -> Box<dyn TimerMsg>;
-}
 
 struct OnceMsg<M>(M);
 
-impl<M: 'static> TimerMsg for OnceMsg<M> {
+impl<M: 'static> TimerMsg<Core> for OnceMsg<M> {
     fn fire(self: Box<Self>, core: &mut Core, target: ActorId) {
         core.push_timer_msg(target, self.0);
     }
-    fn copy(&self) -> Box<dyn TimerMsg> {
+    fn copy(&self) -> Box<dyn TimerMsg<Core>> {
         Box::new(Nothing)
     }
 }
 
 struct RepeatMsg<M>(M);
 
-impl<M: Clone + 'static> TimerMsg for RepeatMsg<M> {
+impl<M: Clone + 'static> TimerMsg<Core> for RepeatMsg<M> {
     fn fire(self: Box<Self>, core: &mut Core, target: ActorId) {
         core.push_timer_msg(target, self.0);
     }
-    fn copy(&self) -> Box<dyn TimerMsg> {
+    fn copy(&self) -> Box<dyn TimerMsg<Core>> {
         Box::new(OnceMsg(self.0.clone()))
     }
 }
@@ -42,9 +35,9 @@ impl<M: Clone + 'static> TimerMsg for RepeatMsg<M> {
 /// What `copy` of a one-shot message gives (never asked for).
 struct Nothing;
 
-impl TimerMsg for Nothing {
+impl TimerMsg<Core> for Nothing {
     fn fire(self: Box<Self>, _: &mut Core, _: ActorId) {}
-    fn copy(&self) -> Box<dyn TimerMsg> {
+    fn copy(&self) -> Box<dyn TimerMsg<Core>> {
         Box::new(Nothing)
     }
 }
@@ -99,7 +92,7 @@ impl Core {
         target: ActorId,
         delay: Duration,
         interval: Option<Duration>,
-        msg: Box<dyn TimerMsg>,
+        msg: Box<dyn TimerMsg<Core>>,
     ) -> TimerId {
         // The monotonic clock reads whole milliseconds, rounded down:
         // counting from the next millisecond makes "no earlier than `delay`"

@@ -36,7 +36,7 @@ pub use backoff::{Backoff, BackoffKind};
 pub use spec::{ChildSpec, RestartMode, Strategy, SupervisorSpec};
 
 use crate::core::Core;
-use crate::message::ChildExit;
+use crate::message::{ChildExit, StopReason};
 use crate::observer::drop_quietly;
 use crate::trace::{trace_actor_restart, trace_escalate};
 use crate::{Actor, ActorId, Context, Error, Flow, SendError, SpawnOptions, TimerId};
@@ -69,6 +69,12 @@ impl Actor for SupervisorActor {
         let me = cx.id();
         cx.core_mut().sup_child_exited(me, exit)
     }
+
+    /// Its children go first, in reverse start order (R24).
+    fn on_stop(&mut self, cx: &mut Context<'_, Self>, _reason: StopReason) {
+        let me = cx.id();
+        cx.core_mut().sup_teardown(me);
+    }
 }
 
 struct ChildState {
@@ -85,8 +91,8 @@ struct ChildState {
     started_at: u64,
 }
 
-/// A supervisor's table, kept in the loop's [`Core`].
-pub(crate) struct SupState {
+/// A supervisor's table, attached to its slot in the loop's [`Core`].
+struct SupState {
     spec: SupervisorSpec,
     children: Vec<ChildState>,
     restarts: RestartWindow,
@@ -171,6 +177,21 @@ impl<M> fmt::Debug for ChildRef<M> {
     }
 }
 
+impl ChildSpec {
+    /// A child that is itself a supervisor (nested trees, R24); `factory`
+    /// gives its spec and fresh child specs at every start. A panicking
+    /// factory is a failed start, as for [`ChildSpec::new`].
+    pub fn supervisor(
+        mut factory: impl FnMut() -> (SupervisorSpec, Vec<ChildSpec>) + 'static,
+    ) -> ChildSpec {
+        ChildSpec::from_start(TypeId::of::<SupMsg>(), move |core, opts| {
+            let (spec, children) = factory();
+            core.spawn_supervisor_with(spec, children, opts)
+                .map(|s| s.id())
+        })
+    }
+}
+
 fn ms(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
@@ -228,8 +249,9 @@ impl Core {
             epoch: 0,
             rng: 0x9E37_79B9_7F4A_7C15 ^ id.to_raw(),
         };
-        self.supervisors.insert(id.slot(), state);
-        for i in 0..self.supervisors[&id.slot()].children.len() {
+        let children = state.children.len();
+        self.attach(id, Box::new(state));
+        for i in 0..children {
             if let Err(e) = self.start_child(id, i) {
                 // Undo: children in reverse, then the supervisor.
                 self.terminate_now(id);
@@ -327,10 +349,7 @@ impl Core {
     }
 
     fn sup_state(&self, sup: ActorId) -> Option<&SupState> {
-        if !self.is_alive(sup) {
-            return None;
-        }
-        self.supervisors.get(&sup.slot())
+        self.attached(sup)
     }
 
     /// Starts (or restarts) child `i` of `sup`. The table stays in place
@@ -369,13 +388,13 @@ impl Core {
     }
 
     fn sup_child_mut(&mut self, sup: ActorId, i: usize) -> Option<&mut ChildState> {
-        self.supervisors.get_mut(&sup.slot())?.children.get_mut(i)
+        self.attached_mut::<SupState>(sup)?.children.get_mut(i)
     }
 
     /// A supervisor's child ended.
     fn sup_child_exited(&mut self, sup: ActorId, exit: ChildExit) -> Flow {
         let now = self.now_ms();
-        let Some(state) = self.supervisors.get_mut(&sup.slot()) else {
+        let Some(state) = self.attached_mut::<SupState>(sup) else {
             return Flow::Continue;
         };
         let Some(i) = state
@@ -441,7 +460,7 @@ impl Core {
 
     /// A delayed restart is due.
     fn sup_restart(&mut self, sup: ActorId, indices: &[usize], epoch: u64) -> Flow {
-        let due: Vec<usize> = match self.supervisors.get(&sup.slot()) {
+        let due: Vec<usize> = match self.sup_state(sup) {
             Some(state) => indices
                 .iter()
                 .copied()
@@ -476,7 +495,7 @@ impl Core {
                     // and it is retried after its backoff with the children
                     // of this restart not started yet (R22).
                     let now = self.now_ms();
-                    let Some(state) = self.supervisors.get_mut(&sup.slot()) else {
+                    let Some(state) = self.attached_mut::<SupState>(sup) else {
                         return Flow::Continue;
                     };
                     let decision = state.decide(j, indices[k..].to_vec(), now, false);
@@ -487,10 +506,10 @@ impl Core {
         Flow::Continue
     }
 
-    /// Stops a supervisor's children in reverse start order (its teardown
+    /// Stops a supervisor's children in reverse start order (its `on_stop`
     /// calls this first, R24).
-    pub(crate) fn sup_teardown(&mut self, slot: u32) {
-        let Some(mut state) = self.supervisors.remove(&slot) else {
+    fn sup_teardown(&mut self, sup: ActorId) {
+        let Some(Ok(mut state)) = self.detach(sup).map(|s| s.downcast::<SupState>()) else {
             return;
         };
         for child in state.children.iter_mut().rev() {

@@ -181,19 +181,6 @@ impl ChildSpec {
         })
     }
 
-    /// A child that is itself a supervisor (nested trees, R24); `factory`
-    /// gives its spec and fresh child specs at every start. A panicking
-    /// factory is a failed start, as for [`ChildSpec::new`].
-    pub fn supervisor(
-        mut factory: impl FnMut() -> (SupervisorSpec, Vec<ChildSpec>) + 'static,
-    ) -> ChildSpec {
-        Self::from_start(TypeId::of::<super::SupMsg>(), move |core, opts| {
-            let (spec, children) = factory();
-            core.spawn_supervisor_with(spec, children, opts)
-                .map(|s| s.id())
-        })
-    }
-
     pub(crate) fn from_start(
         msg_type: TypeId,
         start: impl FnMut(&mut Core, SpawnOptions) -> Result<ActorId, Error> + 'static,

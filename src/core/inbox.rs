@@ -1,0 +1,382 @@
+//! The cross-thread inbox: what [`LoopHandle`](crate::LoopHandle)s send
+//! into a loop, queued until the loop drains it (R14).
+//!
+//! Producers push messages into one mutex-protected queue of typed runs
+//! (consecutive messages of one type share a run); the loop drains it at the
+//! start of every turn (when no producer holds it at that instant, see
+//! `Remote::drain`), so delivery is FIFO per producer. Runs the loop has
+//! emptied go back to the queue as spares for the producers' next runs, so a
+//! steady producer allocates nothing, per message or per drain (a run that
+//! grew large, or one pushed out by newer spares, is freed by the loop).
+//!
+//! The path is bounded: `in_flight` counts the messages accepted and not yet
+//! in a mailbox (queued here, or waiting in the loop for room in a full
+//! mailbox, see `core/remote.rs`), and a send that finds
+//! `Config::cross_thread_cap` of them is refused with `MailboxFull`. Producers
+//! add to the count under the queue's lock; the loop subtracts what left the
+//! path (into a mailbox, or dropped): after each drain, after a waiting
+//! target's turn has taken some of its messages, and when such a target is
+//! torn down. So the count is exact.
+//!
+//! That bound only caps memory. So that one slow target cannot take all of
+//! it, the loop also *limits* a target whose waiting messages reached its
+//! share (`Limit`): until it has caught up, sends to it are accepted only
+//! within the room the loop grants it, and refused with `MailboxFull`
+//! otherwise, while sends to every other actor go on.
+//!
+//! A producer wakes the loop only when the loop has said it is about to block
+//! (`sleeping`), and the loop re-checks for queued messages after saying so:
+//! with sequentially consistent atomics on both sides, either the loop sees
+//! the message or the producer sees the flag, so no wakeup is lost.
+
+use crate::backend::xev::Waker;
+use crate::{ActorId, Addr, Error, SendError};
+use std::any::Any;
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+use std::sync::{Arc, Mutex, TryLockError};
+
+/// A run of cross-thread messages of one type, in the order they were
+/// sent, for a loop whose state is `C` (the loop implements the delivery,
+/// `core/remote.rs`).
+pub(crate) trait RemoteBatch<C>: Send {
+    fn as_any_mut(&mut self) -> &mut dyn Any;
+    /// Messages the run can hold without growing.
+    fn capacity(&self) -> usize;
+    /// Hands the messages, in order, to their targets on the loop's thread;
+    /// a message refused by a full mailbox waits with its target. Returns
+    /// how many left the cross-thread path (into a mailbox, or dropped with
+    /// a dead target).
+    fn deliver(&mut self, core: &mut C) -> usize;
+    /// Drops the messages one by one, each under its own `catch_unwind`: a
+    /// second panicking destructor in one drop would abort the process.
+    fn drop_each(&mut self);
+}
+
+pub(crate) type RemoteMsg<C> = Box<dyn RemoteBatch<C>>;
+
+/// The messages of one run, with their targets.
+pub(crate) struct Batch<M>(pub(crate) VecDeque<(Addr<M>, M)>);
+
+pub(crate) struct Remote<C: 'static> {
+    queue: Mutex<RemoteQueue<C>>,
+    /// Messages accepted and not yet in a mailbox: queued, or waiting in
+    /// the loop for room.
+    in_flight: AtomicUsize,
+    /// Most messages in flight (`Config::cross_thread_cap`).
+    cap: usize,
+    sleeping: AtomicBool,
+    stop: AtomicBool,
+    waker: Waker,
+}
+
+struct RemoteQueue<C: 'static> {
+    msgs: Vec<RemoteMsg<C>>,
+    /// Emptied runs handed back by the loop, reused by `post`.
+    spare: Vec<RemoteMsg<C>>,
+    closed: bool,
+    /// Targets that may take only so many more messages (few: a target is
+    /// limited only while its waiting messages are a share of the bound).
+    limits: Vec<Limit>,
+}
+
+/// A limited target: sends to it are accepted while `room` lasts.
+struct Limit {
+    target: ActorId,
+    /// More messages it may be sent before the loop grants more.
+    room: usize,
+    /// Messages accepted for it since the loop's last drain.
+    queued: usize,
+}
+
+impl<C> RemoteQueue<C> {
+    /// Whether a message for `to` may be accepted; counts it if so.
+    fn admit(&mut self, to: ActorId) -> bool {
+        match self.limits.iter_mut().find(|l| l.target == to) {
+            Some(l) if l.room == 0 => false,
+            Some(l) => {
+                l.room -= 1;
+                l.queued += 1;
+                true
+            }
+            None => true,
+        }
+    }
+}
+
+/// The loop's view of the limits, under the queue's lock.
+pub(crate) struct Limits<'a, C: 'static>(std::sync::MutexGuard<'a, RemoteQueue<C>>);
+
+impl<C> Limits<'_, C> {
+    /// Sets the room of `target`, which has `waiting` messages in the loop
+    /// and may hold `most` in all: limited from when `waiting` reaches
+    /// `most` until it has caught up (nothing waiting nor queued). Returns
+    /// whether it is limited.
+    pub(crate) fn update(&mut self, target: ActorId, waiting: usize, most: usize) -> bool {
+        let limits = &mut self.0.limits;
+        let at = match limits.iter().position(|l| l.target == target) {
+            Some(at) => at,
+            None if waiting >= most => {
+                limits.push(Limit {
+                    target,
+                    room: 0,
+                    queued: 0,
+                });
+                limits.len() - 1
+            }
+            None => return false,
+        };
+        let l = &mut limits[at];
+        if waiting == 0 && l.queued == 0 {
+            limits.swap_remove(at);
+            return false;
+        }
+        l.room = most.saturating_sub(waiting + l.queued);
+        true
+    }
+
+    /// `target` is gone: its limit, if any, with it.
+    pub(crate) fn remove(&mut self, target: ActorId) {
+        self.0.limits.retain(|l| l.target != target);
+    }
+}
+
+/// Emptied runs kept for reuse at most (one per message type in flight is
+/// what a steady producer needs); the newest are kept.
+const MAX_SPARE: usize = 8;
+
+/// Runs that grew beyond this many messages are not kept.
+pub(crate) const MAX_SPARE_CAPACITY: usize = 4096;
+
+impl<C> Remote<C> {
+    pub(crate) fn new(waker: Waker, cap: u32) -> Arc<Remote<C>> {
+        Arc::new(Remote {
+            queue: Mutex::new(RemoteQueue {
+                msgs: Vec::new(),
+                spare: Vec::new(),
+                closed: false,
+                limits: Vec::new(),
+            }),
+            in_flight: AtomicUsize::new(0),
+            cap: cap as usize,
+            sleeping: AtomicBool::new(false),
+            stop: AtomicBool::new(false),
+            waker,
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, RemoteQueue<C>> {
+        self.queue.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Queues `msg` for `to`; gives it back with `LoopClosed` when the loop
+    /// is gone (checked under the same lock as `close`, so nothing slips
+    /// past) and with `MailboxFull` when `cap` messages are in flight or
+    /// `to` is limited and has no room left.
+    pub(crate) fn post<M: Send + 'static>(&self, to: Addr<M>, msg: M) -> Result<(), SendError<M>>
+    where
+        Batch<M>: RemoteBatch<C>,
+    {
+        {
+            let mut q = self.lock();
+            // Producers add under the lock and the loop only subtracts: the
+            // check and the add below cannot be overtaken.
+            let refused = if q.closed {
+                Some(Error::LoopClosed)
+            } else if self.in_flight.load(SeqCst) >= self.cap
+                || (!q.limits.is_empty() && !q.admit(to.id()))
+            {
+                Some(Error::MailboxFull)
+            } else {
+                None
+            };
+            if let Some(error) = refused {
+                return Err(SendError {
+                    error,
+                    message: msg,
+                });
+            }
+            match q
+                .msgs
+                .last_mut()
+                .and_then(|b| b.as_any_mut().downcast_mut::<Batch<M>>())
+            {
+                Some(batch) => batch.0.push_back((to, msg)),
+                None => {
+                    let spare = q
+                        .spare
+                        .iter_mut()
+                        .rposition(|b| b.as_any_mut().is::<Batch<M>>())
+                        .map(|i| q.spare.swap_remove(i));
+                    let mut run = spare.unwrap_or_else(|| Box::new(Batch::<M>(VecDeque::new())));
+                    if let Some(batch) = run.as_any_mut().downcast_mut::<Batch<M>>() {
+                        batch.0.push_back((to, msg));
+                    }
+                    q.msgs.push(run);
+                }
+            }
+            self.in_flight.fetch_add(1, SeqCst);
+        }
+        if self.sleeping.load(SeqCst) {
+            let _ = self.waker.wake();
+        }
+        Ok(())
+    }
+
+    /// Moves every queued message into `into` (in order), and hands the
+    /// emptied runs of `spent` back for reuse. Unless `wait`, returns false,
+    /// having done nothing, when a producer holds the queue at that moment:
+    /// the loop tries again a little later instead of waiting for the lock,
+    /// since a loop waiting on it would make that producer's unlock a system
+    /// call to wake it, and a producer sending a stream holds the lock often.
+    #[must_use]
+    pub(crate) fn drain(
+        &self,
+        into: &mut Vec<RemoteMsg<C>>,
+        spent: &mut Vec<RemoteMsg<C>>,
+        wait: bool,
+    ) -> bool {
+        let mut q = if wait {
+            self.lock()
+        } else {
+            match self.queue.try_lock() {
+                Ok(q) => q,
+                Err(TryLockError::Poisoned(p)) => p.into_inner(),
+                Err(TryLockError::WouldBlock) => return false,
+            }
+        };
+        std::mem::swap(&mut q.msgs, into);
+        for l in &mut q.limits {
+            l.queued = 0;
+        }
+        q.spare.append(spent);
+        let excess = q.spare.len().saturating_sub(MAX_SPARE);
+        spent.extend(q.spare.drain(..excess));
+        drop(q);
+        spent.clear();
+        true
+    }
+
+    /// The per-target limits, to update (see `Limits`).
+    pub(crate) fn limits(&self) -> Limits<'_, C> {
+        Limits(self.lock())
+    }
+
+    /// Most messages in flight (`Config::cross_thread_cap`).
+    #[inline]
+    pub(crate) fn cap(&self) -> usize {
+        self.cap
+    }
+
+    /// Messages accepted and not yet in a mailbox.
+    #[inline]
+    pub(crate) fn in_flight(&self) -> usize {
+        self.in_flight.load(SeqCst)
+    }
+
+    /// `n` messages left the path: delivered into a mailbox, or dropped.
+    #[inline]
+    pub(crate) fn settle(&self, n: usize) {
+        if n != 0 {
+            self.in_flight.fetch_sub(n, SeqCst);
+        }
+    }
+
+    pub(crate) fn request_stop(&self) {
+        self.stop.store(true, SeqCst);
+        let _ = self.waker.wake();
+    }
+
+    /// Consumes a stop request.
+    pub(crate) fn take_stop(&self) -> bool {
+        self.stop.swap(false, SeqCst)
+    }
+
+    /// Whether the loop has work from other threads to take before it may
+    /// block or move virtual time: messages beyond the `waiting` ones it
+    /// holds, or a stop request (not consumed).
+    pub(crate) fn has_news(&self, waiting: usize) -> bool {
+        self.in_flight.load(SeqCst) > waiting || self.stop.load(SeqCst)
+    }
+
+    /// Says the loop is about to block; false when it must not (messages
+    /// arrived beyond the `waiting` ones the loop holds, or a stop was
+    /// requested), in which case the flag is already cleared.
+    pub(crate) fn enter_sleep(&self, waiting: usize) -> bool {
+        self.sleeping.store(true, SeqCst);
+        if self.has_news(waiting) {
+            self.sleeping.store(false, SeqCst);
+            return false;
+        }
+        true
+    }
+
+    pub(crate) fn leave_sleep(&self) {
+        self.sleeping.store(false, SeqCst);
+    }
+
+    /// Refuses further messages and returns the ones still queued.
+    pub(crate) fn close(&self) -> Vec<RemoteMsg<C>> {
+        let mut q = self.lock();
+        q.closed = true;
+        q.spare.clear();
+        q.limits.clear();
+        std::mem::take(&mut q.msgs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::xev::Reactor;
+    use crate::core::Core;
+    use crate::BackendKind;
+
+    // A drain that finds a producer holding the queue moves nothing and says
+    // so (the loop tries again next turn); once the lock is free it takes
+    // what was queued. Messages stay counted in flight until delivered.
+    /// A queue (and the reactor its waker needs) holding one message, and
+    /// that message's address.
+    fn one_queued() -> (Reactor, Arc<Remote<Core>>, Addr<u32>) {
+        let reactor = Reactor::new(BackendKind::Epoll).unwrap();
+        let remote = Remote::new(reactor.waker(), 16);
+        let to = Addr::<u32>::new(ActorId::new(0, 1));
+        remote.post(to, 7).unwrap();
+        (reactor, remote, to)
+    }
+
+    #[test]
+    fn a_drain_gives_way_to_a_producer_holding_the_queue() {
+        let (_reactor, remote, _) = one_queued();
+        let (mut into, mut spent) = (Vec::new(), Vec::new());
+        let held = remote.lock();
+        assert!(!remote.drain(&mut into, &mut spent, false));
+        assert!(into.is_empty());
+        drop(held);
+        assert!(remote.drain(&mut into, &mut spent, false));
+        assert_eq!(into.len(), 1);
+        assert_eq!(remote.in_flight(), 1);
+    }
+
+    // A producer that panicked holding the queue does not stop the loop from
+    // taking what was queued, waiting or not.
+    #[test]
+    fn a_poisoned_queue_is_still_drained() {
+        let (_reactor, remote, to) = one_queued();
+        let poisoner = remote.clone();
+        let died = std::thread::spawn(move || {
+            let _held = poisoner.lock();
+            panic!("a producer dies holding the queue");
+        })
+        .join();
+        assert!(died.is_err());
+        assert!(remote.queue.is_poisoned());
+        let (mut into, mut spent) = (Vec::new(), Vec::new());
+        assert!(remote.drain(&mut into, &mut spent, false));
+        assert_eq!(into.len(), 1);
+        remote.post(to, 8).unwrap();
+        assert!(remote.drain(&mut into, &mut spent, true));
+        assert_eq!(into.len(), 1);
+        assert_eq!(remote.in_flight(), 2);
+    }
+}

@@ -1,0 +1,115 @@
+//! Spawning: [`SpawnOptions`] and [`Core::spawn`], which give an actor a
+//! slot in the actor table (R7).
+
+use super::{Core, ErasedActor};
+use crate::actor::ActorBox;
+use crate::observer::drop_quietly;
+use crate::trace::trace_actor_start;
+use crate::{Actor, ActorId, Addr, Error};
+
+/// How an actor is spawned: mailbox capacity, name and parent.
+///
+/// # Examples
+///
+/// ```
+/// use jzx::SpawnOptions;
+/// let opts = SpawnOptions::new().mailbox_cap(8).name("worker");
+/// assert_eq!(opts.get_mailbox_cap(), 8);
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SpawnOptions {
+    pub(crate) mailbox_cap: u32,
+    pub(crate) name: Option<String>,
+    pub(crate) parent: Option<ActorId>,
+}
+
+impl SpawnOptions {
+    /// Defaults: the loop's default mailbox capacity, no name, no parent.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Mailbox capacity (0 means the loop's default).
+    pub fn mailbox_cap(mut self, cap: u32) -> Self {
+        self.mailbox_cap = cap;
+        self
+    }
+    /// A unique name, registered for [`Core::lookup`] until the actor dies.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+    /// The actor told with a [`ChildExit`] when this one ends.
+    pub fn parent(mut self, parent: ActorId) -> Self {
+        self.parent = Some(parent);
+        self
+    }
+    /// The mailbox capacity asked for (0: the loop's default).
+    pub fn get_mailbox_cap(&self) -> u32 {
+        self.mailbox_cap
+    }
+}
+
+impl Core {
+    /// Spawns `actor` with default options. It runs once it has messages (R7).
+    ///
+    /// # Errors
+    ///
+    /// `MaxActors` when `max_actors` actors are alive.
+    pub fn spawn<A: Actor>(&mut self, actor: A) -> Result<Addr<A::Msg>, Error> {
+        self.spawn_with(actor, SpawnOptions::default())
+    }
+
+    /// Spawns `actor` with a mailbox capacity, a name and a parent.
+    ///
+    /// # Errors
+    ///
+    /// `MaxActors` when the table is full; `InvalidArg` when the name is
+    /// taken; `NoSuchActor` when the parent is not alive.
+    pub fn spawn_with<A: Actor>(
+        &mut self,
+        actor: A,
+        opts: SpawnOptions,
+    ) -> Result<Addr<A::Msg>, Error> {
+        self.spawn_boxed(Box::new(ActorBox(actor)), opts)
+            .map(Addr::new)
+    }
+
+    pub(crate) fn spawn_boxed(
+        &mut self,
+        actor: Box<dyn ErasedActor>,
+        opts: SpawnOptions,
+    ) -> Result<ActorId, Error> {
+        // A refused actor is dropped here; its destructor must not unwind
+        // through the caller (a supervisor mid-way through a restart).
+        let refuse = |actor, error| {
+            drop_quietly(actor);
+            Err(error)
+        };
+        if let Some(parent) = opts.parent {
+            if !self.is_alive(parent) {
+                return refuse(actor, Error::NoSuchActor);
+            }
+        }
+        if let Some(name) = &opts.name {
+            if self.actors.name_taken(name) {
+                return refuse(actor, Error::InvalidArg);
+            }
+        }
+        let cap = match opts.mailbox_cap {
+            0 => self.config.default_mailbox_cap,
+            n => n,
+        };
+        let name = opts.name.map(String::into_boxed_str);
+        let id = match self
+            .actors
+            .insert(actor, cap, opts.parent, name, self.config.max_actors)
+        {
+            Ok(id) => id,
+            Err(actor) => return refuse(actor, Error::MaxActors),
+        };
+        let name = self.actors.name_of(id);
+        self.observer.notify(|o| o.on_actor_start(id, name));
+        trace_actor_start!(id, name);
+        Ok(id)
+    }
+}

@@ -1,0 +1,290 @@
+//! The actor table: a slot per actor, reused with a new generation (R6, R7).
+//!
+//! A slot holds what every actor has — its generation, mailbox capacity,
+//! run state, parent, the actor itself and its mailbox — in 64 bytes. What
+//! only some actors have (a name, watched fds, cross-thread messages waiting
+//! for room, a supervisor's table of children) is in the slot's [`Extras`],
+//! allocated the first time one of them is needed and dropped with the
+//! actor, so no map beside the table is keyed by slot. Names are also
+//! indexed by name here, for [`ActorTable::lookup`].
+//!
+//! The table is generic over the actor's type (`A`, the loop's type-erased
+//! actor), so that it imports nothing of the loop that drives it.
+
+use super::park::Park;
+use crate::id::next_generation;
+use crate::mailbox::erased::AnyMailbox;
+use crate::message::StopReason;
+use crate::ActorId;
+use std::any::Any;
+use std::collections::HashMap;
+use std::os::fd::RawFd;
+
+/// One entry of the actor table.
+pub(crate) struct Slot<A: ?Sized> {
+    pub(crate) generation: u32,
+    /// Mailbox capacity (R8).
+    pub(crate) cap: u32,
+    pub(crate) live: bool,
+    /// In the run queue.
+    pub(crate) scheduled: bool,
+    /// Has a park in its extras (kept, emptied, until the actor is torn
+    /// down): a flag in the slot so that the turn's end looks no further.
+    pub(crate) parked: bool,
+    /// Sends to it from other threads are limited (`remote.rs`).
+    pub(crate) limited: bool,
+    /// A stop or fail requested by id, applied at the actor's next turn.
+    pub(crate) kill: Option<StopReason>,
+    /// Told with a child exit when this actor ends.
+    pub(crate) parent: Option<ActorId>,
+    /// The actor; `None` while its behavior runs.
+    pub(crate) actor: Option<Box<A>>,
+    /// Created by the first message.
+    pub(crate) mailbox: Option<AnyMailbox>,
+    pub(crate) extras: Option<Box<Extras>>,
+}
+
+/// What only some actors have (see the module's doc).
+#[derive(Default)]
+pub(crate) struct Extras {
+    pub(crate) name: Option<Box<str>>,
+    /// The fds it watches (`io.rs`).
+    pub(crate) fds: Vec<RawFd>,
+    /// Cross-thread messages waiting for room in its mailbox (`remote.rs`).
+    pub(crate) park: Option<Box<dyn Park>>,
+    /// State a layer above keeps for this actor, typed by that layer: a
+    /// supervisor's table of children.
+    pub(crate) attached: Option<Box<dyn Any>>,
+}
+
+/// What [`ActorTable::remove`] takes out of a slot, to be dropped by the
+/// caller in its own order.
+pub(crate) struct Removed<A: ?Sized> {
+    pub(crate) actor: Option<Box<A>>,
+    pub(crate) mailbox: Option<AnyMailbox>,
+    pub(crate) parent: Option<ActorId>,
+    pub(crate) extras: Option<Box<Extras>>,
+}
+
+/// The actor table (see the module's doc).
+pub(crate) struct ActorTable<A: ?Sized> {
+    slots: Vec<Slot<A>>,
+    free: Vec<u32>,
+    live: usize,
+    names: HashMap<Box<str>, ActorId>,
+}
+
+impl<A: ?Sized> ActorTable<A> {
+    pub(crate) fn new() -> Self {
+        ActorTable {
+            slots: Vec::new(),
+            free: Vec::new(),
+            live: 0,
+            names: HashMap::new(),
+        }
+    }
+
+    /// Live actors.
+    #[inline]
+    pub(crate) fn live(&self) -> usize {
+        self.live
+    }
+
+    /// Slots ever used (live or free).
+    pub(crate) fn len(&self) -> u32 {
+        self.slots.len() as u32
+    }
+
+    /// The slot of a live actor `id` (slot and generation match).
+    #[inline]
+    pub(crate) fn get(&self, id: ActorId) -> Option<&Slot<A>> {
+        self.slots
+            .get(id.slot() as usize)
+            .filter(|s| s.live && s.generation == id.generation())
+    }
+
+    /// As [`ActorTable::get`], mutable.
+    #[inline]
+    pub(crate) fn get_mut(&mut self, id: ActorId) -> Option<&mut Slot<A>> {
+        self.slots
+            .get_mut(id.slot() as usize)
+            .filter(|s| s.live && s.generation == id.generation())
+    }
+
+    /// Slot `slot`, live or not (the caller has it from the run queue or an
+    /// id it checked).
+    #[inline]
+    pub(crate) fn at(&self, slot: u32) -> &Slot<A> {
+        &self.slots[slot as usize]
+    }
+
+    /// As [`ActorTable::at`], mutable.
+    #[inline]
+    pub(crate) fn at_mut(&mut self, slot: u32) -> &mut Slot<A> {
+        &mut self.slots[slot as usize]
+    }
+
+    /// The id of slot `slot`'s current (or next) actor.
+    #[inline]
+    pub(crate) fn id_of(&self, slot: u32) -> ActorId {
+        ActorId::new(slot, self.slots[slot as usize].generation)
+    }
+
+    /// Gives `actor` a slot, with mailbox capacity `cap`, `parent` and
+    /// `name` (which the caller checked is free). The actor comes back
+    /// when `max` actors are alive.
+    pub(crate) fn insert(
+        &mut self,
+        actor: Box<A>,
+        cap: u32,
+        parent: Option<ActorId>,
+        name: Option<Box<str>>,
+        max: u32,
+    ) -> Result<ActorId, Box<A>> {
+        let slot = match self.free.pop() {
+            Some(slot) => slot,
+            None => {
+                if self.slots.len() >= max as usize {
+                    return Err(actor);
+                }
+                self.slots.push(Slot {
+                    generation: 1,
+                    cap: 0,
+                    live: false,
+                    scheduled: false,
+                    parked: false,
+                    limited: false,
+                    kill: None,
+                    parent: None,
+                    actor: None,
+                    mailbox: None,
+                    extras: None,
+                });
+                (self.slots.len() - 1) as u32
+            }
+        };
+        let s = &mut self.slots[slot as usize];
+        s.cap = cap;
+        s.live = true;
+        s.parent = parent;
+        s.actor = Some(actor);
+        let id = ActorId::new(slot, s.generation);
+        self.live += 1;
+        if let Some(name) = name {
+            self.names.insert(name.clone(), id);
+            self.extras_mut(slot).name = Some(name);
+        }
+        Ok(id)
+    }
+
+    /// Frees slot `slot` for a next actor (a new generation) and hands back
+    /// what it held. Its name is unregistered.
+    pub(crate) fn remove(&mut self, slot: u32) -> Removed<A> {
+        let s = &mut self.slots[slot as usize];
+        let removed = Removed {
+            actor: s.actor.take(),
+            mailbox: s.mailbox.take(),
+            parent: s.parent.take(),
+            extras: s.extras.take(),
+        };
+        s.live = false;
+        s.scheduled = false;
+        s.parked = false;
+        s.limited = false;
+        s.kill = None;
+        s.generation = next_generation(s.generation);
+        self.free.push(slot);
+        self.live -= 1;
+        if let Some(name) = removed.extras.as_ref().and_then(|e| e.name.as_ref()) {
+            self.names.remove(name);
+        }
+        removed
+    }
+
+    /// The extras of slot `slot`, made on first use.
+    pub(crate) fn extras_mut(&mut self, slot: u32) -> &mut Extras {
+        self.slots[slot as usize]
+            .extras
+            .get_or_insert_with(Box::default)
+    }
+
+    /// The extras of a live actor, if it has any.
+    pub(crate) fn extras(&self, id: ActorId) -> Option<&Extras> {
+        self.get(id)?.extras.as_deref()
+    }
+
+    // ---------------------------------------------------------------- names
+
+    /// Whether `name` is registered.
+    pub(crate) fn name_taken(&self, name: &str) -> bool {
+        self.names.contains_key(name)
+    }
+
+    /// The actor registered as `name`.
+    pub(crate) fn lookup(&self, name: &str) -> Option<ActorId> {
+        self.names.get(name).copied()
+    }
+
+    /// The name of a live actor.
+    pub(crate) fn name_of(&self, id: ActorId) -> Option<&str> {
+        self.extras(id)?.name.as_deref()
+    }
+
+    /// Registers `name` for the live actor `id`, which has none.
+    pub(crate) fn set_name(&mut self, id: ActorId, name: &str) {
+        self.names.insert(name.into(), id);
+        self.extras_mut(id.slot()).name = Some(name.into());
+    }
+
+    /// Unregisters `name`; the actor it named, if any.
+    pub(crate) fn clear_name(&mut self, name: &str) -> Option<ActorId> {
+        let id = self.names.remove(name)?;
+        if let Some(e) = self.slots[id.slot() as usize].extras.as_mut() {
+            e.name = None;
+        }
+        Some(id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every actor costs one slot, idle or not (R7, SPEC §8's ≤ 256 B per
+    /// idle actor): what is rare (names, fds, parks, supervisor tables)
+    /// lives in the extras.
+    #[test]
+    fn a_slot_stays_at_64_bytes() {
+        assert_eq!(std::mem::size_of::<Slot<dyn Any>>(), 64);
+    }
+
+    #[test]
+    fn a_freed_slot_comes_back_with_a_new_generation_and_without_its_name() {
+        let mut t: ActorTable<u8> = ActorTable::new();
+        let a = t
+            .insert(Box::new(1), 4, None, Some("a".into()), 8)
+            .ok()
+            .unwrap();
+        assert_eq!(t.lookup("a"), Some(a));
+        assert_eq!(t.name_of(a), Some("a"));
+        let removed = t.remove(a.slot());
+        assert_eq!(removed.actor.as_deref(), Some(&1));
+        assert!(t.get(a).is_none());
+        assert_eq!(t.lookup("a"), None);
+        let b = t.insert(Box::new(2), 4, None, None, 8).ok().unwrap();
+        assert_eq!(b.slot(), a.slot());
+        assert_ne!(b, a);
+        assert_eq!(t.name_of(b), None);
+        assert_eq!(t.live(), 1);
+    }
+
+    #[test]
+    fn a_full_table_hands_the_actor_back() {
+        let mut t: ActorTable<u8> = ActorTable::new();
+        assert!(t.insert(Box::new(1), 1, None, None, 1).is_ok());
+        assert_eq!(
+            t.insert(Box::new(2), 1, None, None, 1).err(),
+            Some(Box::new(2))
+        );
+    }
+}
