@@ -35,9 +35,9 @@ pub enum Flow {
 ///
 /// Lifecycle: spawned (not yet run, R7) → running whenever it has messages →
 /// torn down after `Stop`, `Fail`, a panic, or a stop/fail by id. Teardown
-/// removes its fd watches and timers, reports to the observer, sends a
-/// [`ChildExit`] to its parent, drops its pending messages and then the actor
-/// itself (R13).
+/// runs its [`Actor::on_stop`] hook, removes its fd watches and timers,
+/// reports to the observer, sends a [`ChildExit`] to its parent, drops its
+/// pending messages and then the actor itself (R13).
 ///
 /// # Examples
 ///
