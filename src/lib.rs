@@ -27,7 +27,8 @@
 //! - [`Actor`] is implemented by your types: a message type and a behavior
 //!   returning a [`Flow`] (continue, stop, fail). Fd readiness and child exits
 //!   arrive through [`Actor::on_io`] and [`Actor::on_child_exit`], so they
-//!   never need a place in your message type.
+//!   never need a place in your message type; [`Actor::on_stop`] runs at
+//!   its teardown.
 //! - [`Context`] is what a behavior gets: its own id and address, and (by
 //!   dereferencing to [`Core`]) spawn, send, timers, fd watches and names.
 //! - [`Addr<M>`] is a typed address (an [`ActorId`] plus the message type):
@@ -151,6 +152,11 @@
 //! Every behavior of the runtime is covered by the integration tests in
 //! `tests/`, on every backend the machine offers; `bash scripts/test.sh`
 //! runs the whole suite (installing Zig and libclang when missing).
+//!
+//! Your own tests can run on a simulated loop ([`Config::simulated`], see
+//! [`sim`]): virtual time that jumps to the next deadline, a seeded order
+//! among runnable actors, in-memory fds, and a trace hash with
+//! [`sim::check_replay`] to check that a run is deterministic.
 #![deny(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations)]
 #![doc(test(attr(deny(warnings))))]
