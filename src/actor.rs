@@ -4,7 +4,7 @@
 use crate::core::{Core, ErasedActor, Turn};
 use crate::mailbox::erased::AnyMailbox;
 use crate::mailbox::{Item, Sys};
-use crate::message::{ChildExit, IoEvent, StopReason, SysEvent};
+use crate::message::{ChildExit, Down, Exit, IoEvent, MonitorRef, StopReason, SysEvent};
 use crate::{ActorId, Addr, Error, Interest};
 use std::any::TypeId;
 use std::fmt;
@@ -81,8 +81,33 @@ pub trait Actor: Sized + 'static {
         Flow::Continue
     }
 
+    /// A monitored actor ended, or was not alive when the monitor was set
+    /// ([`Core::monitor`]). The default ignores it.
+    fn on_down(&mut self, cx: &mut Context<'_, Self>, down: Down) -> Flow {
+        let _ = (cx, down);
+        Flow::Continue
+    }
+
+    /// A linked actor ended and this actor traps exits
+    /// ([`Core::trap_exits`]). The default ignores it.
+    fn on_exit(&mut self, cx: &mut Context<'_, Self>, exit: Exit) -> Flow {
+        let _ = (cx, exit);
+        Flow::Continue
+    }
+
+    /// Runs once per actor, at its first turn, before its first message
+    /// (an actor runs only once it has something to do, R7; a restarted
+    /// child is a new actor, so this runs once per incarnation). An actor
+    /// stopped or failed by id before its first turn never runs it. A panic
+    /// here ends the actor with [`StopReason::Panic`] before any message.
+    /// The default does nothing.
+    fn on_start(&mut self, cx: &mut Context<'_, Self>) {
+        let _ = cx;
+    }
+
     /// The actor is being torn down, for `reason`: after it stopped or
-    /// failed (by its behavior or by id), panicked, or its loop is dropped.
+    /// failed (by its behavior or by id), panicked, was ended by a link, was
+    /// stopped by its supervisor (as `Normal`), or its loop is dropped.
     /// It runs once, before the actor's watches, timers and name go and
     /// before its parent is told, with the whole API at hand for last sends
     /// (messages it sends itself are dropped with its mailbox). A panic here
@@ -219,6 +244,40 @@ impl<'a, A: Actor> Context<'a, A> {
     pub fn watch(&mut self, fd: RawFd, interest: Interest) -> Result<(), Error> {
         self.core.watch_fd(fd, self.id, interest)
     }
+
+    /// The running actor monitors `target` ([`Core::monitor`] with itself
+    /// as the watcher): a [`Down`] reaches [`Actor::on_down`] when `target`
+    /// ends, or at once if it is not alive.
+    pub fn monitor(&mut self, target: ActorId) -> MonitorRef {
+        // The running actor is alive, so this cannot fail.
+        self.core.monitor(self.id, target).unwrap_or(MonitorRef {
+            watcher: self.id,
+            target,
+            n: 0,
+        })
+    }
+
+    /// Links the running actor with `other` ([`Core::link`]).
+    ///
+    /// # Errors
+    ///
+    /// `NoSuchActor` when `other` is not alive; `InvalidArg` when it is the
+    /// running actor itself.
+    pub fn link(&mut self, other: ActorId) -> Result<(), Error> {
+        self.core.link(self.id, other)
+    }
+
+    /// Removes the link between the running actor and `other`, if any.
+    pub fn unlink(&mut self, other: ActorId) {
+        self.core.unlink(self.id, other);
+    }
+
+    /// Sets whether the running actor traps exits ([`Core::trap_exits`]):
+    /// a linked actor's end then reaches [`Actor::on_exit`] instead of
+    /// ending it.
+    pub fn trap_exits(&mut self, trap: bool) {
+        let _ = self.core.trap_exits(self.id, trap);
+    }
 }
 
 impl<A: Actor> Deref for Context<'_, A> {
@@ -266,6 +325,18 @@ impl<A: Actor> ErasedActor for ActorBox<A> {
 
     fn msg_type(&self) -> TypeId {
         TypeId::of::<A::Msg>()
+    }
+
+    fn msg_type_name(&self) -> &'static str {
+        std::any::type_name::<A::Msg>()
+    }
+
+    fn starting(&mut self, core: &mut Core, id: ActorId) -> bool {
+        let actor = &mut self.0;
+        catch_unwind(AssertUnwindSafe(|| {
+            actor.on_start(&mut Context::new(core, id));
+        }))
+        .is_ok()
     }
 
     fn stopping(&mut self, core: &mut Core, id: ActorId, reason: StopReason) -> bool {
@@ -323,6 +394,14 @@ fn run_batch<A: Actor>(
                 Item::Sys(Sys::Event(SysEvent::ChildExit(exit))) => {
                     actor.on_child_exit(&mut cx, exit)
                 }
+                Item::Sys(Sys::Event(SysEvent::Down(down))) => {
+                    if cx.core_mut().take_down(id, down.monitor) {
+                        actor.on_down(&mut cx, down)
+                    } else {
+                        Flow::Continue
+                    }
+                }
+                Item::Sys(Sys::Event(SysEvent::Exit(exit))) => actor.on_exit(&mut cx, exit),
             };
             match flow {
                 Flow::Continue => {}

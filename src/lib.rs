@@ -195,7 +195,7 @@ pub use error::{Error, SendError};
 pub use event_loop::Loop;
 pub use handle::LoopHandle;
 pub use id::{ActorId, TimerId};
-pub use message::{ChildExit, IoEvent, StopReason};
+pub use message::{ChildExit, Down, DownReason, Exit, IoEvent, MonitorRef, StopReason};
 pub use metrics::Metrics;
 pub use observer::Observer;
 pub use supervisor::{

@@ -151,12 +151,16 @@ impl<M> Mailbox<M> {
 
     /// Drops the messages one by one, each under its own `catch_unwind`
     /// (user destructors: a second panic while one unwinds would abort).
-    pub(crate) fn drop_each(&mut self) {
-        if !std::mem::needs_drop::<Item<M>>() {
-            // Nothing to run: the buffers go with the mailbox.
-            return;
+    /// Returns how many messages of type `M` it held (user and timer
+    /// messages; runtime events are not counted).
+    pub(crate) fn drop_each(&mut self) -> usize {
+        let timers = self.sys.iter().filter(|s| matches!(s, Sys::Timer(_)));
+        let messages = self.user.len() + timers.count();
+        if std::mem::needs_drop::<Item<M>>() {
+            drop_each_quietly(std::iter::from_fn(|| self.pop()));
         }
-        drop_each_quietly(std::iter::from_fn(|| self.pop()));
+        // Else nothing to run: the buffers go with the mailbox.
+        messages
     }
 }
 

@@ -1,8 +1,8 @@
 //! System messages: what the runtime itself tells an actor (R9).
 //!
-//! They reach actors through [`Actor`](crate::Actor)'s `on_io` and
-//! `on_child_exit` methods, so users never add them to their own message
-//! type, and they travel in a lane of the mailbox that the capacity does not
+//! They reach actors through [`Actor`](crate::Actor)'s `on_io`,
+//! `on_child_exit`, `on_down` and `on_exit` methods, so users never add them
+//! to their own message type, and they travel in a lane of the mailbox that the capacity does not
 //! bound: a full mailbox never blocks them.
 
 use crate::{ActorId, Readiness};
@@ -47,6 +47,55 @@ pub struct ChildExit {
     pub reason: StopReason,
 }
 
+/// A monitor: what [`Core::monitor`](crate::Core::monitor) returns, and what
+/// [`Core::demonitor`](crate::Core::demonitor) takes. Unique in its loop.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct MonitorRef {
+    pub(crate) watcher: ActorId,
+    pub(crate) target: ActorId,
+    pub(crate) n: u64,
+}
+
+impl MonitorRef {
+    /// The monitored actor.
+    pub fn target(self) -> ActorId {
+        self.target
+    }
+}
+
+/// Why a monitored actor is down.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DownReason {
+    /// It ended, for this reason.
+    Exited(StopReason),
+    /// It was not alive when the monitor was set (Erlang's `noproc`).
+    NoSuchActor,
+}
+
+/// A monitored actor ended (R32): delivered to the watcher's
+/// [`Actor::on_down`](crate::Actor::on_down), once per monitor, unless the
+/// monitor was removed first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Down {
+    /// The actor that ended (its id is already stale).
+    pub id: ActorId,
+    /// The monitor this is for.
+    pub monitor: MonitorRef,
+    /// Why.
+    pub reason: DownReason,
+}
+
+/// A linked actor ended (R33), delivered to an actor that traps exits
+/// ([`Core::trap_exits`](crate::Core::trap_exits)) through
+/// [`Actor::on_exit`](crate::Actor::on_exit), instead of ending it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Exit {
+    /// The linked actor that ended (its id is already stale).
+    pub id: ActorId,
+    /// Why it ended.
+    pub reason: StopReason,
+}
+
 /// A message of the reserved lane, before it reaches the behavior.
 #[derive(Debug)]
 pub(crate) enum SysEvent {
@@ -56,4 +105,6 @@ pub(crate) enum SysEvent {
         readiness: Readiness,
     },
     ChildExit(ChildExit),
+    Down(Down),
+    Exit(Exit),
 }

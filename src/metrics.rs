@@ -53,22 +53,26 @@ pub struct Metrics {
     pub timers_fired: u64,
     /// fd readiness events delivered to the actors that watch the fds.
     pub io_events: u64,
+    /// Dead letters: messages dropped because their receiver ended (see
+    /// [`Observer::on_dead_letters`](crate::Observer::on_dead_letters)).
+    pub dead_letters: u64,
     /// Actors alive now.
     pub live_actors: usize,
 }
 
 /// One line, for logs: `delivered 4, refused 1, turns 2, timers fired 0,
-/// I/O events 0, live actors 0`.
+/// I/O events 0, dead letters 0, live actors 0`.
 impl fmt::Display for Metrics {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "delivered {}, refused {}, turns {}, timers fired {}, I/O events {}, live actors {}",
+            "delivered {}, refused {}, turns {}, timers fired {}, I/O events {}, dead letters {}, live actors {}",
             self.delivered,
             self.refused,
             self.turns,
             self.timers_fired,
             self.io_events,
+            self.dead_letters,
             self.live_actors
         )
     }
@@ -82,6 +86,7 @@ pub(crate) struct Counters {
     pub(crate) turns: u64,
     pub(crate) timers_fired: u64,
     pub(crate) io_events: u64,
+    pub(crate) dead_letters: u64,
 }
 
 impl Counters {
@@ -93,6 +98,7 @@ impl Counters {
             turns: self.turns,
             timers_fired: self.timers_fired,
             io_events: self.io_events,
+            dead_letters: self.dead_letters,
             live_actors,
         }
     }

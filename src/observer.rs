@@ -52,6 +52,14 @@ pub trait Observer {
     fn on_mailbox_full(&mut self, target: ActorId) {
         let _ = target;
     }
+    /// Dead letters (R34): `count` messages of type `type_name` for `target`
+    /// were dropped because it ended: those still in its mailbox or waiting
+    /// for room (once, at its teardown), its pending timers' messages, and
+    /// a message from another thread that arrived after it ended (one call
+    /// each). Messages handed back to their sender are not dead letters.
+    fn on_dead_letters(&mut self, target: ActorId, type_name: &'static str, count: usize) {
+        let _ = (target, type_name, count);
+    }
 }
 
 /// The loop's observer slot. Every hook is called through

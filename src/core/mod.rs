@@ -35,6 +35,7 @@
 mod fd_table;
 pub(crate) mod inbox;
 mod io;
+mod links;
 mod names;
 mod park;
 mod remote;
@@ -72,6 +73,11 @@ pub(crate) trait ErasedActor {
     fn new_mailbox(&self) -> AnyMailbox;
     /// The `TypeId` of the message type.
     fn msg_type(&self) -> TypeId;
+    /// The name of the message type (for dead letters).
+    fn msg_type_name(&self) -> &'static str;
+    /// Runs the actor's [`Actor::on_start`](crate::Actor::on_start) hook;
+    /// false when it panicked.
+    fn starting(&mut self, core: &mut Core, id: ActorId) -> bool;
     /// Runs the actor's [`Actor::on_stop`](crate::Actor::on_stop) hook
     /// (its teardown begins); false when the hook panicked.
     fn stopping(&mut self, core: &mut Core, id: ActorId, reason: StopReason) -> bool;
@@ -133,6 +139,8 @@ pub struct Core {
     armed: Option<u64>,
     watches: FdTable,
     next_token: u64,
+    /// The number of the latest monitor (`links.rs`).
+    next_monitor: u64,
     pub(crate) observer: ObserverSlot,
     pub(crate) counters: Counters,
     pub(crate) remote: Arc<Remote<Core>>,
@@ -148,6 +156,8 @@ pub struct Core {
     limited: Vec<Limited>,
     events_buf: Vec<ReadyEvent>,
     pub(crate) in_run: bool,
+    /// The loop is being dropped: spawns fail (`teardown_all`).
+    closing: bool,
     /// The loop's clock (timer deadlines count from its creation).
     clock: Clock,
     /// System events for the running actor, queued after its batch.
@@ -204,6 +214,7 @@ impl Core {
             armed: None,
             watches: FdTable::default(),
             next_token: 1,
+            next_monitor: 0,
             observer: ObserverSlot::default(),
             counters: Counters::default(),
             remote,
@@ -214,6 +225,7 @@ impl Core {
             limited: Vec::new(),
             events_buf: Vec::new(),
             in_run: false,
+            closing: false,
             deferred_sys: Vec::new(),
             current: None,
         })
@@ -292,8 +304,9 @@ impl Core {
     /// `M` (for ids that come from names or from C).
     pub fn addr_of<M: 'static>(&self, id: ActorId) -> Option<Addr<M>> {
         let actor = self.actors.get(id)?.actor.as_ref();
-        // While its behavior runs the actor is out of its slot; it is the
-        // current actor, and its type was checked when it was spawned.
+        // While its behavior or a hook runs the actor is out of its slot
+        // (the current actor, or one whose teardown is under way); its type
+        // was checked when it was spawned.
         match actor {
             Some(a) if a.msg_type() != TypeId::of::<M>() => None,
             _ => Some(Addr::new(id)),
@@ -348,6 +361,15 @@ impl Core {
         self.counters.refused += 1;
         trace_mailbox_full!(id);
         self.observer.notify(|o| o.on_mailbox_full(id));
+    }
+
+    /// `count` messages of type `type_name` for `id` were dropped because
+    /// it ended: counted, and told to the observer (R34).
+    #[cold]
+    pub(crate) fn note_dead_letters(&mut self, id: ActorId, type_name: &'static str, count: usize) {
+        self.counters.dead_letters += count as u64;
+        self.observer
+            .notify(|o| o.on_dead_letters(id, type_name, count));
     }
 
     /// [`Core::send`] without telling the observer.
@@ -470,6 +492,7 @@ impl Core {
     pub(crate) fn run_actor(&mut self, slot: u32) {
         let budget = self.config.max_msgs_per_actor;
         let s = self.actors.at_mut(slot);
+        debug_assert!(s.scheduled, "slot {slot} is in the run queue unmarked");
         let Some(mut actor) = s.actor.take() else {
             s.scheduled = false;
             return;
@@ -481,7 +504,18 @@ impl Core {
             [id.to_raw(), clock.now_ms(), queued as u64]
         });
         self.current = Some(id);
-        let turn = actor.run(self, slot, budget);
+        let turn = if self.actors.at(slot).started {
+            actor.run(self, slot, budget)
+        } else {
+            let s = self.actors.at_mut(slot);
+            s.started = true;
+            let kill = s.kill;
+            match kill {
+                Some(reason) => Turn::Ended(reason),
+                None if !actor.starting(self, id) => Turn::Ended(StopReason::Panic),
+                None => actor.run(self, slot, budget),
+            }
+        };
         self.current = None;
         self.actors.at_mut(slot).actor = Some(actor);
         if !self.deferred_sys.is_empty() {
@@ -521,7 +555,11 @@ impl Core {
     /// dropped.
     fn teardown(&mut self, slot: u32, mut reason: StopReason) {
         let id = self.actors.id_of(slot);
-        if let Some(mut actor) = self.actors.at_mut(slot).actor.take() {
+        let s = self.actors.at_mut(slot);
+        // Marked runnable, so that what the hook sends it queues no run
+        // (`remove` clears the mark).
+        s.scheduled = true;
+        if let Some(mut actor) = s.actor.take() {
             // The slot stays live while the hook runs, as during a turn.
             let outer = self.current.replace(id);
             if !actor.stopping(self, id, reason) {
@@ -540,6 +578,7 @@ impl Core {
             if !e.fds.is_empty() {
                 self.remove_watches_of(id, std::mem::take(&mut e.fds));
             }
+            self.signal_exit(id, reason, e);
         }
         let timers = self.timers.remove_owner(slot);
         let mut park = extras
@@ -556,26 +595,45 @@ impl Core {
         // last; a panicking destructor must not take the loop down (each
         // message on its own: a second panic while one unwinds would abort
         // the process).
+        let mut dead = timers.len();
         drop_each_quietly(timers);
         if let Some(p) = park.as_mut() {
+            dead += p.len();
             p.drop_each();
         }
         if let Some(mut mailbox) = removed.mailbox {
-            mailbox.drop_each();
+            dead += mailbox.drop_each();
+        }
+        if dead != 0 {
+            let type_name = removed.actor.as_ref().map_or("?", |a| a.msg_type_name());
+            self.note_dead_letters(id, type_name, dead);
         }
         drop_quietly(removed.actor);
         drop_quietly(extras);
     }
 
-    /// Tears down every actor (the loop is going away); no reports.
+    /// Tears down every actor (the loop is going away); no reports. Actors
+    /// without a live parent go first, so that a supervisor stops its
+    /// children in its own order (R24); spawns fail meanwhile, so what the
+    /// `on_stop` hooks do cannot leave an actor behind.
     pub(crate) fn teardown_all(&mut self) {
         self.observer.put(None);
-        for slot in 0..self.actors.len() {
-            let s = self.actors.at_mut(slot);
-            if s.live {
-                s.parent = None;
-                self.teardown(slot, StopReason::Normal);
+        self.closing = true;
+        let mut roots_only = true;
+        while self.actors.live() != 0 {
+            let mut ended = 0;
+            for slot in 0..self.actors.len() {
+                let s = self.actors.at(slot);
+                let root = s.parent.map_or(true, |p| !self.is_alive(p));
+                if s.live && (root || !roots_only) {
+                    self.actors.at_mut(slot).parent = None;
+                    self.teardown(slot, StopReason::Normal);
+                    ended += 1;
+                }
             }
+            // Parents are older than their children, so a pass always finds
+            // a root; were it not so, the next pass takes everyone.
+            roots_only = ended != 0;
         }
     }
 

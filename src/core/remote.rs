@@ -18,7 +18,7 @@
 //! So that one slow target cannot fill that bound and shut out sends to
 //! every other actor, a target whose park reaches its share — its mailbox
 //! capacity, or a quarter of the bound if more — is *limited*
-//! (`handle::Limits`). A quarter: a burst into one actor of up to a quarter
+//! (`inbox::Limits`). A quarter: a burst into one actor of up to a quarter
 //! of the bound is still taken whole, and one slow target leaves three
 //! quarters to the others (it takes four to fill the bound); the mailbox
 //! capacity because a mailbox's worth is what a target takes in one
@@ -135,6 +135,10 @@ impl Core {
             }
             Err(e) => {
                 drop_quietly(e.message);
+                if e.error == Error::NoSuchActor {
+                    // Its target is gone: a dead letter.
+                    self.note_dead_letters(to.id(), std::any::type_name::<M>(), 1);
+                }
                 true
             }
         }

@@ -54,7 +54,8 @@ impl Core {
     ///
     /// # Errors
     ///
-    /// `MaxActors` when `max_actors` actors are alive.
+    /// `MaxActors` when `max_actors` actors are alive; `LoopClosed` from an
+    /// [`Actor::on_stop`] hook while the loop is being dropped.
     pub fn spawn<A: Actor>(&mut self, actor: A) -> Result<Addr<A::Msg>, Error> {
         self.spawn_with(actor, SpawnOptions::default())
     }
@@ -64,7 +65,8 @@ impl Core {
     /// # Errors
     ///
     /// `MaxActors` when the table is full; `InvalidArg` when the name is
-    /// taken; `NoSuchActor` when the parent is not alive.
+    /// taken; `NoSuchActor` when the parent is not alive; `LoopClosed` while
+    /// the loop is being dropped.
     pub fn spawn_with<A: Actor>(
         &mut self,
         actor: A,
@@ -85,6 +87,9 @@ impl Core {
             drop_quietly(actor);
             Err(error)
         };
+        if self.closing {
+            return refuse(actor, Error::LoopClosed);
+        }
         if let Some(parent) = opts.parent {
             if !self.is_alive(parent) {
                 return refuse(actor, Error::NoSuchActor);

@@ -28,6 +28,8 @@ pub(crate) struct Slot<A: ?Sized> {
     pub(crate) live: bool,
     /// In the run queue.
     pub(crate) scheduled: bool,
+    /// Its `on_start` ran (its first turn began).
+    pub(crate) started: bool,
     /// Has a park in its extras (kept, emptied, until the actor is torn
     /// down): a flag in the slot so that the turn's end looks no further.
     pub(crate) parked: bool,
@@ -37,7 +39,7 @@ pub(crate) struct Slot<A: ?Sized> {
     pub(crate) kill: Option<StopReason>,
     /// Told with a child exit when this actor ends.
     pub(crate) parent: Option<ActorId>,
-    /// The actor; `None` while its behavior runs.
+    /// The actor; `None` while its behavior or one of its hooks runs.
     pub(crate) actor: Option<Box<A>>,
     /// Created by the first message.
     pub(crate) mailbox: Option<AnyMailbox>,
@@ -55,6 +57,15 @@ pub(crate) struct Extras {
     /// State a layer above keeps for this actor, typed by that layer: a
     /// supervisor's table of children.
     pub(crate) attached: Option<Box<dyn Any>>,
+    /// Monitors of this actor: (monitor number, watcher) (`links.rs`).
+    pub(crate) watchers: Vec<(u64, ActorId)>,
+    /// Monitors this actor holds, until their `Down` is delivered or they
+    /// are removed: (monitor number, target).
+    pub(crate) monitoring: Vec<(u64, ActorId)>,
+    /// Actors linked with this one (both sides list each other).
+    pub(crate) links: Vec<ActorId>,
+    /// Linked exits arrive as messages instead of ending this actor.
+    pub(crate) trap_exits: bool,
 }
 
 /// What [`ActorTable::remove`] takes out of a slot, to be dropped by the
@@ -152,6 +163,7 @@ impl<A: ?Sized> ActorTable<A> {
                     cap: 0,
                     live: false,
                     scheduled: false,
+                    started: false,
                     parked: false,
                     limited: false,
                     kill: None,
@@ -189,6 +201,7 @@ impl<A: ?Sized> ActorTable<A> {
         };
         s.live = false;
         s.scheduled = false;
+        s.started = false;
         s.parked = false;
         s.limited = false;
         s.kill = None;

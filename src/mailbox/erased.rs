@@ -69,7 +69,7 @@ mod header {
 trait ErasedMailbox {
     fn push_sys(&mut self, event: SysEvent);
     fn len(&self) -> usize;
-    fn drop_each(&mut self);
+    fn drop_each(&mut self) -> usize;
 }
 
 impl<M> ErasedMailbox for Mailbox<M> {
@@ -81,8 +81,8 @@ impl<M> ErasedMailbox for Mailbox<M> {
         Mailbox::len(self)
     }
 
-    fn drop_each(&mut self) {
-        Mailbox::drop_each(self);
+    fn drop_each(&mut self) -> usize {
+        Mailbox::drop_each(self)
     }
 }
 
@@ -122,8 +122,9 @@ impl AnyMailbox {
         self.0.tail().len()
     }
 
-    /// Drops the messages one by one (see `Mailbox::drop_each`).
-    pub(crate) fn drop_each(&mut self) {
+    /// Drops the messages one by one; how many of the message type it held
+    /// (see `Mailbox::drop_each`).
+    pub(crate) fn drop_each(&mut self) -> usize {
         self.0.tail_mut().drop_each()
     }
 }

@@ -14,7 +14,8 @@
 //!   good (temporary, or transient after a normal exit) gives `NoSuchActor`;
 //! - children stopped by their supervisor (for a strategy, an escalation or
 //!   the supervisor's own end) are torn down at once, in reverse start order,
-//!   and reported to the observer as a normal stop;
+//!   and reported to the observer as a normal stop (a panic in the child's
+//!   [`Actor::on_stop`] makes it a panic);
 //! - a child that cannot be started (its factory panicked, the actor table
 //!   is full, its name is taken) at a restart is a failure of that child,
 //!   as in Erlang/OTP: it counts toward the intensity and the child is
@@ -22,8 +23,9 @@
 //!   started yet); only exceeding the intensity gives up (R22). At the
 //!   supervisor's spawn, the spawn is undone and returns the error;
 //! - user code run by the supervisor (factories, destructors, observer
-//!   hooks) never unwinds through it: its table stays in the loop's [`Core`]
-//!   the whole time, so no child is ever left without its supervisor;
+//!   hooks) never unwinds through it: its table stays attached to its slot
+//!   in the loop's [`Core`] until its own teardown has stopped every child,
+//!   so no child is ever left without its supervisor;
 //! - as in Erlang/OTP, a supervisor stays up when its children have all
 //!   ended for good; with [`SupervisorSpec::auto_shutdown`] it stops normally
 //!   then, so that a loop whose work is done becomes idle (R2).
@@ -52,7 +54,8 @@ pub(crate) enum SupMsg {
     Restart { indices: Vec<usize>, epoch: u64 },
 }
 
-/// The supervisor actor. Its state is in the loop's supervisor table.
+/// The supervisor actor. Its table is state attached to its slot in the
+/// loop's [`Core`].
 struct SupervisorActor;
 
 impl Actor for SupervisorActor {
@@ -509,16 +512,17 @@ impl Core {
     /// Stops a supervisor's children in reverse start order (its `on_stop`
     /// calls this first, R24).
     fn sup_teardown(&mut self, sup: ActorId) {
-        let Some(Ok(mut state)) = self.detach(sup).map(|s| s.downcast::<SupState>()) else {
-            return;
-        };
-        for child in state.children.iter_mut().rev() {
-            if let Some(id) = child.current.take() {
+        // The table stays attached while the children's `on_stop` hooks
+        // run, so that they can still reach their siblings.
+        let n = self.sup_state(sup).map_or(0, |s| s.children.len());
+        for i in (0..n).rev() {
+            let current = self.sup_child_mut(sup, i).and_then(|c| c.current.take());
+            if let Some(id) = current {
                 self.terminate_now(id);
             }
         }
         // The specs hold user closures.
-        drop_quietly(state);
+        drop_quietly(self.detach(sup));
     }
 }
 
