@@ -5,7 +5,7 @@ use crate::core::{Core, ErasedActor, Turn};
 use crate::mailbox::erased::AnyMailbox;
 use crate::mailbox::{Item, Sys};
 use crate::message::{ChildExit, Down, Exit, IoEvent, MonitorRef, StopReason, SysEvent};
-use crate::{ActorId, Addr, Error, Interest};
+use crate::{ActorId, Addr, Answer, Error, Interest, ReplyTo, SendError};
 use std::any::TypeId;
 use std::fmt;
 use std::marker::PhantomData;
@@ -255,6 +255,25 @@ impl<'a, A: Actor> Context<'a, A> {
             target,
             n: 0,
         })
+    }
+
+    /// The running actor asks `target` ([`Core::ask`] with itself as the
+    /// asker): `request` builds the request around a [`ReplyTo<R>`], and
+    /// the one [`Answer<R>`] arrives as the message `answer` makes of it.
+    ///
+    /// # Errors
+    ///
+    /// `MailboxFull`, with the request, when `target`'s mailbox is full (no
+    /// answer will come).
+    pub fn ask<Req: 'static, R: 'static>(
+        &mut self,
+        target: Addr<Req>,
+        timeout: std::time::Duration,
+        request: impl FnOnce(ReplyTo<R>) -> Req,
+        answer: impl FnOnce(Answer<R>) -> A::Msg + 'static,
+    ) -> Result<(), SendError<Req>> {
+        let me = self.addr();
+        self.core.ask(me, target, timeout, request, answer)
     }
 
     /// Links the running actor with `other` ([`Core::link`]).

@@ -141,6 +141,7 @@ fn run_turns(core: &mut Core) -> Result<(), Error> {
                 };
                 core.run_actor(slot);
             }
+            core.settle_asks();
         }
         if !core.scheduler.is_empty() {
             // Poll I/O between turns (R5) when anything can be ready:

@@ -3,9 +3,11 @@
 
 use crate::core::inbox::Remote;
 use crate::core::Core;
-use crate::{Addr, SendError};
+use crate::{Addr, Answer, ReplyTo, SendError};
 use std::fmt;
+use std::sync::mpsc::sync_channel;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Sends into a loop from any thread. `Clone`, `Send` and `Sync`.
 ///
@@ -72,6 +74,59 @@ impl LoopHandle {
     /// them waiting (R14).
     pub fn send<M: Send + 'static>(&self, to: Addr<M>, msg: M) -> Result<(), SendError<M>> {
         self.remote.post(to, msg)
+    }
+
+    /// Asks `target` from this thread and blocks for the answer, at most
+    /// `timeout` (R31): `request` builds the request around a
+    /// [`ReplyTo<R>`], which is sent like [`LoopHandle::send`]. The answer
+    /// is the reply, [`Answer::Timeout`] (a later reply is discarded), or
+    /// [`Answer::NoSuchActor`] / [`Answer::Dropped`] when the receiver ended
+    /// or dropped the handle unanswered. Never call it from the thread that
+    /// runs the loop: the loop could not run to answer.
+    ///
+    /// # Errors
+    ///
+    /// The request comes back when the send is refused, as for
+    /// [`LoopHandle::send`]; no answer comes then.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use jzx::{Actor, Answer, Context, Flow, Loop, ReplyTo};
+    /// use std::time::Duration;
+    ///
+    /// struct Counter(u64);
+    /// impl Actor for Counter {
+    ///     type Msg = ReplyTo<u64>;
+    ///     fn handle(&mut self, cx: &mut Context<'_, Self>, reply: ReplyTo<u64>) -> Flow {
+    ///         self.0 += 1;
+    ///         reply.reply(cx, self.0);
+    ///         if self.0 == 2 { Flow::Stop } else { Flow::Continue }
+    ///     }
+    /// }
+    ///
+    /// let mut lp = Loop::new()?;
+    /// let counter = lp.spawn(Counter(0))?;
+    /// let handle = lp.handle();
+    /// let asker = std::thread::spawn(move || {
+    ///     let second = Duration::from_secs(5);
+    ///     let a = handle.ask(counter, second, |reply| reply).ok().unwrap();
+    ///     let b = handle.ask(counter, second, |reply| reply).ok().unwrap();
+    ///     (a, b)
+    /// });
+    /// lp.run()?;
+    /// assert_eq!(asker.join().unwrap(), (Answer::Reply(1), Answer::Reply(2)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn ask<Req: Send + 'static, R: Send + 'static>(
+        &self,
+        target: Addr<Req>,
+        timeout: Duration,
+        request: impl FnOnce(ReplyTo<R>) -> Req,
+    ) -> Result<Answer<R>, SendError<Req>> {
+        let (to, answer) = sync_channel(1);
+        self.remote.post(target, request(ReplyTo::for_thread(to)))?;
+        Ok(answer.recv_timeout(timeout).unwrap_or(Answer::Timeout))
     }
 
     /// Asks the loop to stop after its current turn; from any thread. If the

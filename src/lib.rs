@@ -178,6 +178,7 @@ mod mailbox;
 mod message;
 mod metrics;
 mod observer;
+mod reply;
 pub mod sim;
 mod supervisor;
 mod timer;
@@ -198,6 +199,7 @@ pub use id::{ActorId, TimerId};
 pub use message::{ChildExit, Down, DownReason, Exit, IoEvent, MonitorRef, StopReason};
 pub use metrics::Metrics;
 pub use observer::Observer;
+pub use reply::{Answer, ReplyTo};
 pub use supervisor::{
     Backoff, BackoffKind, ChildRef, ChildSpec, RestartMode, Strategy, Supervisor, SupervisorSpec,
 };

@@ -21,6 +21,11 @@ pub(crate) trait TimerMsg<C> {
     fn fire(self: Box<Self>, core: &mut C, target: crate::ActorId);
     /// A one-shot copy of the message, for an interval's next delivery.
     fn copy(&self) -> Box<dyn TimerMsg<C>>;
+    /// Whether it is a message for its target (counted as a dead letter
+    /// when the target ends first), not the runtime's own timeout.
+    fn is_message(&self) -> bool {
+        true
+    }
 }
 
 const NIL: u32 = u32::MAX;

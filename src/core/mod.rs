@@ -32,12 +32,14 @@
 //! `Core`: `spawn.rs`, `io.rs`, `timers.rs`, `remote.rs`, `names.rs`.
 //! `tests/layers.rs` checks that no file imports one that imports it.
 
+mod ask;
 mod fd_table;
 pub(crate) mod inbox;
 mod io;
 mod links;
 mod names;
 mod park;
+pub(crate) mod pending;
 mod remote;
 pub(crate) mod scheduler;
 pub(crate) mod spawn;
@@ -62,6 +64,7 @@ use std::sync::Arc;
 use fd_table::FdTable;
 use inbox::{Remote, RemoteMsg};
 use park::Limited;
+use pending::{DroppedReplies, PendingAsk};
 use scheduler::Scheduler;
 use table::ActorTable;
 
@@ -141,6 +144,11 @@ pub struct Core {
     next_token: u64,
     /// The number of the latest monitor (`links.rs`).
     next_monitor: u64,
+    /// Asks waiting for their answer, by number (`ask.rs`).
+    asks: std::collections::HashMap<u64, PendingAsk<Core>>,
+    next_ask: u64,
+    /// Reply handles dropped unanswered, shared with every handle.
+    dropped_replies: Arc<DroppedReplies>,
     pub(crate) observer: ObserverSlot,
     pub(crate) counters: Counters,
     pub(crate) remote: Arc<Remote<Core>>,
@@ -215,6 +223,9 @@ impl Core {
             watches: FdTable::default(),
             next_token: 1,
             next_monitor: 0,
+            asks: std::collections::HashMap::new(),
+            next_ask: 0,
+            dropped_replies: Arc::default(),
             observer: ObserverSlot::default(),
             counters: Counters::default(),
             remote,
@@ -579,6 +590,9 @@ impl Core {
                 self.remove_watches_of(id, std::mem::take(&mut e.fds));
             }
             self.signal_exit(id, reason, e);
+            if !e.asks.is_empty() {
+                self.drop_asks_of(e);
+            }
         }
         let timers = self.timers.remove_owner(slot);
         let mut park = extras
@@ -595,15 +609,18 @@ impl Core {
         // last; a panicking destructor must not take the loop down (each
         // message on its own: a second panic while one unwinds would abort
         // the process).
-        let mut dead = timers.len();
-        drop_each_quietly(timers);
-        if let Some(p) = park.as_mut() {
-            dead += p.len();
-            p.drop_each();
-        }
-        if let Some(mut mailbox) = removed.mailbox {
-            dead += mailbox.drop_each();
-        }
+        let dead = pending::dropping_dead_letters(|| {
+            let mut dead = timers.iter().filter(|t| t.is_message()).count();
+            drop_each_quietly(timers);
+            if let Some(p) = park.as_mut() {
+                dead += p.len();
+                p.drop_each();
+            }
+            if let Some(mut mailbox) = removed.mailbox {
+                dead += mailbox.drop_each();
+            }
+            dead
+        });
         if dead != 0 {
             let type_name = removed.actor.as_ref().map_or("?", |a| a.msg_type_name());
             self.note_dead_letters(id, type_name, dead);

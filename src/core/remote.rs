@@ -134,7 +134,7 @@ impl Core {
                 false
             }
             Err(e) => {
-                drop_quietly(e.message);
+                super::pending::dropping_dead_letters(|| drop_quietly(e.message));
                 if e.error == Error::NoSuchActor {
                     // Its target is gone: a dead letter.
                     self.note_dead_letters(to.id(), std::any::type_name::<M>(), 1);

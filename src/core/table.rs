@@ -66,6 +66,8 @@ pub(crate) struct Extras {
     pub(crate) links: Vec<ActorId>,
     /// Linked exits arrive as messages instead of ending this actor.
     pub(crate) trap_exits: bool,
+    /// The asks it waits for (`ask.rs`).
+    pub(crate) asks: Vec<u64>,
 }
 
 /// What [`ActorTable::remove`] takes out of a slot, to be dropped by the

@@ -87,7 +87,7 @@ impl Core {
         Ok(self.clock.jump_to(deadline))
     }
 
-    fn add_timer(
+    pub(super) fn add_timer(
         &mut self,
         target: ActorId,
         delay: Duration,

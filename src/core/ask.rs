@@ -1,0 +1,174 @@
+//! Asks: a request carrying a one-shot [`ReplyTo`], and exactly one
+//! [`Answer`] for its asker (R31; the types and their doc are in
+//! `reply.rs`).
+//!
+//! An ask is a [`PendingAsk`] under its number until its outcome: the
+//! reply ([`ReplyTo::reply`] resolves it), its timeout (a timer of the
+//! asker's), or its handle's drop (noted by the handle in
+//! [`DroppedReplies`](super::pending::DroppedReplies), settled after each turn: `NoSuchActor` when the
+//! receiver's end dropped it, `Dropped` otherwise). Whichever comes first
+//! resolves it; the others find nothing and are discarded. The answer goes
+//! to the asker's reserved lane, like a timer's message, so a full mailbox
+//! never refuses it. An asker that ends forgets its asks.
+
+use super::pending::{dropping_dead_letters, PendingAsk, RawAnswer};
+use super::table::Extras;
+use super::Core;
+use crate::observer::drop_quietly;
+use crate::reply::{Answer, ReplyTo};
+use crate::timer::TimerMsg;
+use crate::{ActorId, Addr, Error, SendError, StopReason};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::time::Duration;
+
+/// The timer of an ask's timeout.
+struct AskTimeout(u64);
+
+impl TimerMsg<Core> for AskTimeout {
+    fn fire(self: Box<Self>, core: &mut Core, _asker: ActorId) {
+        core.resolve_ask(self.0, RawAnswer::Timeout);
+    }
+    fn copy(&self) -> Box<dyn TimerMsg<Core>> {
+        Box::new(AskTimeout(self.0))
+    }
+    fn is_message(&self) -> bool {
+        false
+    }
+}
+
+impl Core {
+    /// `asker` asks `target`: `request` builds the request around a
+    /// [`ReplyTo<R>`], which is sent to `target`; the one [`Answer<R>`]
+    /// (the reply, [`Answer::Timeout`] after `timeout`, or
+    /// [`Answer::NoSuchActor`] / [`Answer::Dropped`]) reaches `asker` as
+    /// the message `answer` makes of it, in its reserved lane. A
+    /// `Duration::MAX` timeout never fires. See [`ReplyTo`] for an example.
+    ///
+    /// # Errors
+    ///
+    /// No answer will come, and the request comes back: `NoSuchActor` when
+    /// `asker` is not alive; `MailboxFull` when `target`'s mailbox is full.
+    /// (A dead `target` is an answer, [`Answer::NoSuchActor`].)
+    pub fn ask<Req: 'static, R: 'static, M: 'static>(
+        &mut self,
+        asker: Addr<M>,
+        target: Addr<Req>,
+        timeout: Duration,
+        request: impl FnOnce(ReplyTo<R>) -> Req,
+        answer: impl FnOnce(Answer<R>) -> M + 'static,
+    ) -> Result<(), SendError<Req>> {
+        self.next_ask += 1;
+        let id = self.next_ask;
+        let req = request(ReplyTo::for_ask(id, self.dropped_replies.clone()));
+        if !self.is_alive(asker.id()) {
+            return Err(SendError {
+                error: Error::NoSuchActor,
+                message: req,
+            });
+        }
+        let to = asker.id();
+        let deliver = Box::new(move |core: &mut Core, raw: RawAnswer| {
+            let typed = match raw {
+                RawAnswer::Reply(value) => match value.downcast::<R>() {
+                    Ok(value) => Answer::Reply(*value),
+                    Err(_) => Answer::Dropped,
+                },
+                RawAnswer::Timeout => Answer::Timeout,
+                RawAnswer::NoSuchActor => Answer::NoSuchActor,
+                RawAnswer::Dropped => Answer::Dropped,
+            };
+            let msg = answer(typed);
+            core.push_timer_msg(to, msg);
+        });
+        let timer = (timeout != Duration::MAX)
+            .then(|| self.add_timer(to, timeout, None, Box::new(AskTimeout(id))));
+        self.asks.insert(
+            id,
+            PendingAsk {
+                asker: to,
+                timer,
+                deliver,
+            },
+        );
+        self.actors.extras_mut(to.slot()).asks.push(id);
+        match self.send(target, req) {
+            Ok(()) => Ok(()),
+            Err(e) if e.error == Error::NoSuchActor => {
+                // An answer: the request's handle, dropped as a dead
+                // letter, says so after this turn.
+                dropping_dead_letters(|| drop_quietly(e.message));
+                Ok(())
+            }
+            Err(e) => {
+                self.forget_ask(id);
+                Err(e)
+            }
+        }
+    }
+
+    /// Resolves ask `id` with `raw`; false when it was resolved already
+    /// (the late reply is discarded).
+    pub(crate) fn resolve_ask(&mut self, id: u64, raw: RawAnswer) -> bool {
+        let Some(pending) = self.asks.remove(&id) else {
+            return false;
+        };
+        if let (Some(timer), false) = (pending.timer, matches!(raw, RawAnswer::Timeout)) {
+            let _ = self.cancel_timer(timer);
+        }
+        if let Some(e) = self
+            .actors
+            .get_mut(pending.asker)
+            .and_then(|s| s.extras.as_mut())
+        {
+            e.asks.retain(|&a| a != id);
+        }
+        let deliver = pending.deliver;
+        // `answer` is the asker's code: a panic there is the asker's.
+        if catch_unwind(AssertUnwindSafe(|| deliver(self, raw))).is_err() {
+            let _ = self.kill(pending.asker, StopReason::Panic);
+        }
+        true
+    }
+
+    /// Removes ask `id` with no answer.
+    fn forget_ask(&mut self, id: u64) {
+        if let Some(pending) = self.asks.remove(&id) {
+            if let Some(timer) = pending.timer {
+                let _ = self.cancel_timer(timer);
+            }
+            if let Some(e) = self
+                .actors
+                .get_mut(pending.asker)
+                .and_then(|s| s.extras.as_mut())
+            {
+                e.asks.retain(|&a| a != id);
+            }
+            drop_quietly(pending.deliver);
+        }
+    }
+
+    /// Answers the asks whose handles were dropped unanswered.
+    #[inline]
+    pub(crate) fn settle_asks(&mut self) {
+        if self.dropped_replies.any() {
+            for (id, ended) in self.dropped_replies.take() {
+                let raw = if ended {
+                    RawAnswer::NoSuchActor
+                } else {
+                    RawAnswer::Dropped
+                };
+                self.resolve_ask(id, raw);
+            }
+        }
+    }
+
+    /// An asker ended (`extras` are what it held): its asks go, unanswered
+    /// (their timers went with its other timers).
+    pub(super) fn drop_asks_of(&mut self, extras: &mut Extras) {
+        for id in std::mem::take(&mut extras.asks) {
+            if let Some(pending) = self.asks.remove(&id) {
+                drop_quietly(pending.deliver);
+            }
+        }
+    }
+}

@@ -1,0 +1,161 @@
+//! Request/reply (R31): [`ReplyTo`], the one-shot handle a request
+//! carries, and [`Answer`], the one outcome its asker gets.
+//!
+//! An actor asks with [`Context::ask`](crate::Context::ask) (or
+//! [`Core::ask`](crate::Core::ask)): it builds the request around a
+//! `ReplyTo<R>`, names a timeout, and says how an [`Answer<R>`] becomes one
+//! of its own messages. Exactly one answer reaches it, in its mailbox's
+//! reserved lane (never refused for room): the reply, [`Answer::Timeout`],
+//! or [`Answer::NoSuchActor`] / [`Answer::Dropped`] when the receiver ended
+//! or dropped the handle without replying. A reply after the timeout is
+//! discarded. From a thread outside the loop,
+//! [`LoopHandle::ask`](crate::LoopHandle::ask) blocks for the answer.
+
+use crate::core::pending::{receiver_ended, DroppedReplies, RawAnswer};
+use crate::core::Core;
+use std::fmt;
+use std::sync::mpsc::SyncSender;
+use std::sync::Arc;
+
+/// The outcome of an ask: exactly one per request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Answer<R> {
+    /// The receiver replied.
+    Reply(R),
+    /// No reply within the timeout; a later one is discarded.
+    Timeout,
+    /// The receiver was not alive, or ended with the request unhandled.
+    NoSuchActor,
+    /// The receiver dropped the [`ReplyTo`] without replying.
+    Dropped,
+}
+
+impl<R> Answer<R> {
+    /// The reply, if there was one.
+    pub fn reply(self) -> Option<R> {
+        match self {
+            Answer::Reply(r) => Some(r),
+            _ => None,
+        }
+    }
+}
+
+/// The one-shot handle of a request: its receiver answers with
+/// [`ReplyTo::reply`]. Dropping it unanswered tells the asker
+/// ([`Answer::Dropped`], or [`Answer::NoSuchActor`] when it is dropped
+/// because the receiver ended). `Send` when `R` is, so a request may be
+/// handed on; the reply itself is made on the asker's loop.
+///
+/// # Examples
+///
+/// ```
+/// use jzx::{Actor, Answer, Context, Flow, Loop, ReplyTo};
+/// use std::time::Duration;
+///
+/// /// Doubles numbers.
+/// struct Doubler;
+/// impl Actor for Doubler {
+///     type Msg = (u32, ReplyTo<u32>);
+///     fn handle(&mut self, cx: &mut Context<'_, Self>, (n, reply): Self::Msg) -> Flow {
+///         reply.reply(cx, 2 * n);
+///         Flow::Continue
+///     }
+/// }
+///
+/// /// Asks once, checks the answer, stops both.
+/// struct Client(jzx::Addr<(u32, ReplyTo<u32>)>);
+/// enum ClientMsg { Go, Got(Answer<u32>) }
+/// impl Actor for Client {
+///     type Msg = ClientMsg;
+///     fn handle(&mut self, cx: &mut Context<'_, Self>, msg: ClientMsg) -> Flow {
+///         match msg {
+///             ClientMsg::Go => {
+///                 cx.ask(self.0, Duration::from_secs(1), |r| (21, r), ClientMsg::Got)
+///                     .map_err(|e| e.error)
+///                     .unwrap();
+///                 Flow::Continue
+///             }
+///             ClientMsg::Got(answer) => {
+///                 assert_eq!(answer, Answer::Reply(42));
+///                 cx.stop_actor(self.0.id()).unwrap();
+///                 Flow::Stop
+///             }
+///         }
+///     }
+/// }
+///
+/// let mut lp = Loop::new()?;
+/// let doubler = lp.spawn(Doubler)?;
+/// let client = lp.spawn(Client(doubler))?;
+/// lp.send(client, ClientMsg::Go)?;
+/// lp.run()?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct ReplyTo<R> {
+    to: Dest<R>,
+}
+
+enum Dest<R> {
+    /// An actor's ask, waiting in its loop.
+    Ask {
+        id: u64,
+        dropped: Arc<DroppedReplies>,
+    },
+    /// A thread blocked in `LoopHandle::ask`.
+    Thread(SyncSender<Answer<R>>),
+    /// Answered.
+    Done,
+}
+
+impl<R: 'static> ReplyTo<R> {
+    pub(crate) fn for_ask(id: u64, dropped: Arc<DroppedReplies>) -> ReplyTo<R> {
+        ReplyTo {
+            to: Dest::Ask { id, dropped },
+        }
+    }
+
+    pub(crate) fn for_thread(to: SyncSender<Answer<R>>) -> ReplyTo<R> {
+        ReplyTo {
+            to: Dest::Thread(to),
+        }
+    }
+
+    /// Answers the request with `value`, on the loop that runs the
+    /// receiver. Returns whether the asker takes it: false when the ask
+    /// timed out (or its asker ended) first, and the reply is discarded.
+    pub fn reply(mut self, core: &mut Core, value: R) -> bool {
+        match std::mem::replace(&mut self.to, Dest::Done) {
+            Dest::Ask { id, .. } => core.resolve_ask(id, RawAnswer::Reply(Box::new(value))),
+            Dest::Thread(to) => to.try_send(Answer::Reply(value)).is_ok(),
+            Dest::Done => false,
+        }
+    }
+}
+
+impl<R> Drop for ReplyTo<R> {
+    fn drop(&mut self) {
+        let ended = receiver_ended();
+        match std::mem::replace(&mut self.to, Dest::Done) {
+            Dest::Ask { id, dropped } => dropped.push(id, ended),
+            Dest::Thread(to) => {
+                let answer = if ended {
+                    Answer::NoSuchActor
+                } else {
+                    Answer::Dropped
+                };
+                let _ = to.try_send(answer);
+            }
+            Dest::Done => {}
+        }
+    }
+}
+
+impl<R> fmt::Debug for ReplyTo<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.to {
+            Dest::Ask { id, .. } => write!(f, "ReplyTo(ask {id})"),
+            Dest::Thread(_) => f.write_str("ReplyTo(thread)"),
+            Dest::Done => f.write_str("ReplyTo(answered)"),
+        }
+    }
+}

@@ -1,0 +1,408 @@
+//! Request/reply (R31): exactly one answer per ask — the reply, a timeout,
+//! or no-such-actor/dropped — a late reply discarded, and the blocking ask
+//! from a thread. Loop-side tests on the virtual clock, every backend.
+mod util;
+
+use jzx::{
+    Actor, Addr, Answer, BackendKind, ClockKind, Config, Context, Error, Flow, Loop, ReplyTo,
+    SpawnOptions,
+};
+use std::time::Duration;
+use util::{backends, config_loop, Log};
+
+fn virtual_loop(backend: BackendKind) -> Loop {
+    config_loop(Config {
+        backend,
+        clock: ClockKind::Virtual,
+        ..Config::default()
+    })
+}
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+/// How the server treats a request.
+#[derive(Clone, Copy, Debug)]
+enum Mode {
+    /// Replies at once with twice the number.
+    Double,
+    /// Replies after the given delay (virtual).
+    Late(u64),
+    /// Drops the handle.
+    Drop,
+    /// Stops, its mailbox (this request's followers) dropped.
+    Die,
+}
+
+enum ServerMsg {
+    Req(u32, Mode, ReplyTo<u32>),
+    Later(u32, ReplyTo<u32>),
+}
+
+/// Answers requests; logs whether each late reply was taken.
+struct Server {
+    late_taken: Log<bool>,
+}
+
+impl Actor for Server {
+    type Msg = ServerMsg;
+    fn handle(&mut self, cx: &mut Context<'_, Self>, msg: ServerMsg) -> Flow {
+        match msg {
+            ServerMsg::Req(n, Mode::Double, reply) => {
+                assert!(reply.reply(cx, 2 * n));
+            }
+            ServerMsg::Req(n, Mode::Late(delay), reply) => {
+                let me = cx.addr();
+                cx.send_after(me, ms(delay), ServerMsg::Later(n, reply))
+                    .map_err(|e| e.error)
+                    .unwrap();
+            }
+            ServerMsg::Req(_, Mode::Drop, reply) => drop(reply),
+            ServerMsg::Req(_, Mode::Die, _reply) => return Flow::Stop,
+            ServerMsg::Later(n, reply) => self.late_taken.push(reply.reply(cx, n)),
+        }
+        Flow::Continue
+    }
+}
+
+enum ClientMsg {
+    Go(Vec<(u32, Mode)>),
+    Got(u32, Answer<u32>, Duration),
+}
+
+/// Asks the server for each `(n, mode)`; logs each answer with its time.
+struct Client {
+    server: Addr<ServerMsg>,
+    timeout: Duration,
+    answers: Log<(u32, Answer<u32>, Duration)>,
+    expect: usize,
+}
+
+impl Actor for Client {
+    type Msg = ClientMsg;
+    fn handle(&mut self, cx: &mut Context<'_, Self>, msg: ClientMsg) -> Flow {
+        match msg {
+            ClientMsg::Go(asks) => {
+                for (n, mode) in asks {
+                    let start = cx.now();
+                    cx.ask(
+                        self.server,
+                        self.timeout,
+                        |reply| ServerMsg::Req(n, mode, reply),
+                        move |answer| ClientMsg::Got(n, answer, start),
+                    )
+                    .map_err(|e| e.error)
+                    .unwrap();
+                }
+            }
+            ClientMsg::Got(n, answer, start) => {
+                self.answers.push((n, answer, cx.now() - start));
+                if self.answers.len() == self.expect {
+                    return Flow::Stop;
+                }
+            }
+        }
+        Flow::Continue
+    }
+}
+
+struct Setup {
+    lp: Loop,
+    server: Addr<ServerMsg>,
+    client: Addr<ClientMsg>,
+    answers: Log<(u32, Answer<u32>, Duration)>,
+    late_taken: Log<bool>,
+}
+
+fn setup(backend: BackendKind, timeout: u64, expect: usize) -> Setup {
+    let mut lp = virtual_loop(backend);
+    let late_taken = Log::default();
+    let server = lp
+        .spawn(Server {
+            late_taken: late_taken.clone(),
+        })
+        .unwrap();
+    let answers = Log::default();
+    let client = lp
+        .spawn(Client {
+            server,
+            timeout: ms(timeout),
+            answers: answers.clone(),
+            expect,
+        })
+        .unwrap();
+    Setup {
+        lp,
+        server,
+        client,
+        answers,
+        late_taken,
+    }
+}
+
+#[test]
+fn each_ask_gets_exactly_one_answer_of_its_kind() {
+    for backend in backends() {
+        let mut s = setup(backend, 100, 4);
+        let asks = vec![
+            (1, Mode::Double),
+            (2, Mode::Late(30)),
+            (3, Mode::Late(250)),
+            (4, Mode::Drop),
+        ];
+        s.lp.send(s.client, ClientMsg::Go(asks)).unwrap();
+        // The server outlives the client: stop it once the client is done.
+        s.lp.run_for_a_while();
+        s.lp.stop_actor(s.server.id()).unwrap();
+        s.lp.run().unwrap();
+        let mut got = s.answers.get();
+        got.sort_by_key(|a| a.0);
+        assert_eq!(
+            got,
+            [
+                (1, Answer::Reply(2), ms(0)),
+                (2, Answer::Reply(2), ms(30)),
+                (3, Answer::Timeout, ms(100)),
+                (4, Answer::Dropped, ms(0)),
+            ]
+        );
+        // The late reply (at 250 ms) came after the timeout: discarded.
+        assert_eq!(s.late_taken.get(), [true, false]);
+        assert_eq!((s.lp.actor_count(), s.lp.timer_count()), (0, 0));
+    }
+}
+
+#[test]
+fn a_receiver_that_is_gone_or_ends_with_the_request_gives_no_such_actor() {
+    for backend in backends() {
+        let mut s = setup(backend, 100, 3);
+        // 5 makes the server stop (its handle dropped by the handler: a
+        // drop); 6, queued behind it, is dropped with it; 7 is asked once it
+        // is gone.
+        s.lp.send(
+            s.client,
+            ClientMsg::Go(vec![(5, Mode::Die), (6, Mode::Double)]),
+        )
+        .unwrap();
+        s.lp.run_for_a_while();
+        s.lp.send(s.client, ClientMsg::Go(vec![(7, Mode::Double)]))
+            .unwrap();
+        s.lp.run().unwrap();
+        let mut got = s.answers.get();
+        got.sort_by_key(|a| a.0);
+        let kinds: Vec<_> = got.iter().map(|a| (a.0, a.1)).collect();
+        assert_eq!(
+            kinds,
+            [
+                (5, Answer::Dropped),
+                (6, Answer::NoSuchActor),
+                (7, Answer::NoSuchActor)
+            ]
+        );
+        assert_eq!(s.lp.timer_count(), 0);
+    }
+}
+
+trait RunForAWhile {
+    fn run_for_a_while(&mut self);
+}
+
+impl RunForAWhile for Loop {
+    /// Runs until a 1-second virtual timer stops the run.
+    fn run_for_a_while(&mut self) {
+        struct Stopper(jzx::LoopHandle);
+        impl Actor for Stopper {
+            type Msg = ();
+            fn handle(&mut self, _cx: &mut Context<'_, Self>, _: ()) -> Flow {
+                self.0.request_stop();
+                Flow::Stop
+            }
+        }
+        let handle = self.handle();
+        let s = self.spawn(Stopper(handle)).unwrap();
+        self.send_after(s, Duration::from_secs(1), ()).unwrap();
+        self.run().unwrap();
+    }
+}
+
+#[test]
+fn a_full_mailbox_hands_the_request_back_and_no_answer_comes() {
+    for backend in backends() {
+        let mut lp = virtual_loop(backend);
+        let server = lp
+            .spawn_with(
+                Server {
+                    late_taken: Log::default(),
+                },
+                SpawnOptions::new().mailbox_cap(1),
+            )
+            .unwrap();
+        let answers: Log<Answer<u32>> = Log::default();
+        let a = answers.clone();
+        let client = lp.spawn(util_sink(a)).unwrap();
+        lp.ask(
+            client,
+            server,
+            ms(50),
+            |r| ServerMsg::Req(1, Mode::Double, r),
+            |x| x,
+        )
+        .map_err(|e| e.error)
+        .unwrap();
+        let refused = lp
+            .ask(
+                client,
+                server,
+                ms(50),
+                |r| ServerMsg::Req(2, Mode::Double, r),
+                |x| x,
+            )
+            .unwrap_err();
+        assert_eq!(refused.error, Error::MailboxFull);
+        assert!(matches!(refused.message, ServerMsg::Req(2, ..)));
+        drop(refused);
+        lp.run_for_a_while();
+        assert_eq!(answers.get(), [Answer::Reply(2)]);
+        // A dead target: an answer.
+        lp.stop_actor(server.id()).unwrap();
+        lp.run_for_a_while();
+        lp.ask(
+            client,
+            server,
+            ms(50),
+            |r| ServerMsg::Req(3, Mode::Double, r),
+            |x| x,
+        )
+        .map_err(|e| e.error)
+        .unwrap();
+        lp.run_for_a_while();
+        assert_eq!(answers.get(), [Answer::Reply(2), Answer::NoSuchActor]);
+        // A dead asker cannot ask.
+        lp.stop_actor(client.id()).unwrap();
+        lp.run().unwrap();
+        let dead_asker = lp
+            .ask(
+                client,
+                server,
+                ms(50),
+                |r| ServerMsg::Req(4, Mode::Double, r),
+                |x| x,
+            )
+            .unwrap_err();
+        assert_eq!(dead_asker.error, Error::NoSuchActor);
+        assert_eq!(lp.timer_count(), 0);
+    }
+}
+
+/// Logs every answer it gets; never stops by itself.
+fn util_sink(log: Log<Answer<u32>>) -> impl Actor<Msg = Answer<u32>> {
+    struct Sink(Log<Answer<u32>>);
+    impl Actor for Sink {
+        type Msg = Answer<u32>;
+        fn handle(&mut self, _cx: &mut Context<'_, Self>, a: Answer<u32>) -> Flow {
+            self.0.push(a);
+            Flow::Continue
+        }
+    }
+    Sink(log)
+}
+
+#[test]
+fn an_answer_reaches_a_full_mailbox_and_an_ended_asker_gets_none() {
+    for backend in backends() {
+        let mut lp = virtual_loop(backend);
+        let server = lp
+            .spawn(Server {
+                late_taken: Log::default(),
+            })
+            .unwrap();
+        let answers = Log::default();
+        let client = lp
+            .spawn_with(
+                util_sink(answers.clone()),
+                SpawnOptions::new().mailbox_cap(1),
+            )
+            .unwrap();
+        lp.send(client, Answer::Dropped).unwrap(); // the mailbox is full
+        lp.ask(
+            client,
+            server,
+            ms(50),
+            |r| ServerMsg::Req(4, Mode::Double, r),
+            |x| x,
+        )
+        .map_err(|e| e.error)
+        .unwrap();
+        // An asker that ends first: its answer (a late reply) is discarded.
+        let late = lp.spawn(util_sink(Log::default())).unwrap();
+        lp.ask(
+            late,
+            server,
+            ms(500),
+            |r| ServerMsg::Req(5, Mode::Late(20), r),
+            |x| x,
+        )
+        .map_err(|e| e.error)
+        .unwrap();
+        lp.stop_actor(late.id()).unwrap();
+        lp.run_for_a_while();
+        assert_eq!(answers.get(), [Answer::Dropped, Answer::Reply(8)]);
+        lp.stop_actor(client.id()).unwrap();
+        lp.stop_actor(server.id()).unwrap();
+        lp.run().unwrap();
+        assert_eq!((lp.actor_count(), lp.timer_count()), (0, 0));
+    }
+}
+
+#[test]
+fn a_thread_asks_and_blocks_for_the_answer() {
+    for backend in backends() {
+        let mut lp = util::new_loop(backend);
+        let late_taken = Log::default();
+        let server = lp
+            .spawn(Server {
+                late_taken: late_taken.clone(),
+            })
+            .unwrap();
+        // Keeps the loop running until the asking thread is done.
+        let keeper = lp.spawn(util_sink(Log::default())).unwrap();
+        let handle = lp.handle();
+        let asker = std::thread::spawn(move || {
+            let ask = |n, mode, timeout| {
+                handle
+                    .ask(server, timeout, |r| ServerMsg::Req(n, mode, r))
+                    .map_err(|e| e.error)
+                    .unwrap()
+            };
+            let long = Duration::from_secs(20);
+            let got = vec![
+                ask(1, Mode::Double, long),
+                ask(2, Mode::Drop, long),
+                ask(3, Mode::Late(300), ms(20)),
+                // Answered after 3's late reply, which is then discarded.
+                ask(6, Mode::Late(400), long),
+                ask(4, Mode::Die, long),
+                ask(5, Mode::Double, long),
+            ];
+            handle.request_stop();
+            got
+        });
+        lp.run().unwrap();
+        let got = asker.join().unwrap();
+        assert_eq!(
+            got,
+            [
+                Answer::Reply(2),
+                Answer::Dropped,
+                Answer::Timeout,
+                Answer::Reply(6),
+                Answer::Dropped,
+                Answer::NoSuchActor
+            ]
+        );
+        assert!(lp.is_alive(keeper.id()));
+        // The reply to 3 came after its timeout: discarded.
+        assert_eq!(late_taken.get(), [false, true]);
+    }
+}
