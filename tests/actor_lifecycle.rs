@@ -121,7 +121,7 @@ fn most_recently_freed_slot_is_reused_first() {
         lp.send(ids[0], End::Stop).unwrap();
         lp.send(ids[1], End::Stop).unwrap();
         // ids[2] stays alive: end the run from another thread.
-        run_within(stop_later(&mut lp), LIMIT);
+        util::run_until_blocked(&mut lp, LIMIT);
         // Slot 0 was freed first, slot 1 later: slot 1 comes back first.
         let next = lp.spawn(Ender).unwrap();
         assert_eq!(next.id().slot(), 1, "{backend}");
@@ -168,7 +168,7 @@ fn full_mailbox_hands_message_back_and_observer_counts_it() {
         let err = lp.try_send(a, Some(3)).unwrap_err();
         assert_eq!(err.message, Some(3));
         assert_eq!(rec.seen().mailbox_full, vec![a.id(), a.id()], "{backend}");
-        run_within(stop_later(&mut lp), LIMIT);
+        util::run_until_blocked(&mut lp, LIMIT);
         assert_eq!(log.get(), vec![1], "{backend}");
         lp.send(a, None).unwrap();
         run_within(&mut lp, LIMIT);
@@ -223,16 +223,6 @@ fn self_sends_count_only_the_messages_still_queued() {
         assert_eq!(refused.get(), Vec::<u32>::new(), "{backend}");
         assert_eq!(seen.get(), (1..=200).collect::<Vec<_>>(), "{backend}");
     }
-}
-
-/// Requests a stop from another thread after 50 ms.
-fn stop_later(lp: &mut jzx::Loop) -> &mut jzx::Loop {
-    let h = lp.handle();
-    std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(50));
-        h.request_stop();
-    });
-    lp
 }
 
 #[test]
@@ -504,12 +494,7 @@ fn max_actors_bounds_the_table() {
         lp.run().unwrap();
         // The stop request is used before the first turn: nothing ran.
         assert_eq!(lp.actor_count(), 3);
-        let h = lp.handle();
-        std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_millis(30));
-            h.request_stop();
-        });
-        lp.run().unwrap();
+        util::run_until_blocked(&mut lp, LIMIT);
         assert_eq!(lp.actor_count(), 2, "{backend}");
         assert!(
             lp.spawn(Ender).is_ok(),

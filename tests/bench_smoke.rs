@@ -8,6 +8,9 @@
 //! bench profile, i.e. release). Cargo holds its build-directory lock while it
 //! compiles, not while it runs tests, so the nested cargo does not wait on the
 //! outer one. The binaries are then run directly, each with a time limit.
+#[path = "util/wait.rs"]
+mod wait;
+
 use std::io::Read;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -95,17 +98,8 @@ fn run_smoke(name: &str, exe: &PathBuf) -> String {
         s
     });
     let start = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
-        }
-        if start.elapsed() > LIMIT {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("bench {name} --smoke did not finish within {LIMIT:?}");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
+    let status = wait::wait_child(&mut child, LIMIT)
+        .unwrap_or_else(|| panic!("bench {name} --smoke did not finish within {LIMIT:?}"));
     let out = reader.join().expect("reader");
     assert!(
         status.success(),

@@ -14,7 +14,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 /// Upper bound for one plain run of a C program (each bounds itself too).
 const RUN_LIMIT: Duration = Duration::from_secs(120);
@@ -182,22 +182,11 @@ fn run_limited(mut cmd: Command, limit: Duration) -> Outcome {
         let _ = se.read_to_end(&mut s);
         s
     });
-    let start = Instant::now();
-    let mut timed_out = false;
-    let status = loop {
-        if let Some(st) = child.try_wait().expect("wait") {
-            break st;
-        }
-        if start.elapsed() > limit {
-            timed_out = true;
-            let _ = child.kill();
-            break child.wait().expect("wait");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status = util::wait_child(&mut child, limit);
+    let timed_out = status.is_none();
     Outcome {
-        success: status.success() && !timed_out,
-        code: status.code(),
+        success: status.is_some_and(|s| s.success()),
+        code: status.and_then(|s| s.code()),
         timed_out,
         stdout: String::from_utf8_lossy(&t_out.join().unwrap()).into_owned(),
         stderr: String::from_utf8_lossy(&t_err.join().unwrap()).into_owned(),

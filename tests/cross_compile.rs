@@ -3,6 +3,7 @@
 //! produce `lib/libjzx_xev.a` with objects of that target, and the Zig echo
 //! example (over the C ABI) must compile for both. Builds go to
 //! `target/<profile>/zig-tests/cross-*`.
+mod util;
 mod zig_tools;
 
 use std::process::Command;

@@ -7,7 +7,7 @@ use jzx::{Actor, Config, Context, Error, Flow, Interest, SpawnOptions};
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
-use std::sync::{Arc, Barrier};
+use std::sync::{Arc, Barrier, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 use util::{backends, config_loop, new_loop, run_within, AlwaysBomb, Log};
@@ -114,10 +114,10 @@ fn send_while_the_loop_blocks_wakes_it_at_once() {
                     .watch_fd(sock.as_raw_fd(), a.id(), Interest::READ)
                     .unwrap(),
             }
-            let handle = lp.handle();
+            let (handle, tid) = (lp.handle(), util::current_tid());
             let producer = thread::spawn(move || {
-                // Wait for the loop to block: nothing is runnable.
-                thread::sleep(Duration::from_millis(50));
+                // Once the loop blocks: nothing is runnable.
+                util::wait_blocked(tid);
                 handle.send(a, Instant::now()).unwrap();
             });
             let start = Instant::now();
@@ -215,7 +215,7 @@ fn alternating_runs_of_two_types_arrive_in_order() {
         let (nums, words): (Log<u32>, Log<String>) = (Log::default(), Log::default());
         let a = lp.spawn(collector(&nums, total as usize)).unwrap();
         let b = lp.spawn(collector(&words, total as usize)).unwrap();
-        let handle = lp.handle();
+        let (handle, drained) = (lp.handle(), (nums.clone(), words.clone()));
         let producer = thread::spawn(move || {
             let mut sent = 0u32;
             for len in 1..=RUNS {
@@ -227,7 +227,12 @@ fn alternating_runs_of_two_types_arrive_in_order() {
                 }
                 sent += len;
                 if len % 8 == 0 {
-                    thread::sleep(Duration::from_millis(1));
+                    // The loop has handled all of them: the runs are empty.
+                    let (nums, words) = &drained;
+                    util::wait_for(
+                        || nums.len() == sent as usize && words.len() == sent as usize,
+                        || format!("the loop never handled the first {sent} of each type"),
+                    );
                 }
             }
         });
@@ -354,22 +359,24 @@ fn request_stop_from_another_thread_ends_a_blocked_run() {
         });
         let log: Log<u32> = Log::default();
         let a = lp.spawn(collector(&log, 1)).unwrap();
-        let handle = lp.handle();
+        let (handle, tid) = (lp.handle(), util::current_tid());
+        let asked: Arc<Mutex<Option<Instant>>> = Arc::default();
+        let at = asked.clone();
         let stopper = thread::spawn(move || {
-            thread::sleep(Duration::from_millis(50));
+            // Once the run blocks: nothing is runnable.
+            util::wait_blocked(tid);
+            *at.lock().unwrap() = Some(Instant::now());
             handle.request_stop();
         });
-        let start = Instant::now();
         run_within(&mut lp, LIMIT);
-        let ran = start.elapsed();
+        let returned = Instant::now();
+        let asked = *asked.lock().unwrap();
+        let asked = asked.unwrap_or_else(|| panic!("{backend}: run returned before the stop"));
         stopper.join().unwrap();
+        let took = returned - asked;
         assert!(
-            ran >= Duration::from_millis(40),
-            "{backend}: run returned after {ran:?}, before the stop"
-        );
-        assert!(
-            ran < Duration::from_millis(2_000),
-            "{backend}: the stop took {ran:?}"
+            took < Duration::from_millis(2_000),
+            "{backend}: the stop took {took:?}"
         );
         assert!(
             lp.is_alive(a.id()),
@@ -911,12 +918,16 @@ fn a_flooded_slow_actor_does_not_take_the_bound_from_other_targets() {
     for backend in backends() {
         let mut lp = bounded_loop(backend, CAP);
         let handled = Arc::new(AtomicUsize::new(0));
-        let h = handled.clone();
+        let refused = Arc::new(AtomicUsize::new(0));
+        let (h, r) = (handled.clone(), refused.clone());
         let slow = lp
             .spawn_with(
                 actor(move |_cx, _: u64| {
                     h.fetch_add(1, SeqCst);
-                    thread::sleep(Duration::from_micros(200));
+                    // Slow: busy until the flood, outrunning it, has been
+                    // refused once more.
+                    let before = r.load(SeqCst);
+                    assert!(wait_for(|| r.load(SeqCst) > before));
                     Flow::Continue
                 }),
                 SpawnOptions::new().mailbox_cap(1),
@@ -933,7 +944,6 @@ fn a_flooded_slow_actor_does_not_take_the_bound_from_other_targets() {
             }))
             .unwrap();
         let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let refused = Arc::new(AtomicUsize::new(0));
         let (handle, d, r) = (lp.handle(), done.clone(), refused.clone());
         let flood = thread::spawn(move || {
             let mut next = 0u64;

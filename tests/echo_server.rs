@@ -72,12 +72,12 @@ fn fd_is_open(n: i32) -> bool {
 
 /// Polls `cond` until it holds or `WAIT` passes; panics with `what()`.
 #[track_caller]
-fn wait_for(mut cond: impl FnMut() -> bool, what: impl Fn() -> String) {
-    let start = Instant::now();
-    while !cond() {
-        assert!(start.elapsed() < WAIT, "timed out waiting: {}", what());
-        thread::sleep(Duration::from_millis(2));
-    }
+fn wait_for(cond: impl FnMut() -> bool, what: impl Fn() -> String) {
+    assert!(
+        util::wait_until(WAIT, cond),
+        "timed out waiting: {}",
+        what()
+    );
 }
 
 fn connect(addr: SocketAddr) -> TcpStream {
@@ -188,32 +188,29 @@ impl TestServer {
             bridge_watches: 1,
             timers: 0,
         };
-        let start = Instant::now();
-        loop {
-            let snap = self.snapshot();
-            let now_fds = fd_count();
-            let open = self.get(|s| &s.open);
-            if open == 0 && snap == idle && now_fds == fds {
-                return;
-            }
-            assert!(
-                start.elapsed() < WAIT,
-                "{}: server not back to idle: {snap:?}, {open} connections open, {now_fds} fds (baseline {fds})",
-                self.backend
-            );
-            thread::sleep(Duration::from_millis(2));
-        }
+        let mut last = None;
+        let back = util::wait_until(WAIT, || {
+            let state = (self.snapshot(), self.get(|s| &s.open), fd_count());
+            let done = state.0 == idle && state.1 == 0 && state.2 == fds;
+            last = Some(state);
+            done
+        });
+        let (snap, open, now_fds) = last.unwrap();
+        assert!(
+            back,
+            "{}: server not back to idle: {snap:?}, {open} connections open, {now_fds} fds (baseline {fds})",
+            self.backend
+        );
     }
 
     /// Stops the loop, joins its thread and returns what it held.
     fn stop(mut self) -> Final {
         self.handle.request_stop();
         let thread = self.thread.take().unwrap();
-        let start = Instant::now();
-        while !thread.is_finished() {
-            assert!(start.elapsed() < WAIT, "the server loop did not stop");
-            thread::sleep(Duration::from_millis(2));
-        }
+        wait_for(
+            || thread.is_finished(),
+            || "the server loop did not stop".into(),
+        );
         thread.join().expect("server thread")
     }
 
@@ -238,11 +235,7 @@ impl Drop for TestServer {
         // A failed test: stop the loop, but never hang on a stuck one.
         if let Some(thread) = self.thread.take() {
             self.handle.request_stop();
-            let start = Instant::now();
-            while !thread.is_finished() && start.elapsed() < Duration::from_secs(5) {
-                thread::sleep(Duration::from_millis(5));
-            }
-            if thread.is_finished() {
+            if util::wait_until(Duration::from_secs(5), || thread.is_finished()) {
                 let _ = thread.join();
             }
         }
@@ -299,19 +292,35 @@ fn a_client_that_writes_8_mib_before_reading_gets_it_all_back_in_order() {
         let data = random_bytes(8, SIZE);
         let stream = connect(server.addr);
         thread::scope(|s| {
-            let writer = s.spawn(|| {
-                (&stream).write_all(&data).expect("write 8 MiB");
-                stream.shutdown(Shutdown::Write).expect("shutdown");
+            let (tx, rx) = mpsc::channel();
+            let (out, bytes) = (&stream, &data);
+            let writer = s.spawn(move || {
+                tx.send(util::current_tid()).unwrap();
+                let mut out = out;
+                out.write_all(bytes).expect("write 8 MiB");
+                out.shutdown(Shutdown::Write).expect("shutdown");
             });
+            let writer_tid = rx.recv().unwrap();
             // Read nothing until the server has hit a short write...
             wait_for(
                 || server.get(|s| &s.short_writes) > 0,
                 || format!("{backend}: the server never saw a short write"),
             );
-            // ...and check that it then stops echoing: one buffer in flight.
-            thread::sleep(Duration::from_millis(50));
+            // ...and check that it then stops: its loop waits with nothing to
+            // do while the writer cannot send more (or has sent it all: more
+            // than the kernel holds for an echo nobody reads), one buffer in
+            // flight...
+            wait_for(
+                || {
+                    (writer.is_finished()
+                        || util::wait::blocked_in(writer_tid, &util::wait::socket_writes()))
+                        && util::blocked_in_reactor(server.tid)
+                },
+                || format!("{backend}: the server kept reading from a client that does not read"),
+            );
+            // ...and a turn of its loop later, has echoed nothing more.
             let before = server.get(|s| &s.bytes_echoed);
-            thread::sleep(Duration::from_millis(100));
+            server.snapshot();
             let after = server.get(|s| &s.bytes_echoed);
             assert_eq!(
                 before, after,
@@ -346,22 +355,21 @@ fn abrupt_resets_mid_transfer_leak_nothing() {
             let short_writes = server.get(|s| &s.short_writes);
             stream.set_nonblocking(true).unwrap();
             let chunk = random_bytes(round, 256 << 10);
-            let start = Instant::now();
-            loop {
-                match retry_eintr(|| (&stream).write(&chunk)) {
-                    Ok(_) => continue,
-                    Err(e) if e.kind() == ErrorKind::WouldBlock => {}
-                    Err(e) => panic!("{backend}: write: {e}"),
-                }
-                if server.get(|s| &s.short_writes) > short_writes {
-                    break;
-                }
-                assert!(
-                    start.elapsed() < WAIT,
-                    "{backend}: round {round}: no short write"
-                );
-                thread::sleep(Duration::from_millis(1));
-            }
+            wait_for(
+                || {
+                    // Fill what the kernel takes, then see if the server's
+                    // echo came up short.
+                    loop {
+                        match retry_eintr(|| (&stream).write(&chunk)) {
+                            Ok(_) => continue,
+                            Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                            Err(e) => panic!("{backend}: write: {e}"),
+                        }
+                    }
+                    server.get(|s| &s.short_writes) > short_writes
+                },
+                || format!("{backend}: round {round}: no short write"),
+            );
             reset(stream);
 
             // A client that reads part of the echo, then resets with unread
@@ -627,17 +635,30 @@ fn running_out_of_fds_pauses_accepting_without_spinning_then_recovers() {
         let mut got = [0; 5];
         (&clients[0]).read_exact(&mut got).unwrap();
         assert_eq!(&got, b"first", "{backend}");
-        // Not spinning: with accepting paused for 20 ms per error, 300 ms see
-        // about 15 attempts, not thousands.
-        let e1 = server.get(|s| &s.accept_errors);
-        thread::sleep(Duration::from_millis(300));
-        let e2 = server.get(|s| &s.accept_errors);
+        // Not spinning: accepting pauses for 20 ms after each error (one
+        // attempt per pause, not thousands), on the real clock.
+        const PAUSES: u64 = 5;
+        let t1 = Instant::now();
+        let (e1, p1) = (
+            server.get(|s| &s.accept_errors),
+            server.get(|s| &s.accept_pauses),
+        );
+        wait_for(
+            || server.get(|s| &s.accept_pauses) >= p1 + PAUSES,
+            || format!("{backend}: accepting never paused again"),
+        );
+        let (e2, took) = (server.get(|s| &s.accept_errors), t1.elapsed());
         assert!(
-            e2 - e1 <= 40,
-            "{backend}: {} accept errors in 300 ms: the listener spins",
+            e2 - e1 <= 2 * PAUSES + 2,
+            "{backend}: {} accept errors for {PAUSES} pauses: the listener spins",
             e2 - e1
         );
-        assert!(server.get(|s| &s.accept_pauses) > 0, "{backend}");
+        // Pauses p1 + 2 to p1 + 5 each came a whole pause after the one
+        // before (timers are never early), all after t1.
+        assert!(
+            took >= echo::ACCEPT_PAUSE * (PAUSES - 1) as u32,
+            "{backend}: {PAUSES} pauses in {took:?}"
+        );
         // Fds free again: every queued client is accepted and served.
         drop(restore);
         for (i, c) in clients.iter().enumerate() {
@@ -686,18 +707,7 @@ fn example_binary() -> PathBuf {
     let log = std::fs::File::create(&log_path).expect("build log");
     cmd.stdout(Stdio::null()).stderr(log);
     let mut child = cmd.spawn().expect("run cargo build --example echo_server");
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break Some(status);
-        }
-        if start.elapsed() > Duration::from_secs(300) {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        thread::sleep(Duration::from_millis(20));
-    };
+    let status = util::wait_child(&mut child, Duration::from_secs(300));
     if !status.is_some_and(|s| s.success()) {
         let log = std::fs::read_to_string(&log_path).unwrap_or_default();
         assert!(
@@ -890,15 +900,28 @@ fn a_slow_half_closed_client_costs_the_server_no_cpu() {
             );
             (&stream).write_all(&chunk).expect("write");
             sent.extend_from_slice(&chunk);
-            thread::sleep(Duration::from_millis(1));
+            // The server has echoed all of it, or its echo came up short.
+            wait_for(
+                || {
+                    server.get(|s| &s.short_writes) > 0
+                        || server.get(|s| &s.bytes_echoed) == sent.len() as u64
+                },
+                || format!("{backend}: the server neither echoed nor came up short"),
+            );
         }
         stream.shutdown(Shutdown::Write).unwrap();
         wait_for(
             || tcp_state(&stream) == TCP_FIN_WAIT2,
             || format!("{backend}: the server's kernel never acknowledged the half-close"),
         );
-        thread::sleep(Duration::from_millis(100));
+        // Once its loop has handled the half-close and waits.
+        wait_for(
+            || util::blocked_in_reactor(server.tid),
+            || format!("{backend}: the server's loop never waited"),
+        );
         let before = thread_cpu_time(server.tid);
+        // Real clock: the CPU time the server's thread uses in a second of
+        // it (a loop that spins would use most of it).
         thread::sleep(Duration::from_secs(1));
         let used = thread_cpu_time(server.tid) - before;
         assert!(

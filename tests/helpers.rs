@@ -135,25 +135,29 @@ fn read_under_signals(
     let at = attempts.clone();
     let reader = std::thread::spawn(move || {
         // SAFETY: pthread_self has no preconditions.
-        tx.send(unsafe { libc::pthread_self() }).unwrap();
+        tx.send((unsafe { libc::pthread_self() }, util::current_tid()))
+            .unwrap();
         let mut buf = [0u8; 5];
         read(&a, &mut buf, &at).map(|n| buf[..n].to_vec())
     });
-    let thread = rx.recv().unwrap();
+    let (thread, tid) = rx.recv().unwrap();
     let before = SIGNALS.load(SeqCst);
     // Until the read has been attempted again after an interruption, or
     // three signals hit it (a helper that retries inside), or it returned
     // (a helper that does not retry: with the error).
-    for _ in 0..500 {
+    util::wait_until(Duration::from_secs(5), || {
         let hits = SIGNALS.load(SeqCst) - before;
         if attempts.load(SeqCst) > 1 || hits >= 3 || reader.is_finished() {
-            break;
+            return true;
         }
-        std::thread::sleep(Duration::from_millis(10));
-        // SAFETY: `thread` is alive: it is blocked in the read, or it has
-        // finished but not been joined (its id stays valid until then).
-        unsafe { libc::pthread_kill(thread, libc::SIGUSR1) };
-    }
+        // Each signal while the read blocks, so that it interrupts it.
+        if util::wait::blocked_in(tid, &[libc::SYS_read, libc::SYS_recvfrom]) {
+            // SAFETY: `thread` is alive: it is blocked in the read, or it
+            // has finished but not been joined (its id stays valid until then).
+            unsafe { libc::pthread_kill(thread, libc::SIGUSR1) };
+        }
+        false
+    });
     assert!(SIGNALS.load(SeqCst) > before, "no signal arrived");
     let _ = b.write_all(b"hello");
     let got = reader.join().unwrap();

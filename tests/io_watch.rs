@@ -819,8 +819,12 @@ fn peer_half_close_is_not_writable_while_the_send_buffer_is_full() {
         lp.watch_fd(a.as_raw_fd(), owner.id(), Interest::WRITE)
             .unwrap();
         b.shutdown(std::net::Shutdown::Write).unwrap();
+        let tid = util::current_tid();
         let reader = std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_millis(100));
+            // Once the loop, the watch armed, has found nothing ready and
+            // blocks: a WRITE the backend wrongly reports for the half-closed
+            // peer would have ended its wait (and the run) instead.
+            util::wait_blocked(tid);
             drained.store(true, SeqCst);
             let mut b = b;
             let mut buf = [0u8; 65536];

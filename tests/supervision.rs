@@ -522,7 +522,8 @@ fn one_for_all_and_rest_for_one_replace_the_right_ids() {
             (Strategy::RestForOne, [false, true, true]),
             (Strategy::OneForOne, [false, true, false]),
         ] {
-            let mut lp = new_loop(backend);
+            // Virtual time: the loop blocks only once every restart is done.
+            let mut lp = virtual_loop(backend);
             let js: Vec<Journal> = (0..3).map(|_| Journal::default()).collect();
             let sup = lp
                 .spawn_supervisor(
@@ -539,12 +540,7 @@ fn one_for_all_and_rest_for_one_replace_the_right_ids() {
                 .collect();
             let failing = lp.child_ref::<()>(sup, 1).unwrap();
             lp.send_child(failing, ()).unwrap();
-            let h = lp.handle();
-            std::thread::spawn(move || {
-                std::thread::sleep(ms(100));
-                h.request_stop();
-            });
-            lp.run().unwrap();
+            util::run_until_blocked(&mut lp, LIMIT);
             let after: Vec<_> = (0..3)
                 .map(|i| lp.supervisor_child(sup, i).unwrap().unwrap())
                 .collect();
@@ -567,7 +563,8 @@ fn one_for_all_and_rest_for_one_replace_the_right_ids() {
 fn inner_escalation_is_handled_by_the_outer_strategy() {
     // R22, R24
     for backend in backends() {
-        let mut lp = new_loop(backend);
+        // Virtual time: the loop blocks only once the escalation is handled.
+        let mut lp = virtual_loop(backend);
         let rec = Recorder::default();
         lp.set_observer(rec.clone());
         let j = Journal::default();
@@ -592,12 +589,7 @@ fn inner_escalation_is_handled_by_the_outer_strategy() {
         let inner1 = lp.supervisor_child(outer, 0).unwrap().unwrap();
         let worker = lp.child_ref::<()>(inner1, 0).unwrap();
         lp.send_child(worker, ()).unwrap();
-        let h = lp.handle();
-        std::thread::spawn(move || {
-            std::thread::sleep(ms(100));
-            h.request_stop();
-        });
-        lp.run().unwrap();
+        util::run_until_blocked(&mut lp, LIMIT);
         let seen = rec.seen();
         assert_eq!(seen.escalations, vec![inner1], "{backend}");
         assert!(

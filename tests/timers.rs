@@ -1,6 +1,8 @@
 //! Timers (R15): one-shot and repeating timers, cancellation, timers of dead
 //! actors, ordering, and timers keeping `run` alive. Every test runs on every
-//! backend of `util::backends()`.
+//! backend of `util::backends()`. Tests of when timers fire, relative to each
+//! other or to the loop's time, run on the virtual clock and check exact
+//! times; one checks on the real clock that a delay really elapses.
 
 mod util;
 
@@ -15,6 +17,20 @@ use util::{backends, new_loop, run_within, AlwaysBomb, Log};
 /// How long any one `run` may take before the test fails instead of hanging.
 const LIMIT: Duration = Duration::from_secs(10);
 const MS: Duration = Duration::from_millis(1);
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+/// A loop on the virtual clock: time starts at 0 and jumps to the next
+/// deadline when nothing is runnable, so timers fire at exact times.
+fn virtual_loop(backend: jzx::BackendKind) -> jzx::Loop {
+    util::config_loop(jzx::Config {
+        backend,
+        clock: jzx::ClockKind::Virtual,
+        ..jzx::Config::default()
+    })
+}
 
 type Behavior<M> = Box<dyn FnMut(&mut Context<'_, FnActor<M>>, M) -> Flow>;
 
@@ -121,7 +137,7 @@ fn send_after_delivers_after_the_delay_and_run_returns_when_the_actor_stops() {
 #[test]
 fn cancel_of_pending_timer_succeeds_and_drops_its_message_undelivered() {
     for backend in backends() {
-        let mut lp = new_loop(backend);
+        let mut lp = virtual_loop(backend);
         let log = Log::default();
         let drops = Arc::new(AtomicUsize::new(0));
         let a = lp.spawn(logging_actor(&log)).unwrap();
@@ -148,6 +164,7 @@ fn cancel_of_pending_timer_succeeds_and_drops_its_message_undelivered() {
         );
         assert_eq!(lp.timer_count(), 1, "{backend}");
         run_within(&mut lp, LIMIT);
+        assert_eq!(lp.now(), ms(80), "{backend}: the stop came when due");
         assert_eq!(
             log.get(),
             ["stop"],
@@ -190,7 +207,7 @@ fn cancel_after_fire_is_timer_invalid() {
 #[test]
 fn cancel_twice_is_timer_invalid_and_does_not_touch_the_slot_reuser() {
     for backend in backends() {
-        let mut lp = new_loop(backend);
+        let mut lp = virtual_loop(backend);
         let log = Log::default();
         let drops = Arc::new(AtomicUsize::new(0));
         let a = lp.spawn(logging_actor(&log)).unwrap();
@@ -237,6 +254,7 @@ fn cancel_twice_is_timer_invalid_and_does_not_touch_the_slot_reuser() {
             .unwrap();
         run_within(&mut lp, LIMIT);
         assert_eq!(log.get(), ["payload 2", "stop"], "{backend}");
+        assert_eq!(lp.now(), ms(40), "{backend}");
         assert_eq!(
             drops.load(SeqCst),
             2,
@@ -250,7 +268,7 @@ fn cancel_twice_is_timer_invalid_and_does_not_touch_the_slot_reuser() {
 #[test]
 fn timer_of_dead_actor_is_dropped_and_does_not_keep_run_alive() {
     for backend in backends() {
-        let mut lp = new_loop(backend);
+        let mut lp = virtual_loop(backend);
         let log = Log::default();
         let drops = Arc::new(AtomicUsize::new(0));
         let a = lp.spawn(logging_actor(&log)).unwrap();
@@ -259,12 +277,11 @@ fn timer_of_dead_actor_is_dropped_and_does_not_keep_run_alive() {
             .send_after(a, delay, Msg::Payload(Counted::new(1, &drops)))
             .unwrap();
         lp.send(a, Msg::Stop).unwrap();
-        let start = Instant::now();
         run_within(&mut lp, LIMIT);
-        let ran = start.elapsed();
-        assert!(
-            ran < Duration::from_secs(1),
-            "{backend}: run waited {ran:?} for a dead actor's timer"
+        assert_eq!(
+            lp.now(),
+            Duration::ZERO,
+            "{backend}: run waited for a dead actor's timer"
         );
         assert_eq!(
             log.get(),
@@ -289,7 +306,7 @@ fn timer_of_dead_actor_is_dropped_and_does_not_keep_run_alive() {
 #[test]
 fn interval_of_dead_actor_is_dropped() {
     for backend in backends() {
-        let mut lp = new_loop(backend);
+        let mut lp = virtual_loop(backend);
         let ticks = Rc::new(Cell::new(0u32));
         let t = ticks.clone();
         let a = lp
@@ -311,6 +328,7 @@ fn interval_of_dead_actor_is_dropped() {
             .unwrap();
         run_within(&mut lp, LIMIT);
         assert_eq!(ticks.get(), 2, "{backend}: no tick after the actor stopped");
+        assert_eq!(lp.now(), ms(45), "{backend}: it stopped 5 ms after tick 2");
         assert_eq!(lp.timer_count(), 0, "{backend}: the interval is gone");
         assert_eq!(lp.cancel_timer(iv), Err(Error::TimerInvalid), "{backend}");
     }
@@ -320,11 +338,12 @@ fn interval_of_dead_actor_is_dropped() {
 #[test]
 fn same_delay_timers_arrive_in_the_order_set() {
     for backend in backends() {
-        let mut lp = new_loop(backend);
+        let mut lp = virtual_loop(backend);
         let log: Log<u32> = Log::default();
         let l = log.clone();
         let a = lp
-            .spawn(actor(move |_cx, n: u32| {
+            .spawn(actor(move |cx, n: u32| {
+                assert_eq!(cx.now(), ms(20), "timer {n} fired when due");
                 l.push(n);
                 if l.len() == 32 {
                     Flow::Stop
@@ -354,17 +373,15 @@ enum Iv {
 #[test]
 fn interval_repeats_until_cancelled_from_inside_the_actor() {
     for backend in backends() {
-        let mut lp = new_loop(backend);
+        let mut lp = virtual_loop(backend);
         let log: Log<String> = Log::default();
         let tick_times: Log<Duration> = Log::default();
         let (l, times) = (log.clone(), tick_times.clone());
         let mut timer = None;
-        let mut started = Instant::now();
         let a = lp
             .spawn(actor(move |cx, msg: Iv| {
                 match msg {
                     Iv::Start => {
-                        started = Instant::now();
                         let me = cx.addr();
                         timer = Some(
                             cx.send_interval(me, Duration::from_millis(10), Iv::Tick)
@@ -373,7 +390,7 @@ fn interval_repeats_until_cancelled_from_inside_the_actor() {
                     }
                     Iv::Tick => {
                         l.push("tick".to_owned());
-                        times.push(started.elapsed());
+                        times.push(cx.now());
                         if times.len() == 3 {
                             let id = timer.expect("interval id");
                             l.push(format!("cancel {:?}", cx.cancel_timer(id)));
@@ -406,15 +423,10 @@ fn interval_repeats_until_cancelled_from_inside_the_actor() {
             ],
             "{backend}"
         );
-        let times = tick_times.get();
-        for (k, t) in times.iter().enumerate() {
-            let due = Duration::from_millis(10 * (k as u64 + 1));
-            assert!(
-                *t >= due - MS,
-                "{backend}: tick {} came after {t:?}, before {due:?}",
-                k + 1
-            );
-        }
+        // Started at 0: one tick each period, and none in the ten periods
+        // after the cancel.
+        assert_eq!(tick_times.get(), [ms(10), ms(20), ms(30)], "{backend}");
+        assert_eq!(lp.now(), ms(130), "{backend}");
         assert_eq!(lp.timer_count(), 0, "{backend}");
     }
 }
@@ -423,29 +435,23 @@ fn interval_repeats_until_cancelled_from_inside_the_actor() {
 #[test]
 fn pending_timer_keeps_run_alive_until_it_fires() {
     for backend in backends() {
-        let mut lp = new_loop(backend);
-        let fired: Log<Instant> = Log::default();
+        let mut lp = virtual_loop(backend);
+        let fired: Log<Duration> = Log::default();
         let f = fired.clone();
         let a = lp
-            .spawn(actor(move |_cx, ()| {
-                f.push(Instant::now());
+            .spawn(actor(move |cx, ()| {
+                f.push(cx.now());
                 Flow::Stop
             }))
             .unwrap();
-        let delay = Duration::from_millis(50);
+        let delay = ms(50);
         lp.send_after(a, delay, ()).unwrap();
-        let start = Instant::now();
         run_within(&mut lp, LIMIT);
-        let end = Instant::now();
-        let ran = end - start;
-        assert_eq!(fired.len(), 1, "{backend}: the timer fired");
-        assert!(
-            ran >= delay - MS,
-            "{backend}: run returned after {ran:?}, before the timer"
-        );
-        assert!(
-            end >= fired.get()[0],
-            "{backend}: run returned before the delivery"
+        assert_eq!(fired.get(), [delay], "{backend}: the timer fired when due");
+        assert_eq!(
+            lp.now(),
+            delay,
+            "{backend}: run returned when the timer had fired"
         );
         assert_eq!(lp.actor_count(), 0, "{backend}");
     }

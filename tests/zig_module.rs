@@ -148,6 +148,8 @@ fn backends() -> Vec<String> {
 struct Server {
     child: Child,
     lines: mpsc::Receiver<String>,
+    /// What it prints on stderr (also passed on to this process's stderr).
+    errors: mpsc::Receiver<String>,
     port: u16,
     banner: Vec<String>,
 }
@@ -174,7 +176,7 @@ impl Server {
             .env("JZX_BACKEND", backend)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
+            .stderr(Stdio::piped());
         if let Some(n) = nofile {
             util::limit_nofile(&mut cmd, n as libc::rlim_t);
         }
@@ -189,9 +191,19 @@ impl Server {
                 }
             }
         });
+        let (tx, errors) = mpsc::channel();
+        let stderr = child.stderr.take().unwrap();
+        thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                eprintln!("{line}");
+                let _ = tx.send(line);
+            }
+        });
         let mut server = Server {
             child,
             lines,
+            errors,
             port: 0,
             banner: Vec::new(),
         };
@@ -266,19 +278,32 @@ impl Server {
 }
 
 /// Writes `data` from a thread, then shuts the write side down (half-close)
-/// when `half_close`; reads the echo until `data.len()` bytes arrived
-/// (reading starts after `read_delay`, so the server's writes come up short
-/// and it has to switch to WRITE interest).
-fn echo(stream: &TcpStream, data: &[u8], read_delay: Duration, half_close: bool) -> Vec<u8> {
+/// when `half_close`; reads the echo until `data.len()` bytes arrived. With
+/// `late` (the server), reading starts only once the server waits with
+/// nothing to do while the writer cannot send more (or has sent it all):
+/// its writes have come up short and it has switched to WRITE interest.
+fn echo(stream: &TcpStream, data: &[u8], late: Option<&Server>, half_close: bool) -> Vec<u8> {
     thread::scope(|s| {
-        let writer = s.spawn(|| {
+        let (tx, rx) = mpsc::channel();
+        let writer = s.spawn(move || {
+            tx.send(util::current_tid()).unwrap();
             (&*stream).write_all(data)?;
             if half_close {
                 stream.shutdown(Shutdown::Write)?;
             }
             Ok::<(), std::io::Error>(())
         });
-        thread::sleep(read_delay);
+        let writer_tid = rx.recv().unwrap();
+        if let Some(server) = late {
+            util::wait_for(
+                || {
+                    (writer.is_finished()
+                        || util::wait::blocked_in(writer_tid, &util::wait::socket_writes()))
+                        && util::wait::process_blocked_in_reactor(server.child.id())
+                },
+                || "the echo server never waited on a client that does not read".into(),
+            );
+        }
         let mut got = vec![0; data.len()];
         let read = (&*stream).read_exact(&mut got);
         writer.join().unwrap().expect("write to the echo server");
@@ -326,11 +351,11 @@ fn zig_echo_server_echoes_and_stops_cleanly_on_every_backend() {
             if sig == libc::SIGTERM {
                 // 64 KiB, then 8 MiB read late (short writes, WRITE
                 // interest, backpressure), each then half-closed.
-                for (seed, len, delay) in [(1, 64 << 10, 0), (2, 8 << 20, 300)] {
+                for (seed, len, late) in [(1, 64 << 10, false), (2, 8 << 20, true)] {
                     let c = server.connect();
                     connections += 1;
                     let data = random_bytes(seed, len);
-                    let got = echo(&c, &data, Duration::from_millis(delay), true);
+                    let got = echo(&c, &data, late.then_some(&server), true);
                     assert_same(&got, &data, &format!("{backend}: {len} bytes"));
                     expect_eof(&c, &format!("{backend}: after the half-close"));
                 }
@@ -342,7 +367,7 @@ fn zig_echo_server_echoes_and_stops_cleanly_on_every_backend() {
                         let backend = &backend;
                         s.spawn(move || {
                             let data = random_bytes(100 + i, 512 << 10);
-                            let got = echo(&c, &data, Duration::ZERO, false);
+                            let got = echo(&c, &data, None, false);
                             assert_same(&got, &data, &format!("{backend}: client {i}"));
                         });
                     }
@@ -362,7 +387,7 @@ fn zig_echo_server_echoes_and_stops_cleanly_on_every_backend() {
             // The server still serves; this connection stays open until exit.
             let last = server.connect();
             connections += 1;
-            let got = echo(&last, b"hello from the test\n", Duration::ZERO, false);
+            let got = echo(&last, b"hello from the test\n", None, false);
             assert_eq!(got, b"hello from the test\n", "{backend}");
 
             let tail = server.stop_with(sig, &backend);
@@ -410,29 +435,33 @@ fn zig_echo_server_survives_running_out_of_fds() {
             server.banner
         );
         let clients: Vec<TcpStream> = (0..64).map(|_| server.connect()).collect();
-        // The first client is served while the server is out of fds.
-        thread::sleep(Duration::from_millis(200));
-        let got = echo(&clients[0], b"first\n", Duration::ZERO, false);
+        // The first client is served while the server is out of fds (once
+        // it has said so).
+        let deadline = Instant::now() + util::WAIT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match server.errors.recv_timeout(left) {
+                Ok(line) if line.starts_with("echo_server: accept: ") => break,
+                Ok(_) => {}
+                Err(e) => panic!("{backend}: the server never ran out of fds ({e})"),
+            }
+        }
+        let got = echo(&clients[0], b"first\n", None, false);
         assert_eq!(got, b"first\n", "{backend}");
         drop(clients);
         // Served again once the fds are free (retried: the server may still
         // be closing the old ones, or drop one it could not watch).
-        let start = Instant::now();
-        loop {
+        let served = util::wait_until(Duration::from_secs(10), || {
             let c = server.connect();
-            let ok = (&c).write_all(b"again\n").is_ok() && {
+            (&c).write_all(b"again\n").is_ok() && {
                 let mut buf = [0; 6];
                 (&c).read_exact(&mut buf).is_ok() && &buf == b"again\n"
-            };
-            if ok {
-                break;
             }
-            assert!(
-                start.elapsed() < Duration::from_secs(10),
-                "{backend}: not served again after the fds were freed"
-            );
-            thread::sleep(Duration::from_millis(50));
-        }
+        });
+        assert!(
+            served,
+            "{backend}: not served again after the fds were freed"
+        );
         let tail = server.stop_with(libc::SIGTERM, &backend);
         let errors = tail
             .split(", ")

@@ -33,6 +33,9 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#if defined(__linux__)
+#include <sys/syscall.h>
+#endif
 
 #include <jzx/jzx.h>
 
@@ -120,18 +123,89 @@ static inline double now_ms(void) {
     return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
 }
 
-static inline void sleep_ms(unsigned ms) {
-    struct timespec ts;
-    ts.tv_sec = (time_t)(ms / 1000u);
-    ts.tv_nsec = (long)(ms % 1000u) * 1000000L;
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
-}
-
 /* 1, or 10 when JZX_TEST_SLOW is set (valgrind): multiplies upper limits. */
 static inline unsigned slow_factor(void) {
     const char *s = getenv("JZX_TEST_SLOW");
     return (s != NULL && s[0] != '\0' && s[0] != '0') ? 10u : 1u;
+}
+
+/* ---- waiting for a condition ---------------------------------------------- */
+
+/* Polls cond(arg) until it holds (1) or `ms` (times slow_factor) have passed
+ * (0). For a condition no event tells of; it holds the C tests' one pause
+ * between polls: they wait for the condition itself, never for a guessed
+ * delay. */
+static inline int wait_until(int (*cond)(void *), void *arg, unsigned ms) {
+    double deadline = now_ms() + (double)ms * slow_factor();
+    struct timespec pause;
+    pause.tv_sec = 0;
+    pause.tv_nsec = 1000000L;
+    for (;;) {
+        if (cond(arg)) return 1;
+        if (now_ms() >= deadline) return 0;
+        nanosleep(&pause, NULL); /* between two polls of the condition */
+    }
+}
+
+/* The kernel's id of the process's main thread, the one that runs the loops
+ * of these tests. */
+static inline long main_thread_id(void) {
+    return (long)getpid();
+}
+
+/* 1 when thread `tid` of this process sleeps in an event loop's wait
+ * (epoll_wait, epoll_pwait, epoll_pwait2, io_uring_enter): its loop has found
+ * nothing ready and blocks until I/O, a timer or a wakeup. Seen in /proc on
+ * Linux; elsewhere it cannot be seen: 1. */
+static inline int blocked_in_reactor(long tid) {
+#if defined(__linux__)
+    char path[64], buf[512];
+    const char *state;
+    FILE *f;
+    size_t n;
+    long call = -1;
+    snprintf(path, sizeof path, "/proc/self/task/%ld/stat", tid);
+    f = fopen(path, "r");
+    if (f == NULL) return 0;
+    n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    /* The state follows the command name, which may hold spaces. */
+    state = strrchr(buf, ')');
+    if (state == NULL || state[1] == '\0' || state[2] != 'S') return 0;
+    snprintf(path, sizeof path, "/proc/self/task/%ld/syscall", tid);
+    f = fopen(path, "r");
+    if (f == NULL) return 0;
+    if (fscanf(f, "%ld", &call) != 1) call = -1; /* "running" */
+    fclose(f);
+    return 0
+#if defined(SYS_epoll_wait)
+           || call == SYS_epoll_wait
+#endif
+#if defined(SYS_epoll_pwait)
+           || call == SYS_epoll_pwait
+#endif
+#if defined(SYS_epoll_pwait2)
+           || call == SYS_epoll_pwait2
+#endif
+#if defined(SYS_io_uring_enter)
+           || call == SYS_io_uring_enter
+#endif
+        ;
+#else
+    (void)tid;
+    return 1;
+#endif
+}
+
+static inline int reactor_blocked_cond(void *tid) {
+    return blocked_in_reactor(*(const long *)tid);
+}
+
+/* Waits (at most 10 s times slow_factor) until thread `tid` is blocked in its
+ * event loop's wait; 0 when it never was. */
+static inline int wait_blocked(long tid) {
+    return wait_until(reactor_blocked_cond, &tid, 10000u);
 }
 
 static inline void check_init(void) {

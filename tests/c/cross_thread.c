@@ -38,10 +38,30 @@ static jzx_behavior_result target(jzx_context *ctx, const jzx_message *msg) {
     return JZX_BEHAVIOR_OK;
 }
 
+/* Producers that start together: each waits until all `n` have arrived. */
+typedef struct gate {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int arrived;
+    int n;
+} gate;
+
+static void gate_pass(gate *g) {
+    pthread_mutex_lock(&g->mu);
+    g->arrived++;
+    pthread_cond_broadcast(&g->cv);
+    while (g->arrived < g->n) pthread_cond_wait(&g->cv, &g->mu);
+    pthread_mutex_unlock(&g->mu);
+}
+
 typedef struct producer {
     jzx_loop *loop;
     jzx_actor_id target;
-    unsigned delay_ms;
+    /* Wait until the loop (run by the main thread) blocks with nothing to do,
+     * then pass `start` (when set), before sending. */
+    int after_block;
+    int never_blocked;
+    gate *start;
     int count;
     uint32_t tag;
     int stop_instead; /* call jzx_loop_request_stop instead of sending */
@@ -53,7 +73,8 @@ typedef struct producer {
 static void *producer_main(void *arg) {
     producer *p = (producer *)arg;
     int i;
-    if (p->delay_ms > 0) sleep_ms(p->delay_ms);
+    if (p->after_block && !wait_blocked(main_thread_id())) p->never_blocked = 1;
+    if (p->start != NULL) gate_pass(p->start);
     p->t_send = now_ms();
     if (p->stop_instead) {
         jzx_loop_request_stop(p->loop);
@@ -109,7 +130,7 @@ static void test_wakes_blocked_run(void) {
     producer p;
     pthread_t th;
     jzx_actor_id id;
-    double t0, t_end, latency;
+    double t_end, latency;
 
     case_begin("send_async_wakes_blocked_run");
     loop = NEW_LOOP();
@@ -120,8 +141,7 @@ static void test_wakes_blocked_run(void) {
     p.target = id;
     p.count = 1;
     p.tag = TAG_STOP;
-    p.delay_ms = 50;
-    t0 = now_ms();
+    p.after_block = 1;
     CHECK_EQ(pthread_create(&th, NULL, producer_main, &p), 0);
     CHECK_EQ(RUN_BOUNDED(loop, 5000), 0);
     t_end = now_ms();
@@ -129,8 +149,9 @@ static void test_wakes_blocked_run(void) {
     CHECK_EQ(p.errors, 0);
     CHECK_EQ(t.got, 1);
     CHECK_EQ_U64(t.sender, 0);
-    /* The run blocked until the message came (the actor was alive)... */
-    CHECK(t_end - t0 >= 49.0);
+    /* The run blocked (the actor was alive) until the message came... */
+    CHECK_EQ(p.never_blocked, 0);
+    CHECK(t_end >= p.t_send);
     /* ...and the message woke it well under a second. */
     latency = t.t_recv - p.t_send;
     if (!CHECK(latency < 1000.0 * slow_factor())) {
@@ -158,10 +179,11 @@ static void test_fifo_512(void) {
     p.target = id;
     p.count = 512;
     p.tag = TAG_PING;
-    p.delay_ms = 10; /* most of them arrive while the loop runs */
+    p.after_block = 1; /* they arrive while the loop runs */
     CHECK_EQ(pthread_create(&th, NULL, producer_main, &p), 0);
     CHECK_EQ(RUN_BOUNDED(loop, 5000), 0);
     pthread_join(th, NULL);
+    CHECK_EQ(p.never_blocked, 0);
     if (!CHECK_EQ(p.errors, 0)) FAILF("first error %d", p.first_error);
     CHECK_EQ(t.got, 512);
     CHECK_EQ(t.next, 512);
@@ -198,26 +220,36 @@ static void test_two_producers(void) {
     producer p[2];
     pthread_t th[2];
     jzx_actor_id id = 0;
+    gate start;
     int i;
 
     case_begin("send_async_fifo_per_producer");
     loop = NEW_LOOP();
     memset(&s, 0, sizeof s);
     id = SPAWN(loop, two_target, &s);
+    /* Both send at once, while the loop runs. */
+    memset(&start, 0, sizeof start);
+    pthread_mutex_init(&start.mu, NULL);
+    pthread_cond_init(&start.cv, NULL);
+    start.n = 2;
     for (i = 0; i < 2; i++) {
         memset(&p[i], 0, sizeof p[i]);
         p[i].loop = loop;
         p[i].target = id;
         p[i].count = 300;
         p[i].tag = 100u + (uint32_t)i;
-        p[i].delay_ms = 5;
+        p[i].after_block = 1;
+        p[i].start = &start;
         CHECK_EQ(pthread_create(&th[i], NULL, producer_main, &p[i]), 0);
     }
     CHECK_EQ(RUN_BOUNDED(loop, 5000), 0);
     for (i = 0; i < 2; i++) {
         pthread_join(th[i], NULL);
         CHECK_EQ(p[i].errors, 0);
+        CHECK_EQ(p[i].never_blocked, 0);
     }
+    pthread_mutex_destroy(&start.mu);
+    pthread_cond_destroy(&start.cv);
     CHECK_EQ(s.got, 600);
     CHECK_EQ(s.bad, 0);
     jzx_loop_destroy(loop);
@@ -230,7 +262,7 @@ static void test_request_stop_from_thread(void) {
     producer p;
     pthread_t th;
     jzx_actor_id id;
-    double t0, t_end;
+    double t_end;
 
     case_begin("request_stop_from_thread_ends_blocked_run");
     loop = NEW_LOOP();
@@ -239,13 +271,14 @@ static void test_request_stop_from_thread(void) {
     memset(&p, 0, sizeof p);
     p.loop = loop;
     p.stop_instead = 1;
-    p.delay_ms = 50;
-    t0 = now_ms();
+    p.after_block = 1;
     CHECK_EQ(pthread_create(&th, NULL, producer_main, &p), 0);
     CHECK_EQ(RUN_BOUNDED(loop, 5000), 0);
     t_end = now_ms();
     pthread_join(th, NULL);
-    CHECK(t_end - t0 >= 49.0);
+    /* The run blocked until the stop was asked for. */
+    CHECK_EQ(p.never_blocked, 0);
+    CHECK(t_end >= p.t_send);
     if (!CHECK(t_end - p.t_send < 1000.0 * slow_factor())) {
         FAILF("stop took %.3f ms", t_end - p.t_send);
     }
@@ -361,9 +394,15 @@ typedef struct small_producer {
     int other;
 } small_producer;
 
+/* Sends TAG_STOP; 1 once it was accepted. */
+static int stop_sent(void *arg) {
+    small_producer *p = (small_producer *)arg;
+    return jzx_send_async(p->loop, p->target, NULL, 0, TAG_STOP) == JZX_OK;
+}
+
 static void *small_producer_main(void *arg) {
     small_producer *p = (small_producer *)arg;
-    int i, rc, tries;
+    int i, rc;
     for (i = 0; i < 300; i++) {
         rc = jzx_send_async(p->loop, p->target, NULL, 0, TAG_PING);
         if (rc == JZX_OK) {
@@ -374,11 +413,8 @@ static void *small_producer_main(void *arg) {
             p->other++;
         }
     }
-    for (tries = 0; tries < 5000; tries++) {
-        rc = jzx_send_async(p->loop, p->target, NULL, 0, TAG_STOP);
-        if (rc == JZX_OK) break;
-        sleep_ms(1);
-    }
+    /* Retried while the mailbox is full, until the loop has made room. */
+    (void)wait_until(stop_sent, p, 5000u);
     return NULL;
 }
 

@@ -2,15 +2,22 @@
 #![allow(dead_code)]
 
 pub mod kernel;
+pub mod wait;
+
+#[allow(unused_imports)] // Not every test file uses every helper.
+pub use wait::{
+    blocked_in_reactor, current_tid, wait_blocked, wait_child, wait_for, wait_until, WAIT,
+};
 
 use jzx::{
     Actor, ActorId, BackendKind, ChildRef, Config, Context, Flow, Loop, Observer, StopReason,
 };
 use std::io::{self, ErrorKind};
 use std::os::fd::RawFd;
-use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+use std::sync::mpsc::RecvTimeoutError;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Every backend this machine offers: io_uring and epoll on Linux, kqueue
 /// elsewhere. io_uring is left out (with one `SKIP:` line) only where the
@@ -119,23 +126,43 @@ impl<T: Clone> Log<T> {
 #[track_caller]
 pub fn run_within(lp: &mut Loop, limit: Duration) {
     let handle = lp.handle();
-    let done = Arc::new(Mutex::new(false));
-    let flag = done.clone();
+    let (done, returned) = std::sync::mpsc::channel::<()>();
     let dog = std::thread::spawn(move || {
-        let start = Instant::now();
-        while start.elapsed() < limit {
-            if *flag.lock().unwrap() {
-                return false;
-            }
-            std::thread::sleep(Duration::from_millis(5));
+        let late = returned.recv_timeout(limit) == Err(RecvTimeoutError::Timeout);
+        if late {
+            handle.request_stop();
         }
-        handle.request_stop();
-        true
+        late
     });
     lp.run().expect("run");
-    *done.lock().unwrap() = true;
+    drop(done);
     let fired = dog.join().unwrap();
     assert!(!fired, "run did not return within {limit:?}");
+}
+
+/// Runs `lp` (as [`run_within`]) until it blocks in its event loop's wait
+/// with nothing left to run, and stops it there; fails when the run returned
+/// by itself first. With the virtual clock that is once every timer but
+/// `Duration::MAX` ones has fired; with the real clock a pending timer also
+/// blocks the loop.
+#[track_caller]
+pub fn run_until_blocked(lp: &mut Loop, limit: Duration) {
+    let (tid, handle) = (current_tid(), lp.handle());
+    let returned = Arc::new(AtomicBool::new(false));
+    let r = returned.clone();
+    let stopper = std::thread::spawn(move || {
+        let seen = wait_until(limit, || r.load(SeqCst) || blocked_in_reactor(tid));
+        // Blocked, not returned (nothing but this request ends it then).
+        let blocked = seen && !r.load(SeqCst);
+        if blocked {
+            handle.request_stop();
+        }
+        blocked
+    });
+    run_within(lp, limit);
+    returned.store(true, SeqCst);
+    let stopped = stopper.join().unwrap();
+    assert!(stopped, "run returned by itself before it blocked");
 }
 
 /// xorshift64* bytes, deterministic per seed.
@@ -217,17 +244,8 @@ pub fn signal_and_wait(child: &mut std::process::Child, sig: libc::c_int, what: 
     // SAFETY: kill with a valid signal to our own child's pid.
     let rc = unsafe { libc::kill(child.id() as libc::pid_t, sig) };
     assert_eq!(rc, 0, "kill: {}", std::io::Error::last_os_error());
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(5),
-            "{what}: did not exit within 5 s of signal {sig}"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    };
+    let status = wait::wait_child(child, Duration::from_secs(5))
+        .unwrap_or_else(|| panic!("{what}: did not exit within 5 s of signal {sig}"));
     assert!(status.success(), "{what}: exit status {status}");
 }
 

@@ -1,6 +1,7 @@
 //! Helpers for the tests that drive Zig (`tests/zig_module.rs`,
 //! `tests/cross_compile.rs`): finding the two Zig versions, the Rust static
 //! library and libxev's sources, and running commands with a time bound.
+//! A test file using them also declares `mod util`.
 #![allow(dead_code)] // Not every test file uses every helper.
 
 use std::ffi::OsString;
@@ -8,7 +9,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The Zig that builds the bridge and the Zig examples.
 pub const ZIG_0_16: &str = "0.16.0";
@@ -178,18 +179,8 @@ pub fn run(mut cmd: Command, timeout: Duration, what: &str) -> Output {
         let _ = err.read_to_end(&mut v);
         v
     });
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("try_wait") {
-            break status;
-        }
-        if start.elapsed() > timeout {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{what}: {cmd:?} did not finish within {timeout:?}");
-        }
-        thread::sleep(Duration::from_millis(20));
-    };
+    let status = crate::util::wait_child(&mut child, timeout)
+        .unwrap_or_else(|| panic!("{what}: {cmd:?} did not finish within {timeout:?}"));
     Output {
         status,
         stdout: out.join().unwrap(),

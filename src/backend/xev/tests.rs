@@ -7,6 +7,8 @@ use std::time::{Duration, Instant};
 
 #[path = "../../../tests/util/kernel.rs"]
 mod kernel;
+#[path = "../../../tests/util/wait.rs"]
+mod wait;
 
 /// The backends to test: as `tests/util::backends()`, a backend the kernel
 /// allows must be created; io_uring is skipped (with a note) only where the
@@ -189,22 +191,26 @@ fn timer_fires_within_bounds_and_can_be_rearmed_and_cleared() {
 fn wakeup_from_another_thread_ends_a_blocking_run() {
     for kind in backends() {
         let mut r = Reactor::new(kind).unwrap();
-        let waker = r.waker();
+        let (waker, tid) = (r.waker(), wait::current_tid());
         let t = std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_millis(30));
+            // Once the run blocks.
+            wait::wait_blocked(tid);
+            let woken = Instant::now();
             waker.wake().unwrap();
+            woken
         });
         let start = Instant::now();
         let mut woke = false;
         while !woke && start.elapsed() < Duration::from_secs(2) {
             woke = r.run(Timeout::Forever).unwrap().wakeup;
         }
-        let took = start.elapsed();
-        t.join().unwrap();
+        let returned = Instant::now();
+        let woken = t.join().unwrap();
         assert!(woke, "{kind}");
+        let took = returned.saturating_duration_since(woken);
         assert!(
-            took < Duration::from_millis(30 + 100),
-            "{kind}: woke after {took:?}"
+            returned > woken && took < Duration::from_millis(100),
+            "{kind}: returned {took:?} after the wake"
         );
     }
 }
