@@ -1,7 +1,6 @@
 //! Actor and timer ids: a 32-bit generation over a 32-bit slot index (R6).
 
 use std::fmt;
-use std::num::NonZeroU64;
 
 /// Identifies an actor of one loop. 8 bytes, `Copy`.
 ///
@@ -21,40 +20,36 @@ use std::num::NonZeroU64;
 /// assert!(ActorId::from_raw(0).is_none());
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ActorId(NonZeroU64);
+pub struct ActorId(u64);
 
 impl ActorId {
-    /// The id of `slot` at `generation`, which is never 0 (see
-    /// [`next_generation`]), so neither is the id: an `Option<ActorId>` is
-    /// 8 bytes.
+    #[inline]
     pub(crate) fn new(slot: u32, generation: u32) -> ActorId {
-        debug_assert!(generation != 0, "generation 0 is never issued");
-        let raw = (u64::from(generation.max(1)) << 32) | u64::from(slot);
-        ActorId(NonZeroU64::new(raw).unwrap_or(NonZeroU64::MIN))
+        ActorId((u64::from(generation) << 32) | u64::from(slot))
     }
 
-    /// An id from its raw 64-bit value (as the C ABI passes it); `None`
-    /// when its generation (the high 32 bits) is 0, as for 0 itself.
+    /// An id from its raw 64-bit value (as the C ABI passes it); `None` for 0.
+    #[inline]
     pub fn from_raw(raw: u64) -> Option<ActorId> {
-        if raw >> 32 == 0 {
-            return None;
-        }
-        NonZeroU64::new(raw).map(ActorId)
+        (raw >> 32 != 0).then_some(ActorId(raw))
     }
 
     /// The raw 64-bit value.
+    #[inline]
     pub fn to_raw(self) -> u64 {
-        self.0.get()
+        self.0
     }
 
     /// The slot index in the loop's actor table.
+    #[inline]
     pub fn slot(self) -> u32 {
-        self.0.get() as u32
+        self.0 as u32
     }
 
     /// The generation of the slot this id was issued for.
+    #[inline]
     pub fn generation(self) -> u32 {
-        (self.0.get() >> 32) as u32
+        (self.0 >> 32) as u32
     }
 }
 
@@ -94,14 +89,17 @@ impl TimerId {
     }
 
     /// The raw 64-bit value.
+    #[inline]
     pub fn to_raw(self) -> u64 {
         self.0
     }
 
+    #[inline]
     pub(crate) fn slot(self) -> u32 {
         self.0 as u32
     }
 
+    #[inline]
     pub(crate) fn generation(self) -> u32 {
         (self.0 >> 32) as u32
     }

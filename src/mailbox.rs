@@ -154,8 +154,13 @@ impl<M> Mailbox<M> {
     /// Returns how many messages of type `M` it held (user and timer
     /// messages; runtime events are not counted).
     pub(crate) fn drop_each(&mut self) -> usize {
-        let timers = self.sys.iter().filter(|s| matches!(s, Sys::Timer(_)));
-        let messages = self.user.len() + timers.count();
+        let timers = if self.sys.is_empty() {
+            0
+        } else {
+            let timers = self.sys.iter().filter(|s| matches!(s, Sys::Timer(_)));
+            timers.count()
+        };
+        let messages = self.user.len() + timers;
         if std::mem::needs_drop::<Item<M>>() {
             drop_each_quietly(std::iter::from_fn(|| self.pop()));
         }

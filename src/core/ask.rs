@@ -150,7 +150,7 @@ impl Core {
     /// Answers the asks whose handles were dropped unanswered.
     #[inline]
     pub(crate) fn settle_asks(&mut self) {
-        if self.dropped_replies.any() {
+        if !self.asks.is_empty() && self.dropped_replies.any() {
             for (id, ended) in self.dropped_replies.take() {
                 let raw = if ended {
                     RawAnswer::NoSuchActor

@@ -70,17 +70,16 @@ use table::ActorTable;
 
 /// An actor with its type erased, as the actor table stores it.
 pub(crate) trait ErasedActor {
-    /// Handles up to `budget` messages.
-    fn run(&mut self, core: &mut Core, slot: u32, budget: u32) -> Turn;
+    /// Handles up to `budget` messages; on its `first` turn, runs its
+    /// [`Actor::on_start`](crate::Actor::on_start) hook before (unless it
+    /// was stopped or failed by id).
+    fn run(&mut self, core: &mut Core, slot: u32, budget: u32, first: bool) -> Turn;
     /// A fresh, empty mailbox of this actor's message type.
     fn new_mailbox(&self) -> AnyMailbox;
     /// The `TypeId` of the message type.
     fn msg_type(&self) -> TypeId;
     /// The name of the message type (for dead letters).
     fn msg_type_name(&self) -> &'static str;
-    /// Runs the actor's [`Actor::on_start`](crate::Actor::on_start) hook;
-    /// false when it panicked.
-    fn starting(&mut self, core: &mut Core, id: ActorId) -> bool;
     /// Runs the actor's [`Actor::on_stop`](crate::Actor::on_stop) hook
     /// (its teardown begins); false when the hook panicked.
     fn stopping(&mut self, core: &mut Core, id: ActorId, reason: StopReason) -> bool;
@@ -508,25 +507,18 @@ impl Core {
             s.scheduled = false;
             return;
         };
-        let id = self.actors.id_of(slot);
-        let (clock, queued) = (&self.clock, &self.actors.at(slot).mailbox);
+        let id = ActorId::new(slot, s.generation);
+        let first = !s.started;
+        if first {
+            s.started = true;
+        }
+        let (clock, actors) = (&self.clock, &self.actors);
         self.scheduler.trace(|| {
-            let queued = queued.as_ref().map_or(0, AnyMailbox::len);
+            let queued = actors.at(slot).mailbox.as_ref().map_or(0, AnyMailbox::len);
             [id.to_raw(), clock.now_ms(), queued as u64]
         });
         self.current = Some(id);
-        let turn = if self.actors.at(slot).started {
-            actor.run(self, slot, budget)
-        } else {
-            let s = self.actors.at_mut(slot);
-            s.started = true;
-            let kill = s.kill;
-            match kill {
-                Some(reason) => Turn::Ended(reason),
-                None if !actor.starting(self, id) => Turn::Ended(StopReason::Panic),
-                None => actor.run(self, slot, budget),
-            }
-        };
+        let turn = actor.run(self, slot, budget, first);
         self.current = None;
         self.actors.at_mut(slot).actor = Some(actor);
         if !self.deferred_sys.is_empty() {
@@ -553,7 +545,7 @@ impl Core {
             s.kill.get_or_insert(StopReason::Normal);
             return;
         }
-        s.parent = None;
+        s.orphan();
         if s.scheduled {
             self.scheduler.remove(id.slot());
         }
@@ -599,7 +591,9 @@ impl Core {
             .as_mut()
             .and_then(|e| e.park.take())
             .filter(|_| parked);
-        self.release_park(id, limited, park.as_deref());
+        if limited || park.is_some() {
+            self.release_park(id, limited, park.as_deref());
+        }
         trace_actor_stop!(id, reason);
         self.observer.notify(|o| o.on_actor_stop(id, reason));
         if let Some(parent) = removed.parent {
@@ -609,24 +603,34 @@ impl Core {
         // last; a panicking destructor must not take the loop down (each
         // message on its own: a second panic while one unwinds would abort
         // the process).
-        let dead = pending::dropping_dead_letters(|| {
-            let mut dead = timers.iter().filter(|t| t.is_message()).count();
-            drop_each_quietly(timers);
-            if let Some(p) = park.as_mut() {
-                dead += p.len();
-                p.drop_each();
-            }
-            if let Some(mut mailbox) = removed.mailbox {
-                dead += mailbox.drop_each();
-            }
-            dead
-        });
+        let mailbox = removed.mailbox;
+        let nothing_queued =
+            timers.is_empty() && park.is_none() && mailbox.as_ref().map_or(true, |m| m.len() == 0);
+        // The common end of an actor has no message to drop.
+        let dead = if nothing_queued {
+            0
+        } else {
+            pending::dropping_dead_letters(|| {
+                let mut dead = timers.iter().filter(|t| t.is_message()).count();
+                drop_each_quietly(timers);
+                if let Some(p) = park.as_mut() {
+                    dead += p.len();
+                    p.drop_each();
+                }
+                if let Some(mut mailbox) = mailbox {
+                    dead += mailbox.drop_each();
+                }
+                dead
+            })
+        };
         if dead != 0 {
             let type_name = removed.actor.as_ref().map_or("?", |a| a.msg_type_name());
             self.note_dead_letters(id, type_name, dead);
         }
         drop_quietly(removed.actor);
-        drop_quietly(extras);
+        if let Some(extras) = extras {
+            drop_quietly(extras);
+        }
     }
 
     /// Tears down every actor (the loop is going away); no reports. Actors
@@ -641,9 +645,9 @@ impl Core {
             let mut ended = 0;
             for slot in 0..self.actors.len() {
                 let s = self.actors.at(slot);
-                let root = s.parent.map_or(true, |p| !self.is_alive(p));
+                let root = s.parent().map_or(true, |p| !self.is_alive(p));
                 if s.live && (root || !roots_only) {
-                    self.actors.at_mut(slot).parent = None;
+                    self.actors.at_mut(slot).orphan();
                     self.teardown(slot, StopReason::Normal);
                     ended += 1;
                 }

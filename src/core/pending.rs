@@ -64,6 +64,7 @@ thread_local! {
 
 /// Runs `drop` (dropping an ended actor's messages) with
 /// [`receiver_ended`] true.
+#[inline]
 pub(crate) fn dropping_dead_letters<T>(drop: impl FnOnce() -> T) -> T {
     let outer = RECEIVER_ENDED.with(|r| r.replace(true));
     let out = drop();
