@@ -184,6 +184,7 @@ mod supervisor;
 mod timer;
 mod trace;
 
+pub use crate::core::names::Broadcast;
 pub use crate::core::scheduler::RunOrder;
 pub use crate::core::spawn::SpawnOptions;
 pub use crate::core::Core;

@@ -508,3 +508,62 @@ fn dead_letters_count_every_message_dropped_with_its_receiver() {
         );
     }
 }
+
+// --------------------------------------------------------------- groups
+
+#[test]
+fn groups_join_leave_broadcast_and_lose_dead_members() {
+    for backend in backends() {
+        let mut lp = virtual_loop(backend);
+        let handled = Arc::new(Mutex::new(0));
+        let quitter = |lp: &mut Loop, stop_at| {
+            lp.spawn_with(
+                Quitter {
+                    stop_at,
+                    handled: handled.clone(),
+                },
+                jzx::SpawnOptions::new().mailbox_cap(1),
+            )
+            .unwrap()
+        };
+        let a = quitter(&mut lp, 7);
+        let b = quitter(&mut lp, 7);
+        let c = quitter(&mut lp, 3);
+        let p = Probes::new();
+        let other_type = p.spawn(&mut lp, 1);
+        for id in [a.id(), b.id(), c.id(), other_type.id(), a.id()] {
+            lp.join_group("g", id).unwrap();
+        }
+        assert_eq!(
+            lp.group_members("g"),
+            [a.id(), b.id(), c.id(), other_type.id()]
+        );
+        assert!(lp.leave_group("g", b.id()));
+        assert!(!lp.leave_group("g", b.id()));
+        lp.join_group("h", b.id()).unwrap();
+        let sent = lp.broadcast("g", 3u64);
+        assert_eq!(
+            sent,
+            jzx::Broadcast {
+                delivered: 2,
+                refused: 0,
+                skipped: 1
+            }
+        );
+        // Mailboxes of capacity 1, still full: refused, and told.
+        let again = lp.broadcast("g", 5u64);
+        assert_eq!((again.delivered, again.refused), (0, 2));
+        lp.send(other_type, Cmd::Stop).unwrap();
+        lp.run_until_idle_or(Duration::from_millis(1));
+        // c stopped on 3, other_type stopped: both left; a lives on.
+        assert_eq!(lp.group_members("g"), [a.id()]);
+        assert_eq!(lp.group_members("h"), [b.id()]);
+        assert_eq!(*handled.lock().unwrap(), 2);
+        assert_eq!(lp.join_group("g", c.id()), Err(jzx::Error::NoSuchActor));
+        lp.stop_actor(a.id()).unwrap();
+        lp.stop_actor(b.id()).unwrap();
+        lp.run().unwrap();
+        assert!(lp.group_members("g").is_empty() && lp.group_members("h").is_empty());
+        assert_eq!(lp.broadcast("g", 1u64), jzx::Broadcast::default());
+    }
+}

@@ -34,10 +34,11 @@
 
 mod ask;
 mod fd_table;
+mod groups;
 pub(crate) mod inbox;
 mod io;
 mod links;
-mod names;
+pub(crate) mod names;
 mod park;
 pub(crate) mod pending;
 mod remote;
@@ -62,6 +63,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use fd_table::FdTable;
+use groups::Groups;
 use inbox::{Remote, RemoteMsg};
 use park::Limited;
 use pending::{DroppedReplies, PendingAsk};
@@ -148,6 +150,8 @@ pub struct Core {
     next_ask: u64,
     /// Reply handles dropped unanswered, shared with every handle.
     dropped_replies: Arc<DroppedReplies>,
+    /// Process groups (`names.rs`).
+    groups: Groups,
     pub(crate) observer: ObserverSlot,
     pub(crate) counters: Counters,
     pub(crate) remote: Arc<Remote<Core>>,
@@ -225,6 +229,7 @@ impl Core {
             asks: std::collections::HashMap::new(),
             next_ask: 0,
             dropped_replies: Arc::default(),
+            groups: Groups::default(),
             observer: ObserverSlot::default(),
             counters: Counters::default(),
             remote,
@@ -584,6 +589,9 @@ impl Core {
             self.signal_exit(id, reason, e);
             if !e.asks.is_empty() {
                 self.drop_asks_of(e);
+            }
+            if !e.groups.is_empty() {
+                self.leave_groups(id, std::mem::take(&mut e.groups));
             }
         }
         let timers = self.timers.remove_owner(slot);

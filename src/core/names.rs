@@ -1,4 +1,5 @@
-//! The observer and the registry of unique names (R18).
+//! The observer, the registry of unique names (R18) and process groups
+//! (R35).
 
 use crate::observer::Observer;
 use crate::{ActorId, Error};
@@ -59,4 +60,98 @@ impl Core {
     pub fn name_of(&self, id: ActorId) -> Option<&str> {
         self.actors.name_of(id)
     }
+
+    // -------------------------------------------------------------- groups
+
+    /// Adds the live actor `id` to `group` (made on first use). Joining a
+    /// group twice is one membership. A member leaves by itself when it
+    /// ends.
+    ///
+    /// # Errors
+    ///
+    /// `NoSuchActor` when `id` is not alive.
+    pub fn join_group(&mut self, group: &str, id: ActorId) -> Result<(), Error> {
+        if !self.is_alive(id) {
+            return Err(Error::NoSuchActor);
+        }
+        if self.groups.join(group, id) {
+            self.actors.extras_mut(id.slot()).groups.push(group.into());
+        }
+        Ok(())
+    }
+
+    /// Removes `id` from `group`; false when it was not a member.
+    pub fn leave_group(&mut self, group: &str, id: ActorId) -> bool {
+        if let Some(e) = self.actors.get_mut(id).and_then(|s| s.extras.as_mut()) {
+            e.groups.retain(|g| &**g != group);
+        }
+        self.groups.leave(group, id)
+    }
+
+    /// The live members of `group`, in the order they joined (empty for a
+    /// group nobody joined).
+    pub fn group_members(&self, group: &str) -> &[ActorId] {
+        self.groups.members(group)
+    }
+
+    /// Sends a clone of `msg` to every member of `group` whose messages are
+    /// `M`, in the order they joined, as [`Core::send`] would.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use jzx::{Actor, Context, Flow, Loop};
+    ///
+    /// struct Listener;
+    /// impl Actor for Listener {
+    ///     type Msg = &'static str;
+    ///     fn handle(&mut self, _cx: &mut Context<'_, Self>, _: &'static str) -> Flow {
+    ///         Flow::Stop
+    ///     }
+    /// }
+    ///
+    /// let mut lp = Loop::new()?;
+    /// for _ in 0..3 {
+    ///     let l = lp.spawn(Listener)?;
+    ///     lp.join_group("listeners", l.id())?;
+    /// }
+    /// let sent = lp.broadcast("listeners", "news");
+    /// assert_eq!((sent.delivered, sent.refused, sent.skipped), (3, 0, 0));
+    /// lp.run()?; // each stops on the news, and leaves the group
+    /// assert!(lp.group_members("listeners").is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn broadcast<M: Clone + 'static>(&mut self, group: &str, msg: M) -> Broadcast {
+        let mut sent = Broadcast::default();
+        for id in self.groups.members(group).to_vec() {
+            let Some(to) = self.addr_of::<M>(id) else {
+                sent.skipped += 1;
+                continue;
+            };
+            match self.send(to, msg.clone()) {
+                Ok(()) => sent.delivered += 1,
+                Err(_) => sent.refused += 1,
+            }
+        }
+        sent
+    }
+
+    /// `id` ended: it leaves its groups.
+    pub(super) fn leave_groups(&mut self, id: ActorId, groups: Vec<Box<str>>) {
+        for group in groups {
+            self.groups.leave(&group, id);
+        }
+    }
+}
+
+/// What [`Core::broadcast`] did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Broadcast {
+    /// Members that got the message.
+    pub delivered: usize,
+    /// Members whose mailbox was full (the observer is told, as for a
+    /// refused send).
+    pub refused: usize,
+    /// Members whose messages are of another type.
+    pub skipped: usize,
 }

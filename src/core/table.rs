@@ -83,6 +83,8 @@ pub(crate) struct Extras {
     pub(crate) trap_exits: bool,
     /// The asks it waits for (`ask.rs`).
     pub(crate) asks: Vec<u64>,
+    /// The groups it is a member of (`names.rs`).
+    pub(crate) groups: Vec<Box<str>>,
 }
 
 /// What [`ActorTable::remove`] takes out of a slot, to be dropped by the
