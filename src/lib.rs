@@ -15,6 +15,7 @@
 //! - [The main loop](#the-main-loop)
 //! - [Backends](#backends)
 //! - [Supervision](#supervision)
+//! - [Process toolkit](#process-toolkit)
 //! - [Observability](#observability)
 //! - [Features and building](#features-and-building)
 //! - [Testing](#testing)
@@ -122,6 +123,29 @@
 //! one for all, rest for one), intensity and period, backoff, and nesting
 //! follow Erlang/OTP; see the [`Supervisor`] documentation and
 //! `examples/supervisor.rs`.
+//!
+//! # Process toolkit
+//!
+//! With Erlang's semantics (SPEC §12), all typed and without async:
+//! - hooks: [`Actor::on_start`] before an actor's first message,
+//!   [`Actor::on_stop`] at its teardown;
+//! - request/reply: [`Context::ask`] sends a request carrying a
+//!   [`ReplyTo`] and gets exactly one [`Answer`] back as a message (the
+//!   reply, a timeout, or no-such-actor/dropped); a thread outside the
+//!   loop blocks in [`LoopHandle::ask`];
+//! - monitors: [`Core::monitor`] gives a [`Down`] in [`Actor::on_down`]
+//!   when the target ends; [`Core::demonitor`] removes it;
+//! - links: [`Core::link`] ties two actors so that an abnormal exit ends
+//!   both, unless the other traps exits ([`Core::trap_exits`]) and gets an
+//!   [`Exit`] in [`Actor::on_exit`]. A supervisor's children report to it
+//!   through their [`ChildExit`] whatever their links; a child ended by a
+//!   link is an abnormal exit, restarted by its restart mode, and its new
+//!   incarnation starts without links;
+//! - dead letters: messages dropped because their receiver ended are counted
+//!   ([`Metrics::dead_letters`]) and told to
+//!   [`Observer::on_dead_letters`];
+//! - process groups: [`Core::join_group`], [`Core::group_members`],
+//!   [`Core::broadcast`]; a member leaves when it ends.
 //!
 //! # Observability
 //!
