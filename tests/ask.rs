@@ -153,7 +153,7 @@ fn each_ask_gets_exactly_one_answer_of_its_kind() {
         ];
         s.lp.send(s.client, ClientMsg::Go(asks)).unwrap();
         // The server outlives the client: stop it once the client is done.
-        s.lp.run_for_a_while();
+        util::run_for(&mut s.lp, Duration::from_secs(1));
         s.lp.stop_actor(s.server.id()).unwrap();
         s.lp.run().unwrap();
         let mut got = s.answers.get();
@@ -185,7 +185,7 @@ fn a_receiver_that_is_gone_or_ends_with_the_request_gives_no_such_actor() {
             ClientMsg::Go(vec![(5, Mode::Die), (6, Mode::Double)]),
         )
         .unwrap();
-        s.lp.run_for_a_while();
+        util::run_for(&mut s.lp, Duration::from_secs(1));
         s.lp.send(s.client, ClientMsg::Go(vec![(7, Mode::Double)]))
             .unwrap();
         s.lp.run().unwrap();
@@ -201,28 +201,6 @@ fn a_receiver_that_is_gone_or_ends_with_the_request_gives_no_such_actor() {
             ]
         );
         assert_eq!(s.lp.timer_count(), 0);
-    }
-}
-
-trait RunForAWhile {
-    fn run_for_a_while(&mut self);
-}
-
-impl RunForAWhile for Loop {
-    /// Runs until a 1-second virtual timer stops the run.
-    fn run_for_a_while(&mut self) {
-        struct Stopper(jzx::LoopHandle);
-        impl Actor for Stopper {
-            type Msg = ();
-            fn handle(&mut self, _cx: &mut Context<'_, Self>, _: ()) -> Flow {
-                self.0.request_stop();
-                Flow::Stop
-            }
-        }
-        let handle = self.handle();
-        let s = self.spawn(Stopper(handle)).unwrap();
-        self.send_after(s, Duration::from_secs(1), ()).unwrap();
-        self.run().unwrap();
     }
 }
 
@@ -262,11 +240,11 @@ fn a_full_mailbox_hands_the_request_back_and_no_answer_comes() {
         assert_eq!(refused.error, Error::MailboxFull);
         assert!(matches!(refused.message, ServerMsg::Req(2, ..)));
         drop(refused);
-        lp.run_for_a_while();
+        util::run_for(&mut lp, Duration::from_secs(1));
         assert_eq!(answers.get(), [Answer::Reply(2)]);
         // A dead target: an answer.
         lp.stop_actor(server.id()).unwrap();
-        lp.run_for_a_while();
+        util::run_for(&mut lp, Duration::from_secs(1));
         lp.ask(
             client,
             server,
@@ -276,7 +254,7 @@ fn a_full_mailbox_hands_the_request_back_and_no_answer_comes() {
         )
         .map_err(|e| e.error)
         .unwrap();
-        lp.run_for_a_while();
+        util::run_for(&mut lp, Duration::from_secs(1));
         assert_eq!(answers.get(), [Answer::Reply(2), Answer::NoSuchActor]);
         // A dead asker cannot ask.
         lp.stop_actor(client.id()).unwrap();
@@ -346,7 +324,7 @@ fn an_answer_reaches_a_full_mailbox_and_an_ended_asker_gets_none() {
         .map_err(|e| e.error)
         .unwrap();
         lp.stop_actor(late.id()).unwrap();
-        lp.run_for_a_while();
+        util::run_for(&mut lp, Duration::from_secs(1));
         assert_eq!(answers.get(), [Answer::Dropped, Answer::Reply(8)]);
         lp.stop_actor(client.id()).unwrap();
         lp.stop_actor(server.id()).unwrap();

@@ -225,7 +225,7 @@ fn a_hook_sending_to_its_own_actor_leaves_no_run_behind() {
         let second = lp.child_ref::<Flow>(sup, 1).unwrap();
         lp.send_child(first, Flow::Fail).unwrap();
         lp.send_child(second, Flow::Continue).unwrap();
-        run_for(&mut lp, 50);
+        util::run_for(&mut lp, std::time::Duration::from_millis(50));
         lp.stop_actor(sup.id()).unwrap();
         lp.run().unwrap();
         // Child 0 failed, child 1 was stopped for the restart, then both
@@ -287,7 +287,7 @@ fn dropping_the_loop_stops_supervised_children_in_reverse_start_order_and_spawns
         let first = lp.child_ref::<()>(sup, 0).unwrap();
         lp.send_child(first, ()).unwrap();
         lp.stop_actor(early.id()).unwrap();
-        run_for(&mut lp, 50);
+        util::run_for(&mut lp, std::time::Duration::from_millis(50));
         let restarted = lp.supervisor_child(sup, 0).unwrap().unwrap();
         assert!(restarted.slot() < sup.id().slot(), "{restarted} {sup:?}");
         log.0.lock().unwrap().clear();
@@ -301,21 +301,4 @@ fn dropping_the_loop_stops_supervised_children_in_reverse_start_order_and_spawns
         assert_eq!(seen.len(), 4);
         assert!(seen.contains(&(100, closed)));
     }
-}
-
-/// Runs `lp` (whose actors do not all end) for about `ms` milliseconds.
-fn run_for(lp: &mut Loop, ms: u64) {
-    struct Stopper(jzx::LoopHandle);
-    impl Actor for Stopper {
-        type Msg = ();
-        fn handle(&mut self, _cx: &mut Context<'_, Self>, _: ()) -> Flow {
-            self.0.request_stop();
-            Flow::Stop
-        }
-    }
-    let handle = lp.handle();
-    let stopper = lp.spawn(Stopper(handle)).unwrap();
-    lp.send_after(stopper, std::time::Duration::from_millis(ms), ())
-        .unwrap();
-    lp.run().unwrap();
 }

@@ -139,7 +139,7 @@ fn on_start_runs_once_before_the_first_message_and_not_for_an_actor_killed_first
         lp.send(a, Cmd::Note(2)).unwrap();
         lp.send(a, Cmd::Stop).unwrap();
         lp.stop_actor(b.id()).unwrap();
-        lp.run_until_idle_or(Duration::from_secs(1));
+        util::run_for(&mut lp, Duration::from_secs(1));
         assert_eq!(
             p.log.get()[..],
             [
@@ -152,28 +152,6 @@ fn on_start_runs_once_before_the_first_message_and_not_for_an_actor_killed_first
         );
         // The idle actor never ran: no on_start; it is still alive.
         assert_eq!(lp.actor_count(), 1);
-    }
-}
-
-/// Runs a loop that has an actor left alive until a timer ends the run.
-trait RunFor {
-    fn run_until_idle_or(&mut self, limit: Duration);
-}
-
-impl RunFor for Loop {
-    fn run_until_idle_or(&mut self, limit: Duration) {
-        struct Stopper(LoopHandle);
-        impl Actor for Stopper {
-            type Msg = ();
-            fn handle(&mut self, _cx: &mut Context<'_, Self>, _: ()) -> Flow {
-                self.0.request_stop();
-                Flow::Stop
-            }
-        }
-        let handle = self.handle();
-        let s = self.spawn(Stopper(handle)).unwrap();
-        self.send_after(s, limit, ()).unwrap();
-        self.run().unwrap();
     }
 }
 
@@ -191,7 +169,7 @@ fn a_panicking_on_start_ends_the_actor_before_any_message() {
         let watcher = p.spawn(&mut lp, 2);
         lp.send(watcher, Cmd::Monitor(a.id())).unwrap();
         lp.send(a, Cmd::Note(1)).unwrap();
-        lp.run_until_idle_or(Duration::from_secs(1));
+        util::run_for(&mut lp, Duration::from_secs(1));
         lp.send(a, Cmd::Note(1)).unwrap_err();
         let log = p.log.get();
         assert!(log.contains(&Seen::Start(1)));
@@ -218,7 +196,7 @@ fn on_start_runs_once_per_incarnation_of_a_supervised_child() {
             .unwrap();
         let child = lp.child_ref::<Cmd>(sup, 0).unwrap();
         lp.send_child(child, Cmd::Fail).unwrap();
-        lp.run_until_idle_or(Duration::from_secs(1));
+        util::run_for(&mut lp, Duration::from_secs(1));
         lp.send_child(child, Cmd::Stop).unwrap();
         lp.run().unwrap();
         assert_eq!(
@@ -251,9 +229,9 @@ fn a_monitor_gets_one_down_per_monitor_with_the_reason() {
             // Stacked: two monitors, two Downs.
             lp.send(w, Cmd::Monitor(target.id())).unwrap();
             lp.send(w, Cmd::Monitor(target.id())).unwrap();
-            lp.run_until_idle_or(Duration::from_millis(1));
+            util::run_for(&mut lp, Duration::from_millis(1));
             lp.send(target, cmd).unwrap();
-            lp.run_until_idle_or(Duration::from_millis(1));
+            util::run_for(&mut lp, Duration::from_millis(1));
             lp.send(w, Cmd::Stop).unwrap();
             lp.run().unwrap();
             let down = Seen::Down(2, target.id(), DownReason::Exited(reason));
@@ -313,7 +291,7 @@ fn no_down_after_demonitor_even_one_already_queued() {
         assert!(lp.demonitor(m1));
         assert!(!lp.demonitor(m1));
         lp.send(t1, Cmd::Stop).unwrap();
-        lp.run_until_idle_or(Duration::from_millis(1));
+        util::run_for(&mut lp, Duration::from_millis(1));
         // m2's target ends; the run stops with its Down queued.
         lp.send(t2, Cmd::Stop).unwrap();
         lp.run().unwrap();
@@ -336,7 +314,7 @@ fn a_dead_watcher_leaves_nothing_behind_on_its_target() {
         let m = lp.monitor(w.id(), target.id()).unwrap();
         p.monitors.lock().unwrap().push(m);
         lp.send(w, Cmd::Stop).unwrap();
-        lp.run_until_idle_or(Duration::from_millis(1));
+        util::run_for(&mut lp, Duration::from_millis(1));
         // The watcher's slot is reused by a new actor: the target's end
         // must not reach it.
         let fresh = [p.spawn(&mut lp, 3), p.spawn(&mut lp, 4)];
@@ -368,10 +346,10 @@ fn an_abnormal_exit_travels_a_chain_of_links_with_its_reason() {
             let outside = p.spawn(&mut lp, 4);
             lp.link(a.id(), b.id()).unwrap();
             lp.send(c, Cmd::Link(b.id())).unwrap();
-            lp.run_until_idle_or(Duration::from_millis(1));
+            util::run_for(&mut lp, Duration::from_millis(1));
             assert_eq!(lp.links_of(b.id()).len(), 2);
             lp.send(a, cmd).unwrap();
-            lp.run_until_idle_or(Duration::from_millis(1));
+            util::run_for(&mut lp, Duration::from_millis(1));
             let stops: Vec<Seen> = p
                 .log
                 .get()
@@ -407,14 +385,14 @@ fn normal_exits_do_not_propagate_and_trapping_actors_get_exit_messages() {
         lp.link(b.id(), unlinked.id()).unwrap();
         lp.send(trapper, Cmd::Trap(true)).unwrap();
         lp.send(unlinked, Cmd::Unlink(b.id())).unwrap();
-        lp.run_until_idle_or(Duration::from_millis(1));
+        util::run_for(&mut lp, Duration::from_millis(1));
         // a stops normally: b lives on; the trapper hears of it.
         lp.send(a, Cmd::Stop).unwrap();
-        lp.run_until_idle_or(Duration::from_millis(1));
+        util::run_for(&mut lp, Duration::from_millis(1));
         assert!(lp.is_alive(b.id()));
         // b fails: the trapper is told and lives; the unlinked one lives.
         lp.send(b, Cmd::Fail).unwrap();
-        lp.run_until_idle_or(Duration::from_millis(1));
+        util::run_for(&mut lp, Duration::from_millis(1));
         assert!(lp.is_alive(trapper.id()) && lp.is_alive(unlinked.id()));
         assert_eq!(
             p.signals(),
@@ -554,7 +532,7 @@ fn groups_join_leave_broadcast_and_lose_dead_members() {
         let again = lp.broadcast("g", 5u64);
         assert_eq!((again.delivered, again.refused), (0, 2));
         lp.send(other_type, Cmd::Stop).unwrap();
-        lp.run_until_idle_or(Duration::from_millis(1));
+        util::run_for(&mut lp, Duration::from_millis(1));
         // c stopped on 3, other_type stopped: both left; a lives on.
         assert_eq!(lp.group_members("g"), [a.id()]);
         assert_eq!(lp.group_members("h"), [b.id()]);

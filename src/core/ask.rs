@@ -109,19 +109,10 @@ impl Core {
     /// Resolves ask `id` with `raw`; false when it was resolved already
     /// (the late reply is discarded).
     pub(crate) fn resolve_ask(&mut self, id: u64, raw: RawAnswer) -> bool {
-        let Some(pending) = self.asks.remove(&id) else {
+        let timed_out = matches!(raw, RawAnswer::Timeout);
+        let Some(pending) = self.take_ask(id, !timed_out) else {
             return false;
         };
-        if let (Some(timer), false) = (pending.timer, matches!(raw, RawAnswer::Timeout)) {
-            let _ = self.cancel_timer(timer);
-        }
-        if let Some(e) = self
-            .actors
-            .get_mut(pending.asker)
-            .and_then(|s| s.extras.as_mut())
-        {
-            e.asks.retain(|&a| a != id);
-        }
         let deliver = pending.deliver;
         // `answer` is the asker's code: a panic there is the asker's.
         if catch_unwind(AssertUnwindSafe(|| deliver(self, raw))).is_err() {
@@ -132,19 +123,23 @@ impl Core {
 
     /// Removes ask `id` with no answer.
     fn forget_ask(&mut self, id: u64) {
-        if let Some(pending) = self.asks.remove(&id) {
-            if let Some(timer) = pending.timer {
-                let _ = self.cancel_timer(timer);
-            }
-            if let Some(e) = self
-                .actors
-                .get_mut(pending.asker)
-                .and_then(|s| s.extras.as_mut())
-            {
-                e.asks.retain(|&a| a != id);
-            }
+        if let Some(pending) = self.take_ask(id, true) {
             drop_quietly(pending.deliver);
         }
+    }
+
+    /// Takes ask `id` out of the tables (its asker's list, and its timer
+    /// when `cancel_timer`).
+    fn take_ask(&mut self, id: u64, cancel_timer: bool) -> Option<PendingAsk<Core>> {
+        let pending = self.asks.remove(&id)?;
+        if let (Some(timer), true) = (pending.timer, cancel_timer) {
+            let _ = self.cancel_timer(timer);
+        }
+        let asker = self.actors.get_mut(pending.asker);
+        if let Some(e) = asker.and_then(|s| s.extras.as_mut()) {
+            e.asks.retain(|&a| a != id);
+        }
+        Some(pending)
     }
 
     /// Answers the asks whose handles were dropped unanswered.

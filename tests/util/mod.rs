@@ -322,3 +322,23 @@ impl Actor for ChildDriver {
         Flow::Continue
     }
 }
+
+/// Runs `lp`, whose actors need not all end, until `limit` has passed on
+/// its clock (a timer asks the run to stop then): on a virtual clock this
+/// takes no real time.
+pub fn run_for(lp: &mut Loop, limit: Duration) {
+    struct Stopper(jzx::LoopHandle);
+    impl Actor for Stopper {
+        type Msg = ();
+        fn handle(&mut self, _cx: &mut Context<'_, Self>, _: ()) -> Flow {
+            self.0.request_stop();
+            Flow::Stop
+        }
+    }
+    let handle = lp.handle();
+    let stopper = lp.spawn(Stopper(handle)).expect("spawn the stopper");
+    lp.send_after(stopper, limit, ())
+        .map_err(|e| e.error)
+        .expect("arm the stopper");
+    lp.run().expect("run");
+}
