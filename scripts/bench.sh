@@ -12,7 +12,7 @@
 # plot to bench-echo.svg (target/bench-echo-smoke.svg with --smoke).
 #
 # Usage: bash scripts/bench.sh [BENCH...] [-- ARGS...]
-#   BENCH: tell ping_pong spawn skynet cross_thread timers echo (default: all)
+#   BENCH: tell ping_pong spawn skynet cross_thread timers ask echo (default: all)
 #   ARGS:  passed to every benchmark, e.g. `-- --runs 7` or `-- --smoke`
 # Environment: JZX_BACKEND=epoll|io_uring picks the backend (default: io_uring
 # where available, else epoll); echo ignores it and runs both.
@@ -20,7 +20,7 @@ set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-all=(tell ping_pong spawn skynet cross_thread timers echo)
+all=(tell ping_pong spawn skynet cross_thread timers ask echo)
 benches=()
 args=()
 while [ $# -gt 0 ]; do

@@ -23,6 +23,7 @@ const BENCHES: &[&str] = &[
     "skynet",
     "cross_thread",
     "timers",
+    "ask",
 ];
 
 /// A smoke run should take well under a second; this only catches a hang.
