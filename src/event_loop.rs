@@ -199,9 +199,11 @@ impl Drop for Loop {
     fn drop(&mut self) {
         // Messages still queued by other threads are dropped (destructors
         // run), and later sends fail with LoopClosed.
-        for mut run in self.core.remote.close() {
-            run.drop_each();
-        }
+        crate::core::pending::dropping_dead_letters(|| {
+            for mut run in self.core.remote.close() {
+                run.drop_each();
+            }
+        });
         self.core.teardown_all();
     }
 }

@@ -3,9 +3,9 @@
 
 use crate::core::inbox::Remote;
 use crate::core::Core;
+use crate::reply::Waiting;
 use crate::{Addr, Answer, ReplyTo, SendError};
 use std::fmt;
-use std::sync::mpsc::sync_channel;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -124,9 +124,10 @@ impl LoopHandle {
         timeout: Duration,
         request: impl FnOnce(ReplyTo<R>) -> Req,
     ) -> Result<Answer<R>, SendError<Req>> {
-        let (to, answer) = sync_channel(1);
-        self.remote.post(target, request(ReplyTo::for_thread(to)))?;
-        Ok(answer.recv_timeout(timeout).unwrap_or(Answer::Timeout))
+        let waiting = Waiting::new();
+        self.remote
+            .post(target, request(ReplyTo::for_thread(waiting.clone())))?;
+        Ok(waiting.wait(timeout))
     }
 
     /// Asks the loop to stop after its current turn; from any thread. If the

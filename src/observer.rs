@@ -54,7 +54,9 @@ pub trait Observer {
     }
     /// Dead letters (R34): `count` messages of type `type_name` for `target`
     /// were dropped because it ended: those still in its mailbox or waiting
-    /// for room (once, at its teardown), its pending timers' messages, and
+    /// for room (once, at its teardown), its pending one-shot timers'
+    /// messages (an interval's pattern is not counted), a request asked of
+    /// it once it had ended, and
     /// a message from another thread that arrived after it ended (one call
     /// each). Messages handed back to their sender are not dead letters.
     fn on_dead_letters(&mut self, target: ActorId, type_name: &'static str, count: usize) {

@@ -14,8 +14,8 @@
 use crate::core::pending::{receiver_ended, DroppedReplies, RawAnswer};
 use crate::core::Core;
 use std::fmt;
-use std::sync::mpsc::SyncSender;
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 /// The outcome of an ask: exactly one per request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -44,7 +44,9 @@ impl<R> Answer<R> {
 /// [`ReplyTo::reply`]. Dropping it unanswered tells the asker
 /// ([`Answer::Dropped`], or [`Answer::NoSuchActor`] when it is dropped
 /// because the receiver ended). `Send` when `R` is, so a request may be
-/// handed on; the reply itself is made on the asker's loop.
+/// handed on, even to another thread (which may drop it); a reply to an
+/// actor's ask is made on the asker's loop (made elsewhere, it counts as a
+/// drop).
 ///
 /// # Examples
 ///
@@ -102,7 +104,7 @@ enum Dest<R> {
         dropped: Arc<DroppedReplies>,
     },
     /// A thread blocked in `LoopHandle::ask`.
-    Thread(SyncSender<Answer<R>>),
+    Thread(Arc<Waiting<R>>),
     /// Answered.
     Done,
 }
@@ -114,19 +116,27 @@ impl<R: 'static> ReplyTo<R> {
         }
     }
 
-    pub(crate) fn for_thread(to: SyncSender<Answer<R>>) -> ReplyTo<R> {
+    pub(crate) fn for_thread(to: Arc<Waiting<R>>) -> ReplyTo<R> {
         ReplyTo {
             to: Dest::Thread(to),
         }
     }
 
-    /// Answers the request with `value`, on the loop that runs the
-    /// receiver. Returns whether the asker takes it: false when the ask
-    /// timed out (or its asker ended) first, and the reply is discarded.
+    /// Answers the request with `value`. Returns whether the asker takes
+    /// it: false when the ask timed out (or its asker ended) first, and the
+    /// reply is discarded. An actor's ask is answered on the asker's loop
+    /// (`core`); on another loop the reply is discarded and the asker gets
+    /// [`Answer::Dropped`].
     pub fn reply(mut self, core: &mut Core, value: R) -> bool {
         match std::mem::replace(&mut self.to, Dest::Done) {
-            Dest::Ask { id, .. } => core.resolve_ask(id, RawAnswer::Reply(Box::new(value))),
-            Dest::Thread(to) => to.try_send(Answer::Reply(value)).is_ok(),
+            Dest::Ask { id, dropped } if core.owns_replies(&dropped) => {
+                core.resolve_ask(id, RawAnswer::Reply(Box::new(value)))
+            }
+            Dest::Ask { id, dropped } => {
+                dropped.push(id, false);
+                false
+            }
+            Dest::Thread(to) => to.answer(Answer::Reply(value)),
             Dest::Done => false,
         }
     }
@@ -138,12 +148,11 @@ impl<R> Drop for ReplyTo<R> {
         match std::mem::replace(&mut self.to, Dest::Done) {
             Dest::Ask { id, dropped } => dropped.push(id, ended),
             Dest::Thread(to) => {
-                let answer = if ended {
+                to.answer(if ended {
                     Answer::NoSuchActor
                 } else {
                     Answer::Dropped
-                };
-                let _ = to.try_send(answer);
+                });
             }
             Dest::Done => {}
         }
@@ -156,6 +165,76 @@ impl<R> fmt::Debug for ReplyTo<R> {
             Dest::Ask { id, .. } => write!(f, "ReplyTo(ask {id})"),
             Dest::Thread(_) => f.write_str("ReplyTo(thread)"),
             Dest::Done => f.write_str("ReplyTo(answered)"),
+        }
+    }
+}
+
+/// Where a thread blocked in `LoopHandle::ask` waits for its answer: the
+/// first of the answer and the asker's timeout wins, under one lock, so a
+/// reply reported as taken always reaches the asker.
+pub(crate) struct Waiting<R> {
+    state: Mutex<State<R>>,
+    ready: Condvar,
+}
+
+enum State<R> {
+    Waiting,
+    Answered(Answer<R>),
+    /// The asker timed out.
+    Gone,
+}
+
+impl<R> Waiting<R> {
+    pub(crate) fn new() -> Arc<Waiting<R>> {
+        Arc::new(Waiting {
+            state: Mutex::new(State::Waiting),
+            ready: Condvar::new(),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State<R>> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Gives the asker `answer`; false when it timed out first.
+    fn answer(&self, answer: Answer<R>) -> bool {
+        let mut state = self.lock();
+        if !matches!(*state, State::Waiting) {
+            return false;
+        }
+        *state = State::Answered(answer);
+        self.ready.notify_one();
+        true
+    }
+
+    /// Blocks for the answer, at most `timeout` (`Duration::MAX`: no limit).
+    pub(crate) fn wait(&self, timeout: Duration) -> Answer<R> {
+        let deadline = Instant::now().checked_add(timeout);
+        let mut state = self.lock();
+        loop {
+            if let State::Answered(_) = *state {
+                return match std::mem::replace(&mut *state, State::Gone) {
+                    State::Answered(answer) => answer,
+                    _ => Answer::Timeout,
+                };
+            }
+            let left = match deadline {
+                None => Duration::MAX,
+                Some(d) => match d.checked_duration_since(Instant::now()) {
+                    Some(left) if !left.is_zero() => left,
+                    _ => {
+                        *state = State::Gone;
+                        return Answer::Timeout;
+                    }
+                },
+            };
+            state = match deadline {
+                None => self.ready.wait(state).unwrap_or_else(|p| p.into_inner()),
+                Some(_) => match self.ready.wait_timeout(state, left) {
+                    Ok((state, _)) => state,
+                    Err(p) => p.into_inner().0,
+                },
+            };
         }
     }
 }

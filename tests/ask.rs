@@ -384,3 +384,123 @@ fn a_thread_asks_and_blocks_for_the_answer() {
         assert_eq!(late_taken.get(), [false, true]);
     }
 }
+
+/// Hands each request's handle to its `forward` callback.
+struct Forwarder<F: FnMut(ReplyTo<u32>) + 'static>(F);
+
+impl<F: FnMut(ReplyTo<u32>) + 'static> Actor for Forwarder<F> {
+    type Msg = ReplyTo<u32>;
+    fn handle(&mut self, _cx: &mut Context<'_, Self>, reply: ReplyTo<u32>) -> Flow {
+        (self.0)(reply);
+        Flow::Continue
+    }
+}
+
+#[test]
+fn a_reply_on_another_loop_is_a_drop_and_answers_nothing_there() {
+    for backend in backends() {
+        let mut lp = virtual_loop(backend);
+        let mut other = virtual_loop(backend);
+        let stash = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+        let s = stash.clone();
+        let server = lp
+            .spawn(Forwarder(move |r| s.borrow_mut().push(r)))
+            .unwrap();
+        let answers = Log::default();
+        let client = lp.spawn(util_sink(answers.clone())).unwrap();
+        lp.ask(client, server, ms(500), |r| r, |x| x)
+            .map_err(|e| e.error)
+            .unwrap();
+        // The other loop has an ask of the same number waiting.
+        let other_server = other
+            .spawn(Forwarder(|r: ReplyTo<u32>| std::mem::forget(r)))
+            .unwrap();
+        let other_answers = Log::default();
+        let other_client = other.spawn(util_sink(other_answers.clone())).unwrap();
+        other
+            .ask(other_client, other_server, ms(500), |r| r, |x| x)
+            .map_err(|e| e.error)
+            .unwrap();
+        util::run_for(&mut lp, ms(100));
+        let reply = stash.borrow_mut().pop().unwrap();
+        // Replied on the wrong loop: not taken, and the asker hears of a
+        // drop.
+        assert!(!reply.reply(&mut other, 7));
+        util::run_for(&mut lp, ms(100));
+        assert_eq!(answers.get(), [Answer::Dropped]);
+        util::run_for(&mut other, ms(1000));
+        assert_eq!(other_answers.get(), [Answer::Timeout]);
+    }
+}
+
+#[test]
+fn a_handle_dropped_on_another_thread_wakes_the_loop_at_once() {
+    for backend in backends() {
+        let mut lp = util::new_loop(backend);
+        let (to_thread, from_loop) = std::sync::mpsc::channel::<ReplyTo<u32>>();
+        let dropper = std::thread::spawn(move || {
+            let reply = from_loop.recv().unwrap();
+            drop(reply);
+        });
+        let server = lp
+            .spawn(Forwarder(move |r| to_thread.send(r).unwrap()))
+            .unwrap();
+        let answers = Log::default();
+        let client = lp.spawn(util_sink(answers.clone())).unwrap();
+        lp.ask(client, server, Duration::from_secs(30), |r| r, |x| x)
+            .map_err(|e| e.error)
+            .unwrap();
+        let started = std::time::Instant::now();
+        // Until the answer: a thread stops the run once it is there.
+        let handle = lp.handle();
+        let watcher = answers.clone();
+        let stopper = std::thread::spawn(move || {
+            util::wait::wait_for(|| watcher.len() == 1, || "an answer".into());
+            handle.request_stop();
+        });
+        lp.run().unwrap();
+        stopper.join().unwrap();
+        dropper.join().unwrap();
+        assert_eq!(answers.get(), [Answer::Dropped]);
+        // Not after the loop's 1-second safety-net wake-up.
+        assert!(
+            started.elapsed() < Duration::from_millis(900),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+}
+
+#[test]
+fn a_thread_asking_a_dropped_loop_hears_no_such_actor() {
+    for backend in backends() {
+        let mut lp = util::new_loop(backend);
+        let server = lp
+            .spawn(Server {
+                late_taken: Log::default(),
+            })
+            .unwrap();
+        let handle = lp.handle();
+        let (posted, wait_posted) = std::sync::mpsc::channel();
+        let asker = std::thread::spawn(move || {
+            // The request is queued; the loop is dropped before it runs.
+            let waiting = std::thread::spawn({
+                let handle = handle.clone();
+                move || {
+                    handle.ask(server, Duration::from_secs(20), |r| {
+                        ServerMsg::Req(1, Mode::Double, r)
+                    })
+                }
+            });
+            posted.send(()).unwrap();
+            waiting.join().unwrap().map_err(|e| e.error)
+        });
+        wait_posted.recv().unwrap();
+        util::wait::wait_for(
+            || lp.cross_thread_pending() == 1,
+            || "the request queued".into(),
+        );
+        drop(lp);
+        assert_eq!(asker.join().unwrap(), Ok(Answer::NoSuchActor));
+    }
+}

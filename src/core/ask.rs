@@ -5,13 +5,13 @@
 //! An ask is a [`PendingAsk`] under its number until its outcome: the
 //! reply ([`ReplyTo::reply`] resolves it), its timeout (a timer of the
 //! asker's), or its handle's drop (noted by the handle in
-//! [`DroppedReplies`](super::pending::DroppedReplies), settled after each turn: `NoSuchActor` when the
+//! [`DroppedReplies`], settled after each turn: `NoSuchActor` when the
 //! receiver's end dropped it, `Dropped` otherwise). Whichever comes first
 //! resolves it; the others find nothing and are discarded. The answer goes
 //! to the asker's reserved lane, like a timer's message, so a full mailbox
 //! never refuses it. An asker that ends forgets its asks.
 
-use super::pending::{dropping_dead_letters, PendingAsk, RawAnswer};
+use super::pending::{dropping_dead_letters, DroppedReplies, PendingAsk, RawAnswer};
 use super::table::Extras;
 use super::Core;
 use crate::observer::drop_quietly;
@@ -19,6 +19,7 @@ use crate::reply::{Answer, ReplyTo};
 use crate::timer::TimerMsg;
 use crate::{ActorId, Addr, Error, SendError, StopReason};
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The timer of an ask's timeout.
@@ -97,6 +98,7 @@ impl Core {
                 // An answer: the request's handle, dropped as a dead
                 // letter, says so after this turn.
                 dropping_dead_letters(|| drop_quietly(e.message));
+                self.note_dead_letters(target.id(), std::any::type_name::<Req>(), 1);
                 Ok(())
             }
             Err(e) => {
@@ -104,6 +106,12 @@ impl Core {
                 Err(e)
             }
         }
+    }
+
+    /// Whether `dropped` is this loop's list of dropped reply handles (a
+    /// reply handle belongs to the loop of its asker).
+    pub(crate) fn owns_replies(&self, dropped: &Arc<DroppedReplies>) -> bool {
+        Arc::ptr_eq(dropped, &self.dropped_replies)
     }
 
     /// Resolves ask `id` with `raw`; false when it was resolved already
@@ -145,7 +153,7 @@ impl Core {
     /// Answers the asks whose handles were dropped unanswered.
     #[inline]
     pub(crate) fn settle_asks(&mut self) {
-        if !self.asks.is_empty() && self.dropped_replies.any() {
+        if self.dropped_replies.any() {
             for (id, ended) in self.dropped_replies.take() {
                 let raw = if ended {
                     RawAnswer::NoSuchActor

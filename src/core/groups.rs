@@ -1,24 +1,26 @@
 //! Process groups by name (R35): the members of each group, in the order
-//! they joined. Each member also lists its groups in its slot's extras, so
+//! they joined, with their message types. Each member also lists its groups in its slot's extras, so
 //! that its end removes it from them (`names.rs` has the API).
 
 use crate::ActorId;
+use std::any::TypeId;
 use std::collections::HashMap;
 
 /// The groups of a loop.
 #[derive(Default)]
 pub(crate) struct Groups {
-    members: HashMap<Box<str>, Vec<ActorId>>,
+    members: HashMap<Box<str>, Vec<(ActorId, TypeId)>>,
 }
 
 impl Groups {
-    /// Adds `id` to `group`; false when it is a member already.
-    pub(crate) fn join(&mut self, group: &str, id: ActorId) -> bool {
+    /// Adds `id`, whose messages are of type `msg_type`, to `group`; false
+    /// when it is a member already.
+    pub(crate) fn join(&mut self, group: &str, id: ActorId, msg_type: TypeId) -> bool {
         let members = self.members.entry(group.into()).or_default();
-        if members.contains(&id) {
+        if members.iter().any(|m| m.0 == id) {
             return false;
         }
-        members.push(id);
+        members.push((id, msg_type));
         true
     }
 
@@ -29,7 +31,7 @@ impl Groups {
             return false;
         };
         let before = members.len();
-        members.retain(|&m| m != id);
+        members.retain(|m| m.0 != id);
         let left = members.len() != before;
         if members.is_empty() {
             self.members.remove(group);
@@ -37,8 +39,9 @@ impl Groups {
         left
     }
 
-    /// The members of `group`, in the order they joined.
-    pub(crate) fn members(&self, group: &str) -> &[ActorId] {
+    /// The members of `group` with their message types, in the order they
+    /// joined.
+    pub(crate) fn members(&self, group: &str) -> &[(ActorId, TypeId)] {
         self.members.get(group).map_or(&[], Vec::as_slice)
     }
 }
@@ -50,11 +53,12 @@ mod tests {
     #[test]
     fn members_join_once_leave_and_empty_groups_go() {
         let (a, b) = (ActorId::new(1, 1), ActorId::new(2, 1));
+        let t = TypeId::of::<u8>();
         let mut g = Groups::default();
-        assert!(g.join("x", a));
-        assert!(!g.join("x", a));
-        assert!(g.join("x", b));
-        assert_eq!(g.members("x"), [a, b]);
+        assert!(g.join("x", a, t));
+        assert!(!g.join("x", a, t));
+        assert!(g.join("x", b, t));
+        assert_eq!(g.members("x"), [(a, t), (b, t)]);
         assert!(g.leave("x", a));
         assert!(!g.leave("x", a));
         assert!(g.leave("x", b));

@@ -215,6 +215,7 @@ impl Core {
             other => backend_error(other),
         })?;
         let remote = Remote::new(reactor.waker(), config.cross_thread_cap);
+        let dropped_replies = Arc::new(DroppedReplies::new(reactor.waker()));
         Ok(Core {
             clock: Clock::new(config.clock),
             scheduler: Scheduler::new(config.run_order, config.clock == ClockKind::Virtual),
@@ -228,7 +229,7 @@ impl Core {
             next_monitor: 0,
             asks: std::collections::HashMap::new(),
             next_ask: 0,
-            dropped_replies: Arc::default(),
+            dropped_replies,
             groups: Groups::default(),
             observer: ObserverSlot::default(),
             counters: Counters::default(),

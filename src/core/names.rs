@@ -2,7 +2,8 @@
 //! (R35).
 
 use crate::observer::Observer;
-use crate::{ActorId, Error};
+use crate::{ActorId, Addr, Error};
+use std::any::TypeId;
 
 use super::Core;
 
@@ -63,18 +64,20 @@ impl Core {
 
     // -------------------------------------------------------------- groups
 
-    /// Adds the live actor `id` to `group` (made on first use). Joining a
+    /// Adds the live actor `member` to `group` (made on first use); a
+    /// [`Core::broadcast`] of messages of type `M` reaches it. Joining a
     /// group twice is one membership. A member leaves by itself when it
     /// ends.
     ///
     /// # Errors
     ///
-    /// `NoSuchActor` when `id` is not alive.
-    pub fn join_group(&mut self, group: &str, id: ActorId) -> Result<(), Error> {
+    /// `NoSuchActor` when `member` is not alive.
+    pub fn join_group<M: 'static>(&mut self, group: &str, member: Addr<M>) -> Result<(), Error> {
+        let id = member.id();
         if !self.is_alive(id) {
             return Err(Error::NoSuchActor);
         }
-        if self.groups.join(group, id) {
+        if self.groups.join(group, id, TypeId::of::<M>()) {
             self.actors.extras_mut(id.slot()).groups.push(group.into());
         }
         Ok(())
@@ -90,8 +93,8 @@ impl Core {
 
     /// The live members of `group`, in the order they joined (empty for a
     /// group nobody joined).
-    pub fn group_members(&self, group: &str) -> &[ActorId] {
-        self.groups.members(group)
+    pub fn group_members(&self, group: &str) -> Vec<ActorId> {
+        self.groups.members(group).iter().map(|m| m.0).collect()
     }
 
     /// Sends a clone of `msg` to every member of `group` whose messages are
@@ -113,7 +116,7 @@ impl Core {
     /// let mut lp = Loop::new()?;
     /// for _ in 0..3 {
     ///     let l = lp.spawn(Listener)?;
-    ///     lp.join_group("listeners", l.id())?;
+    ///     lp.join_group("listeners", l)?;
     /// }
     /// let sent = lp.broadcast("listeners", "news");
     /// assert_eq!((sent.delivered, sent.refused, sent.skipped), (3, 0, 0));
@@ -123,12 +126,12 @@ impl Core {
     /// ```
     pub fn broadcast<M: Clone + 'static>(&mut self, group: &str, msg: M) -> Broadcast {
         let mut sent = Broadcast::default();
-        for id in self.groups.members(group).to_vec() {
-            let Some(to) = self.addr_of::<M>(id) else {
+        for (id, msg_type) in self.groups.members(group).to_vec() {
+            if msg_type != TypeId::of::<M>() {
                 sent.skipped += 1;
                 continue;
-            };
-            match self.send(to, msg.clone()) {
+            }
+            match self.send(Addr::new(id), msg.clone()) {
                 Ok(()) => sent.delivered += 1,
                 Err(_) => sent.refused += 1,
             }
@@ -150,7 +153,8 @@ pub struct Broadcast {
     /// Members that got the message.
     pub delivered: usize,
     /// Members whose mailbox was full (the observer is told, as for a
-    /// refused send).
+    /// refused send), or that ended meanwhile (a member's `on_stop`
+    /// broadcasting to its group).
     pub refused: usize,
     /// Members whose messages are of another type.
     pub skipped: usize,

@@ -1,6 +1,7 @@
 //! Asks waiting for their outcome, and the reply handles dropped
 //! unanswered (the policy is in `ask.rs`).
 
+use crate::backend::xev::Waker;
 use crate::{ActorId, TimerId};
 use std::any::Any;
 use std::cell::Cell;
@@ -28,18 +29,30 @@ pub(crate) struct PendingAsk<C> {
 
 /// Reply handles dropped unanswered, by ask number, with whether their
 /// receiver had ended; filled by the handles' `Drop` (on whatever thread
-/// drops them), emptied by the loop after each turn.
-#[derive(Default)]
+/// drops them, which wakes the loop), emptied by the loop after each turn.
 pub(crate) struct DroppedReplies {
     ids: Mutex<Vec<(u64, bool)>>,
     any: AtomicBool,
+    waker: Waker,
 }
 
 impl DroppedReplies {
+    pub(crate) fn new(waker: Waker) -> DroppedReplies {
+        DroppedReplies {
+            ids: Mutex::default(),
+            any: AtomicBool::new(false),
+            waker,
+        }
+    }
+
     pub(crate) fn push(&self, id: u64, receiver_ended: bool) {
         let mut ids = self.ids.lock().unwrap_or_else(|p| p.into_inner());
         ids.push((id, receiver_ended));
         self.any.store(true, Ordering::Release);
+        drop(ids);
+        // A handle dropped on another thread while the loop sleeps: the
+        // loop must look (a spare wake on its own thread costs one turn).
+        let _ = self.waker.wake();
     }
 
     /// Whether a handle was dropped since the last `take`.

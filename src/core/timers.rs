@@ -30,6 +30,11 @@ impl<M: Clone + 'static> TimerMsg<Core> for RepeatMsg<M> {
     fn copy(&self) -> Box<dyn TimerMsg<Core>> {
         Box::new(OnceMsg(self.0.clone()))
     }
+    /// An interval's message is a pattern for the copies it sends, not a
+    /// message sent: not a dead letter.
+    fn is_message(&self) -> bool {
+        false
+    }
 }
 
 /// What `copy` of a one-shot message gives (never asked for).
@@ -75,7 +80,7 @@ impl Core {
         };
         // What other threads sent (or a stop request) is taken at the
         // current time, before time moves.
-        if self.remote.has_news(self.remote_parked) {
+        if self.remote.has_news(self.remote_parked) || self.dropped_replies.any() {
             return Ok(true);
         }
         if self.has_io() {
