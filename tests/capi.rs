@@ -367,6 +367,11 @@ fn c_dropin() {
 }
 
 #[test]
+fn c_toolkit() {
+    check_program("tests/c/toolkit.c", true);
+}
+
+#[test]
 fn c_examples() {
     check_program("examples/c/loop.c", false);
     check_program("examples/c/supervisor.c", false);

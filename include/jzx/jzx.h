@@ -274,6 +274,59 @@ jzx_err jzx_watch_fd(jzx_loop *loop, int fd, jzx_actor_id owner, uint32_t intere
 /* Stops watching fd. IO_NOT_WATCHED, INVALID_ARG (fd < 0). */
 jzx_err jzx_unwatch_fd(jzx_loop *loop, int fd);
 
+/* ---- Process toolkit: monitors, start and stop hooks ------------------------
+ * Additions to the original interface above, which stays as it was. */
+
+/* A monitor, as jzx_monitor returns it; never 0. */
+typedef uint64_t jzx_monitor_id;
+
+/* A monitored actor is down; payload jzx_down (a system message: allocated
+ * by the runtime, released with jzx_loop_free). When the allocator returns
+ * NULL, it is kept and retried like a child exit. */
+#define JZX_TAG_SYS_DOWN 0xFFFF0004u
+
+/* jzx_down.reason: a jzx_exit_reason (JZX_EXIT_NORMAL, JZX_EXIT_FAIL,
+ * JZX_EXIT_PANIC) when the actor ended, or this when it was not alive as
+ * the monitor was set. */
+#define JZX_DOWN_NO_SUCH_ACTOR 3u
+
+typedef struct jzx_down {
+    jzx_actor_id id;        /* the monitored actor (its id is already stale) */
+    jzx_monitor_id monitor; /* as jzx_monitor returned it */
+    uint32_t reason;        /* a jzx_exit_reason or JZX_DOWN_NO_SUCH_ACTOR */
+} jzx_down;
+
+/* jzx_spawn_opts and two hooks, each NULL for none. They run on the loop's
+ * thread with the actor's context (ctx->state may be changed) and may call
+ * into the loop as a behavior may.
+ * on_start: at the actor's first turn, before its first message (an actor
+ * runs once it has a message; one stopped or failed before that never runs
+ * it). on_stop: once, at teardown, after its last message, with why it
+ * ended (JZX_EXIT_NORMAL also when it is stopped by its supervisor or
+ * jzx_loop_destroy; calls from it then return LOOP_CLOSED); its own
+ * messages sent from there are dropped. */
+typedef struct jzx_spawn_opts_ex {
+    jzx_spawn_opts base;
+    void (*on_start)(jzx_context *ctx);
+    void (*on_stop)(jzx_context *ctx, jzx_exit_reason reason);
+} jzx_spawn_opts_ex;
+
+/* Spawns an actor as jzx_spawn does (same errors), with opts->base, and
+ * with the hooks. INVALID_ARG (opts NULL, no behavior, name taken),
+ * MAX_ACTORS, NO_SUCH_ACTOR (dead supervisor). */
+jzx_err jzx_spawn_ex(jzx_loop *loop, const jzx_spawn_opts_ex *opts, jzx_actor_id *out);
+/* watcher monitors target: when target ends, watcher gets one
+ * JZX_TAG_SYS_DOWN for this monitor (at once, with JZX_DOWN_NO_SUCH_ACTOR,
+ * when target is not alive). Monitors stack: each call is its own monitor
+ * with its own Down. NO_SUCH_ACTOR (watcher not alive, watcher or target
+ * 0), INVALID_ARG (watcher is a supervisor, not a C actor). */
+jzx_err jzx_monitor(jzx_loop *loop, jzx_actor_id watcher, jzx_actor_id target,
+                    jzx_monitor_id *out);
+/* Removes a monitor: no Down of it is delivered afterwards, even one
+ * already queued. INVALID_ARG when there is nothing to remove (0, unknown,
+ * removed already, its Down delivered, or its watcher ended). */
+jzx_err jzx_demonitor(jzx_loop *loop, jzx_monitor_id monitor);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,4 +1,5 @@
-//! Actor functions: spawn, send (same thread and any thread), stop, fail.
+//! Actor functions: spawn (with or without hooks), send (same thread and
+//! any thread), stop, fail.
 
 use super::jzx_loop;
 use super::types::*;
@@ -27,9 +28,34 @@ pub extern "C" fn jzx_spawn(
     out: *mut jzx_actor_id,
 ) -> jzx_err {
     // SAFETY: a non-null opts points at a jzx_spawn_opts (C contract).
-    let Some(opts) = (unsafe { opts.as_ref() }) else {
-        return JZX_ERR_INVALID_ARG;
-    };
+    match unsafe { opts.as_ref() } {
+        Some(opts) => spawn(lp, opts, None, None, out),
+        None => JZX_ERR_INVALID_ARG,
+    }
+}
+
+/// Spawns a C actor with `on_start`/`on_stop` hooks (each may be NULL).
+#[no_mangle]
+pub extern "C" fn jzx_spawn_ex(
+    lp: *mut jzx_loop,
+    opts: *const jzx_spawn_opts_ex,
+    out: *mut jzx_actor_id,
+) -> jzx_err {
+    // SAFETY: a non-null opts points at a jzx_spawn_opts_ex (C contract).
+    match unsafe { opts.as_ref() } {
+        Some(ex) => spawn(lp, &ex.base, ex.on_start, ex.on_stop, out),
+        None => JZX_ERR_INVALID_ARG,
+    }
+}
+
+/// `jzx_spawn` and `jzx_spawn_ex`.
+fn spawn(
+    lp: *mut jzx_loop,
+    opts: &jzx_spawn_opts,
+    on_start: jzx_start_fn,
+    on_stop: jzx_stop_fn,
+    out: *mut jzx_actor_id,
+) -> jzx_err {
     let Some(behavior) = opts.behavior else {
         return JZX_ERR_INVALID_ARG;
     };
@@ -45,7 +71,7 @@ pub extern "C" fn jzx_spawn(
         name: name_of(opts.name),
         parent,
     };
-    let actor = CActor::new(behavior, opts.state, lp);
+    let actor = CActor::new(behavior, opts.state, lp).with_hooks(on_start, on_stop);
     guard(|| {
         with_core(lp, |core| match core.spawn_with(actor, spawn) {
             Ok(addr) => {

@@ -2,7 +2,7 @@
 
 use super::jzx_loop;
 use super::types::*;
-use super::{code, destroy_now, enter, guard, state, with_core, CState};
+use super::{code, destroy_now, enter, exit_reason, guard, state, with_core, CState};
 use crate::{ActorId, Config, Loop, Observer, StopReason};
 use std::cell::{Cell, RefCell, UnsafeCell};
 use std::collections::HashMap;
@@ -71,6 +71,7 @@ pub extern "C" fn jzx_loop_create(cfg: *const jzx_config) -> *mut jzx_loop {
             st: CState {
                 allocator,
                 outstanding: RefCell::new(HashMap::new()),
+                monitors: RefCell::new(HashMap::new()),
                 current: Cell::new(std::ptr::null_mut()),
                 busy: Cell::new(0),
                 running: Cell::new(false),
@@ -180,11 +181,7 @@ impl Observer for CObserver {
     }
     fn on_actor_stop(&mut self, id: ActorId, reason: StopReason) {
         if let Some(f) = self.table.on_actor_stop {
-            let reason = match reason {
-                StopReason::Normal => JZX_EXIT_NORMAL,
-                StopReason::Fail => JZX_EXIT_FAIL,
-                StopReason::Panic => JZX_EXIT_PANIC,
-            };
+            let reason = exit_reason(reason);
             // SAFETY: the C caller's hook with the header's signature.
             self.call(|| unsafe { f(self.ctx, id.to_raw(), reason) });
         }

@@ -7,8 +7,9 @@
 //!
 //! Re-entrancy. While a C behavior runs, the loop is inside `Loop::run`, so
 //! no `&mut Loop` may be made from the `jzx_loop*` the behavior passes back.
-//! [`CActor`] stores the running behavior's `&mut Core` as a raw pointer in
-//! [`CState::current`] for the duration of the C call, and every function
+//! [`CActor`] stores the running behavior's (or `on_start`/`on_stop`
+//! hook's) `&mut Core` as a raw pointer in [`CState::current`] for the
+//! duration of the C call, and every function
 //! reached from C uses that pointer then (and only then): it is the same
 //! exclusive borrow, handed down through C and back. Observer callbacks run
 //! in the middle of a runtime operation: calls made from them fail with
@@ -32,6 +33,7 @@
 mod actor_api;
 mod io_api;
 mod loop_api;
+mod monitor_api;
 mod supervisor_api;
 mod timer_api;
 pub(crate) mod types;
@@ -39,7 +41,8 @@ mod undelivered;
 
 use crate::core::Core;
 use crate::{
-    Actor, ActorId, ChildExit, Context, Error, Flow, IoEvent, Loop, LoopHandle, StopReason,
+    Actor, ActorId, ChildExit, Context, Down, DownReason, Error, Flow, IoEvent, Loop, LoopHandle,
+    MonitorRef, StopReason,
 };
 use std::cell::{Cell, RefCell, UnsafeCell};
 use std::collections::HashMap;
@@ -61,6 +64,11 @@ struct CState {
     /// Runtime-owned payloads handed to C and not yet freed: the aligned
     /// address C sees → the allocator's own pointer.
     outstanding: RefCell<HashMap<usize, usize>>,
+    /// Monitors set from C whose `Down` C has not received yet: the handle
+    /// C holds (the monitor's number, unique in the loop) → the monitor.
+    /// An entry goes when its `Down` is handed to C, at `jzx_demonitor`, or
+    /// when its watcher ends (`CActor::forget_monitors`).
+    monitors: RefCell<HashMap<jzx_monitor_id, MonitorRef>>,
     /// The running behavior's core (see the module doc); null otherwise.
     current: Cell<*mut Core>,
     /// How many calls into the loop are on the stack (see [`enter`]).
@@ -119,8 +127,8 @@ fn with_core(lp: *mut jzx_loop, f: impl FnOnce(&mut Core) -> jzx_err) -> jzx_err
     let current = st.current.get();
     if !current.is_null() {
         // SAFETY: `current` is the running behavior's exclusive borrow of the
-        // core, parked by CActor::call for exactly the duration of the C call
-        // that led here; nothing else uses it meanwhile.
+        // core, parked by CActor::enter_c for exactly the duration of the C
+        // call that led here; nothing else uses it meanwhile.
         return f(unsafe { &mut *current });
     }
     if st.busy.get() > 0 {
@@ -244,13 +252,40 @@ pub(crate) struct CActor {
     behavior: unsafe extern "C" fn(*mut jzx_context, *const jzx_message) -> c_int,
     state: *mut c_void,
     lp: *mut jzx_loop,
-    /// Child exits waiting for the allocator (`undelivered.rs`).
+    /// The hooks of `jzx_spawn_opts_ex` (none for other C actors).
+    on_start: jzx_start_fn,
+    on_stop: jzx_stop_fn,
+    /// System messages waiting for the allocator (`undelivered.rs`).
     undelivered: Option<Box<undelivered::Undelivered>>,
     /// The generation of the latest retry timer (`undelivered.rs`).
     retry_gen: usize,
 }
 
 impl CActor {
+    /// Runs `f`, a call of this actor's C code (behavior or hook), with
+    /// the actor's `jzx_context`, and the running core parked in
+    /// [`CState::current`] meanwhile so that C can call back into the loop
+    /// (see the module doc); keeps the state C leaves in the context.
+    /// `None` without a loop.
+    fn enter_c<R>(
+        &mut self,
+        cx: &mut Context<'_, Self>,
+        f: impl FnOnce(*mut jzx_context) -> R,
+    ) -> Option<R> {
+        let st = state(self.lp)?;
+        let mut ctx = jzx_context {
+            state: self.state,
+            self_: cx.id().to_raw(),
+            loop_: self.lp,
+        };
+        let core: *mut Core = cx.core_mut();
+        let outer = st.current.replace(core);
+        let result = f(&mut ctx);
+        st.current.set(outer);
+        self.state = ctx.state;
+        Some(result)
+    }
+
     fn call(
         &mut self,
         cx: &mut Context<'_, Self>,
@@ -259,30 +294,18 @@ impl CActor {
         tag: u32,
         sender: u64,
     ) -> Flow {
-        let Some(st) = state(self.lp) else {
-            return Flow::Fail;
-        };
-        let mut ctx = jzx_context {
-            state: self.state,
-            self_: cx.id().to_raw(),
-            loop_: self.lp,
-        };
         let msg = jzx_message {
             data,
             len,
             tag,
             sender,
         };
-        let core: *mut Core = cx.core_mut();
-        let outer = st.current.replace(core);
+        let behavior = self.behavior;
         // SAFETY: the behavior is the C caller's function with the header's
         // signature; ctx and msg live across the call.
-        let result = unsafe { (self.behavior)(&mut ctx, &msg) };
-        st.current.set(outer);
-        self.state = ctx.state;
-        match result {
-            JZX_BEHAVIOR_OK => Flow::Continue,
-            JZX_BEHAVIOR_STOP => Flow::Stop,
+        match self.enter_c(cx, |ctx| unsafe { behavior(ctx, &msg) }) {
+            Some(JZX_BEHAVIOR_OK) => Flow::Continue,
+            Some(JZX_BEHAVIOR_STOP) => Flow::Stop,
             _ => Flow::Fail,
         }
     }
@@ -302,6 +325,41 @@ impl CActor {
         Ok(self.call(cx, p, std::mem::size_of::<T>(), tag, 0))
     }
 
+    /// Delivers a `Down` as `JZX_TAG_SYS_DOWN`, unless its monitor was
+    /// removed meanwhile (`jzx_demonitor` while the allocator refused it):
+    /// then it is dropped. The monitor's handle is forgotten as C gets it.
+    fn call_down(&mut self, cx: &mut Context<'_, Self>, down: jzx_down) -> Result<Flow, jzx_down> {
+        let Some(st) = state(self.lp) else {
+            return Ok(Flow::Fail);
+        };
+        if !st.monitors.borrow().contains_key(&down.monitor) {
+            return Ok(Flow::Continue);
+        }
+        let p = st.alloc_payload(down)?;
+        st.monitors.borrow_mut().remove(&down.monitor);
+        Ok(self.call(cx, p, std::mem::size_of::<jzx_down>(), JZX_TAG_SYS_DOWN, 0))
+    }
+
+    /// Forgets the handles of the monitors this actor holds: it is being
+    /// torn down, so their `Down`s will never reach it (those queued in the
+    /// core and those waiting for the allocator).
+    fn forget_monitors(&mut self, cx: &mut Context<'_, Self>) {
+        let Some(st) = state(self.lp) else { return };
+        if st.monitors.borrow().is_empty() {
+            return;
+        }
+        let held = cx.monitors_held(cx.id());
+        let waiting = self
+            .undelivered
+            .as_ref()
+            .map(|u| u.downs())
+            .unwrap_or_default();
+        let mut monitors = st.monitors.borrow_mut();
+        for n in held.into_iter().chain(waiting) {
+            monitors.remove(&n);
+        }
+    }
+
     /// A new C actor.
     fn new(
         behavior: unsafe extern "C" fn(*mut jzx_context, *const jzx_message) -> c_int,
@@ -312,8 +370,19 @@ impl CActor {
             behavior,
             state,
             lp,
+            on_start: None,
+            on_stop: None,
             undelivered: None,
             retry_gen: 0,
+        }
+    }
+
+    /// The same actor with `jzx_spawn_opts_ex`'s hooks.
+    fn with_hooks(self, on_start: jzx_start_fn, on_stop: jzx_stop_fn) -> Self {
+        CActor {
+            on_start,
+            on_stop,
+            ..self
         }
     }
 
@@ -330,9 +399,9 @@ impl Actor for CActor {
 
     fn handle(&mut self, cx: &mut Context<'_, Self>, m: CMsg) -> Flow {
         if m.is_retry() {
-            return self.retry_child_exits(cx, m);
+            return self.retry_pending(cx, m);
         }
-        match self.deliver_child_exits(cx) {
+        match self.deliver_pending(cx) {
             Flow::Continue if !Self::killed(cx) => self.call(cx, m.data, m.len, m.tag, m.sender),
             end => end,
         }
@@ -343,7 +412,7 @@ impl Actor for CActor {
             fd: event.fd,
             readiness: event.readiness.bits(),
         };
-        match self.deliver_child_exits(cx) {
+        match self.deliver_pending(cx) {
             // A refused I/O event is not kept: level-triggered readiness is
             // reported again after the turn while it holds (R16).
             Flow::Continue if !Self::killed(cx) => self
@@ -362,7 +431,47 @@ impl Actor for CActor {
             child: exit.child.to_raw(),
             status,
         };
-        self.child_exit(cx, payload)
+        self.sys_message(cx, undelivered::Pending::ChildExit(payload))
+    }
+
+    fn on_down(&mut self, cx: &mut Context<'_, Self>, down: Down) -> Flow {
+        let reason = match down.reason {
+            DownReason::Exited(reason) => exit_reason(reason) as u32,
+            DownReason::NoSuchActor => JZX_DOWN_NO_SUCH_ACTOR,
+        };
+        let payload = jzx_down {
+            id: down.id.to_raw(),
+            monitor: down.monitor.n,
+            reason,
+        };
+        self.sys_message(cx, undelivered::Pending::Down(payload))
+    }
+
+    fn on_start(&mut self, cx: &mut Context<'_, Self>) {
+        if let Some(hook) = self.on_start {
+            // SAFETY: the C caller's hook with the header's signature; the
+            // context lives across the call.
+            self.enter_c(cx, |ctx| unsafe { hook(ctx) });
+        }
+    }
+
+    fn on_stop(&mut self, cx: &mut Context<'_, Self>, reason: StopReason) {
+        if let Some(hook) = self.on_stop {
+            let reason = exit_reason(reason);
+            // SAFETY: as for on_start.
+            self.enter_c(cx, |ctx| unsafe { hook(ctx, reason) });
+        }
+        // After the hook: a monitor it set is forgotten too.
+        self.forget_monitors(cx);
+    }
+}
+
+/// The `jzx_exit_reason` of a stop reason.
+fn exit_reason(reason: StopReason) -> std::ffi::c_int {
+    match reason {
+        StopReason::Normal => JZX_EXIT_NORMAL,
+        StopReason::Fail => JZX_EXIT_FAIL,
+        StopReason::Panic => JZX_EXIT_PANIC,
     }
 }
 

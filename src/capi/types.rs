@@ -156,6 +156,32 @@ pub struct jzx_observer {
     pub on_mailbox_full: Option<unsafe extern "C" fn(ctx: *mut c_void, target: jzx_actor_id)>,
 }
 
+// ---- Process toolkit (appended to the original header) ----
+
+pub type jzx_monitor_id = u64;
+
+pub const JZX_TAG_SYS_DOWN: u32 = 0xFFFF_0004;
+
+pub const JZX_DOWN_NO_SUCH_ACTOR: u32 = 3;
+
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct jzx_down {
+    pub id: jzx_actor_id,
+    pub monitor: jzx_monitor_id,
+    pub reason: u32,
+}
+
+pub type jzx_start_fn = Option<unsafe extern "C" fn(ctx: *mut jzx_context)>;
+pub type jzx_stop_fn = Option<unsafe extern "C" fn(ctx: *mut jzx_context, reason: c_int)>;
+
+#[repr(C)]
+pub struct jzx_spawn_opts_ex {
+    pub base: jzx_spawn_opts,
+    pub on_start: jzx_start_fn,
+    pub on_stop: jzx_stop_fn,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -186,5 +212,11 @@ mod tests {
         assert_eq!(size_of::<jzx_supervisor_init>(), 40);
         assert_eq!(offset_of!(jzx_supervisor_init, supervisor), 16);
         assert_eq!(size_of::<jzx_observer>(), 40);
+        assert_eq!(size_of::<jzx_down>(), 24);
+        assert_eq!(offset_of!(jzx_down, monitor), 8);
+        assert_eq!(offset_of!(jzx_down, reason), 16);
+        assert_eq!(size_of::<jzx_spawn_opts_ex>(), 56);
+        assert_eq!(offset_of!(jzx_spawn_opts_ex, on_start), 40);
+        assert_eq!(offset_of!(jzx_spawn_opts_ex, on_stop), 48);
     }
 }

@@ -82,6 +82,15 @@ impl Core {
         was_set
     }
 
+    /// The numbers of the monitors `watcher` holds whose `Down` it has not
+    /// received (empty when it is not alive): for a layer above that keys
+    /// its own state by them (the C ABI's monitor handles).
+    pub(crate) fn monitors_held(&self, watcher: ActorId) -> Vec<u64> {
+        self.actors
+            .extras(watcher)
+            .map_or_else(Vec::new, |e| e.monitoring.iter().map(|&(n, _)| n).collect())
+    }
+
     /// Whether a queued `Down` is still wanted (its monitor was not
     /// removed); marks it delivered.
     pub(crate) fn take_down(&mut self, watcher: ActorId, monitor: MonitorRef) -> bool {
