@@ -425,7 +425,7 @@ fn run_batch<A: Actor>(
                 }
                 Item::Sys(Sys::Event(SysEvent::Down(down))) => {
                     if cx.core_mut().take_down(id, down.monitor) {
-                        actor.on_down(&mut cx, down)
+                        actor.on_down(&mut cx, *down)
                     } else {
                         Flow::Continue
                     }

@@ -105,6 +105,18 @@ pub(crate) enum SysEvent {
         readiness: Readiness,
     },
     ChildExit(ChildExit),
-    Down(Down),
+    /// Boxed: the largest event, rare, and every message of every mailbox
+    /// is as large as the largest event (`mailbox::Item`).
+    Down(Box<Down>),
     Exit(Exit),
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every message slot of a mailbox is as large as the largest runtime
+    /// event: events stay small (a rare large one goes in a box).
+    #[test]
+    fn a_runtime_event_stays_at_24_bytes() {
+        assert_eq!(std::mem::size_of::<super::SysEvent>(), 24);
+    }
 }

@@ -58,6 +58,10 @@ impl Core {
         request: impl FnOnce(ReplyTo<R>) -> Req,
         answer: impl FnOnce(Answer<R>) -> M + 'static,
     ) -> Result<(), SendError<Req>> {
+        if self.asks.is_empty() && self.dropped_replies.any() {
+            // Handles of asks answered long ago, dropped since.
+            drop(self.dropped_replies.take());
+        }
         self.next_ask += 1;
         let id = self.next_ask;
         let req = request(ReplyTo::for_ask(id, self.dropped_replies.clone()));
@@ -153,7 +157,9 @@ impl Core {
     /// Answers the asks whose handles were dropped unanswered.
     #[inline]
     pub(crate) fn settle_asks(&mut self) {
-        if self.dropped_replies.any() {
+        // With no ask pending there is nothing to answer (`ask` clears what
+        // is left over before it adds one).
+        if !self.asks.is_empty() && self.dropped_replies.any() {
             for (id, ended) in self.dropped_replies.take() {
                 let raw = if ended {
                     RawAnswer::NoSuchActor

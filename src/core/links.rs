@@ -57,11 +57,11 @@ impl Core {
         } else {
             self.push_sys(
                 watcher,
-                SysEvent::Down(Down {
+                SysEvent::Down(Box::new(Down {
                     id: target,
                     monitor: mref,
                     reason: DownReason::NoSuchActor,
-                }),
+                })),
             );
         }
         Ok(mref)
@@ -178,11 +178,11 @@ impl Core {
             };
             self.push_sys(
                 watcher,
-                SysEvent::Down(Down {
+                SysEvent::Down(Box::new(Down {
                     id,
                     monitor,
                     reason: DownReason::Exited(reason),
-                }),
+                })),
             );
         }
         for other in std::mem::take(&mut extras.links) {
