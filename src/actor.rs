@@ -95,12 +95,14 @@ pub trait Actor: Sized + 'static {
         Flow::Continue
     }
 
-    /// Runs once per actor, at its first turn, before its first message
-    /// (an actor runs only once it has something to do, R7; a restarted
-    /// child is a new actor, so this runs once per incarnation). An actor
-    /// stopped or failed by id before its first turn never runs it. A panic
-    /// here ends the actor with [`StopReason::Panic`] before any message.
-    /// The default does nothing.
+    /// Runs once per actor, when it is spawned, before anything else of it
+    /// (its first message included): inside `spawn`, with the whole API at
+    /// hand (messages it sends itself come before any sent it after the
+    /// spawn). A restarted child is a new actor, so this runs once per
+    /// incarnation. A panic here ends the actor at once, with
+    /// [`StopReason::Panic`] (the spawn itself succeeds: its parent, or
+    /// supervisor, hears of the exit). The default does nothing, and costs
+    /// nothing.
     fn on_start(&mut self, cx: &mut Context<'_, Self>) {
         let _ = cx;
     }
@@ -323,13 +325,8 @@ impl<A: Actor> fmt::Debug for Context<'_, A> {
 pub(crate) struct ActorBox<A>(pub A);
 
 impl<A: Actor> ErasedActor for ActorBox<A> {
-    fn run(&mut self, core: &mut Core, slot: u32, budget: u32, first: bool) -> Turn {
+    fn run(&mut self, core: &mut Core, slot: u32, budget: u32) -> Turn {
         let id = core.id_of_slot(slot);
-        if first {
-            if let Some(ended) = start(&mut self.0, core, id) {
-                return ended;
-            }
-        }
         let outcome = run_batch(&mut self.0, core, id, budget);
         match outcome.or_else(|| core.pending_kill(slot)) {
             Some(reason) => Turn::Ended(reason),
@@ -355,6 +352,14 @@ impl<A: Actor> ErasedActor for ActorBox<A> {
         std::any::type_name::<A::Msg>()
     }
 
+    fn starting(&mut self, core: &mut Core, id: ActorId) -> bool {
+        let actor = &mut self.0;
+        catch_unwind(AssertUnwindSafe(|| {
+            actor.on_start(&mut Context::new(core, id));
+        }))
+        .is_ok()
+    }
+
     fn stopping(&mut self, core: &mut Core, id: ActorId, reason: StopReason) -> bool {
         let actor = &mut self.0;
         catch_unwind(AssertUnwindSafe(|| {
@@ -362,19 +367,6 @@ impl<A: Actor> ErasedActor for ActorBox<A> {
         }))
         .is_ok()
     }
-}
-
-/// An actor's first turn begins: its `on_start` hook, unless it was
-/// stopped or failed by id already. `Some` when that ended it.
-#[cold]
-fn start<A: Actor>(actor: &mut A, core: &mut Core, id: ActorId) -> Option<Turn> {
-    if let Some(reason) = core.pending_kill(id.slot()) {
-        return Some(Turn::Ended(reason));
-    }
-    let started = catch_unwind(AssertUnwindSafe(|| {
-        actor.on_start(&mut Context::new(core, id));
-    }));
-    started.is_err().then_some(Turn::Ended(StopReason::Panic))
 }
 
 /// Handles up to `budget` messages of the actor's mailbox; `Some(reason)`

@@ -128,11 +128,13 @@ impl Probes {
 // ------------------------------------------------------------- on_start
 
 #[test]
-fn on_start_runs_once_before_the_first_message_and_not_for_an_actor_killed_first() {
+fn on_start_runs_at_spawn_before_anything_else_of_the_actor() {
     for backend in backends() {
         let mut lp = virtual_loop(backend);
         let p = Probes::new();
         let a = p.spawn(&mut lp, 1);
+        // At once, inside spawn.
+        assert_eq!(p.log.get(), [Seen::Start(1)]);
         let b = p.spawn(&mut lp, 2);
         let _idle = p.spawn(&mut lp, 3);
         lp.send(a, Cmd::Note(1)).unwrap();
@@ -144,40 +146,54 @@ fn on_start_runs_once_before_the_first_message_and_not_for_an_actor_killed_first
             p.log.get()[..],
             [
                 Seen::Start(1),
+                Seen::Start(2),
+                Seen::Start(3),
                 Seen::Msg(1, 1),
                 Seen::Msg(1, 2),
                 Seen::Stop(1, StopReason::Normal),
                 Seen::Stop(2, StopReason::Normal),
             ]
         );
-        // The idle actor never ran: no on_start; it is still alive.
+        // Each once; the idle one is still alive.
         assert_eq!(lp.actor_count(), 1);
     }
 }
 
 #[test]
-fn a_panicking_on_start_ends_the_actor_before_any_message() {
+fn a_panicking_on_start_ends_the_actor_at_once_and_its_parent_hears() {
     for backend in backends() {
         let mut lp = virtual_loop(backend);
         let p = Probes::new();
-        let a = lp
-            .spawn(Probe {
-                panic_on_start: true,
-                ..p.probe(1)
-            })
-            .unwrap();
         let watcher = p.spawn(&mut lp, 2);
-        lp.send(watcher, Cmd::Monitor(a.id())).unwrap();
-        lp.send(a, Cmd::Note(1)).unwrap();
-        util::run_for(&mut lp, Duration::from_secs(1));
-        lp.send(a, Cmd::Note(1)).unwrap_err();
-        let log = p.log.get();
-        assert!(log.contains(&Seen::Start(1)));
-        assert!(!log.iter().any(|s| matches!(s, Seen::Msg(1, _))));
-        assert!(log.contains(&Seen::Stop(1, StopReason::Panic)));
+        let a = lp
+            .spawn_with(
+                Probe {
+                    panic_on_start: true,
+                    ..p.probe(1)
+                },
+                jzx::SpawnOptions::new().parent(watcher.id()),
+            )
+            .unwrap();
+        // The spawn succeeded; the actor is already gone.
+        assert!(!lp.is_alive(a.id()));
+        assert_eq!(
+            lp.send(a, Cmd::Note(1)).map_err(|e| e.error),
+            Err(jzx::Error::NoSuchActor)
+        );
+        assert_eq!(
+            p.log.get(),
+            [
+                Seen::Start(2),
+                Seen::Start(1),
+                Seen::Stop(1, StopReason::Panic)
+            ]
+        );
+        let m = lp.monitor(watcher.id(), a.id()).unwrap();
+        p.monitors.lock().unwrap().push(m);
+        util::run_for(&mut lp, Duration::from_millis(1));
         assert_eq!(
             p.signals(),
-            [Seen::Down(2, a.id(), DownReason::Exited(StopReason::Panic))]
+            [Seen::Down(2, a.id(), DownReason::NoSuchActor)]
         );
     }
 }

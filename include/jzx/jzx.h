@@ -299,9 +299,8 @@ typedef struct jzx_down {
 /* jzx_spawn_opts and two hooks, each NULL for none. They run on the loop's
  * thread with the actor's context (ctx->state may be changed) and may call
  * into the loop as a behavior may.
- * on_start: at the actor's first turn, before its first message (an actor
- * runs once it has a message; one stopped or failed before that never runs
- * it). on_stop: once, at teardown, after its last message, with why it
+ * on_start: inside jzx_spawn_ex, before anything else of the actor (its own
+ * messages sent from there come before any sent after the spawn). on_stop: once, at teardown, after its last message, with why it
  * ended (JZX_EXIT_NORMAL also when it is stopped by its supervisor or
  * jzx_loop_destroy; calls from it then return LOOP_CLOSED); its own
  * messages sent from there are dropped. */

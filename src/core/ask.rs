@@ -155,11 +155,17 @@ impl Core {
     }
 
     /// Answers the asks whose handles were dropped unanswered.
+    /// Whether a dropped reply handle answers a pending ask.
     #[inline]
-    pub(crate) fn settle_asks(&mut self) {
+    pub(crate) fn asks_to_settle(&self) -> bool {
         // With no ask pending there is nothing to answer (`ask` clears what
         // is left over before it adds one).
-        if !self.asks.is_empty() && self.dropped_replies.any() {
+        !self.asks.is_empty() && self.dropped_replies.any()
+    }
+
+    #[inline]
+    pub(crate) fn settle_asks(&mut self) {
+        if self.asks_to_settle() {
             for (id, ended) in self.dropped_replies.take() {
                 let raw = if ended {
                     RawAnswer::NoSuchActor

@@ -72,10 +72,11 @@ use table::ActorTable;
 
 /// An actor with its type erased, as the actor table stores it.
 pub(crate) trait ErasedActor {
-    /// Handles up to `budget` messages; on its `first` turn, runs its
-    /// [`Actor::on_start`](crate::Actor::on_start) hook before (unless it
-    /// was stopped or failed by id).
-    fn run(&mut self, core: &mut Core, slot: u32, budget: u32, first: bool) -> Turn;
+    /// Handles up to `budget` messages.
+    fn run(&mut self, core: &mut Core, slot: u32, budget: u32) -> Turn;
+    /// Runs the actor's [`Actor::on_start`](crate::Actor::on_start) hook
+    /// (it was just spawned); false when it panicked.
+    fn starting(&mut self, core: &mut Core, id: ActorId) -> bool;
     /// A fresh, empty mailbox of this actor's message type.
     fn new_mailbox(&self) -> AnyMailbox;
     /// The `TypeId` of the message type.
@@ -514,17 +515,13 @@ impl Core {
             return;
         };
         let id = ActorId::new(slot, s.generation);
-        let first = !s.started;
-        if first {
-            s.started = true;
-        }
         let (clock, actors) = (&self.clock, &self.actors);
         self.scheduler.trace(|| {
             let queued = actors.at(slot).mailbox.as_ref().map_or(0, AnyMailbox::len);
             [id.to_raw(), clock.now_ms(), queued as u64]
         });
         self.current = Some(id);
-        let turn = actor.run(self, slot, budget, first);
+        let turn = actor.run(self, slot, budget);
         self.current = None;
         self.actors.at_mut(slot).actor = Some(actor);
         if !self.deferred_sys.is_empty() {
@@ -556,6 +553,18 @@ impl Core {
             self.scheduler.remove(id.slot());
         }
         self.teardown(id.slot(), StopReason::Normal);
+    }
+
+    /// Tears down a live actor that is not running, at once, for `reason`
+    /// (its `on_start` panicked); its parent is told.
+    pub(crate) fn terminate_with(&mut self, id: ActorId, reason: StopReason) {
+        let Some(s) = self.actors.get_mut(id) else {
+            return;
+        };
+        if s.scheduled {
+            self.scheduler.remove(id.slot());
+        }
+        self.teardown(id.slot(), reason);
     }
 
     /// Tears an actor down (R13): its `on_stop` hook first (a supervisor's

@@ -5,7 +5,7 @@ use super::{Core, ErasedActor};
 use crate::actor::ActorBox;
 use crate::observer::drop_quietly;
 use crate::trace::trace_actor_start;
-use crate::{Actor, ActorId, Addr, Error};
+use crate::{Actor, ActorId, Addr, Error, StopReason};
 
 /// How an actor is spawned: mailbox capacity, name and parent.
 ///
@@ -115,6 +115,22 @@ impl Core {
         let name = self.actors.name_of(id);
         self.observer.notify(|o| o.on_actor_start(id, name));
         trace_actor_start!(id, name);
+        self.start(id);
         Ok(id)
+    }
+
+    /// Runs the new actor `id`'s `on_start` hook, out of its slot as during
+    /// a turn; a panic there ends it at once.
+    fn start(&mut self, id: ActorId) {
+        let Some(mut actor) = self.actors.at_mut(id.slot()).actor.take() else {
+            return;
+        };
+        let outer = self.current.replace(id);
+        let started = actor.starting(self, id);
+        self.current = outer;
+        self.actors.at_mut(id.slot()).actor = Some(actor);
+        if !started {
+            self.terminate_with(id, StopReason::Panic);
+        }
     }
 }

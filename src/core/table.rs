@@ -28,8 +28,6 @@ pub(crate) struct Slot<A: ?Sized> {
     pub(crate) live: bool,
     /// In the run queue.
     pub(crate) scheduled: bool,
-    /// Its `on_start` ran (its first turn began).
-    pub(crate) started: bool,
     /// Has a park in its extras (kept, emptied, until the actor is torn
     /// down): a flag in the slot so that the turn's end looks no further.
     pub(crate) parked: bool,
@@ -183,7 +181,6 @@ impl<A: ?Sized> ActorTable<A> {
                     cap: 0,
                     live: false,
                     scheduled: false,
-                    started: false,
                     parked: false,
                     limited: false,
                     kill: None,
@@ -222,7 +219,6 @@ impl<A: ?Sized> ActorTable<A> {
         };
         s.live = false;
         s.scheduled = false;
-        s.started = false;
         s.parked = false;
         s.limited = false;
         s.kill = None;

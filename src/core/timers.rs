@@ -80,7 +80,7 @@ impl Core {
         };
         // What other threads sent (or a stop request) is taken at the
         // current time, before time moves.
-        if self.remote.has_news(self.remote_parked) || self.dropped_replies.any() {
+        if self.remote.has_news(self.remote_parked) || self.asks_to_settle() {
             return Ok(true);
         }
         if self.has_io() {

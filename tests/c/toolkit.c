@@ -5,7 +5,7 @@
  *   back by jzx_loop_free; a Down at once for an actor that is not alive;
  *   none after jzx_demonitor (even one queued, or one waiting for a
  *   failing allocator); misuse returns error codes.
- * - jzx_spawn_ex: on_start before the first message, on_stop after the
+ * - jzx_spawn_ex: on_start at spawn, on_stop after the
  *   last with the reason; the hooks may call back into the loop; without
  *   hooks it is jzx_spawn, and jzx_spawn itself is unchanged.
  *
@@ -465,8 +465,8 @@ static void hooked_stop(jzx_context *ctx, jzx_exit_reason reason) {
     if (h->report_to != 0) h->report_rc = jzx_send(ctx->loop, h->report_to, NULL, 0, 7u);
 }
 
-/* Tag 1: stop; tag 2: fail; 9: its own message from on_start (after the
- * messages queued before its first turn), which ends the run. */
+/* Tag 1: stop; tag 2: fail; 9: its own message from on_start (queued at
+ * spawn, before any other), which ends the run. */
 static jzx_behavior_result hooked_behavior(jzx_context *ctx, const jzx_message *msg) {
     hooked *h = (hooked *)ctx->state;
     if (msg->tag == 9u) {
@@ -512,9 +512,9 @@ static void check_hooks(const char *name, uint32_t last_tag, int reason) {
     memset(&h, 0, sizeof h);
     h.report_to = SPAWN(loop, counter_behavior, &reports);
     id = spawn_hooked(loop, &h);
-    CHECK_EQ(h.n, 0); /* nothing at spawn */
+    CHECK_EQ(h.n, 1); /* on_start ran inside jzx_spawn_ex */
     CHECK_EQ(jzx_send(loop, id, NULL, 0, 3u), JZX_OK);
-    CHECK_EQ(RUN_BOUNDED(loop, 5000), 0); /* on_start's own message comes after it */
+    CHECK_EQ(RUN_BOUNDED(loop, 5000), 0); /* on_start's own message comes first */
     CHECK_EQ(h.self_msgs, 1);
     CHECK_EQ(jzx_send(loop, id, NULL, 0, last_tag), JZX_OK);
     CHECK_EQ(jzx_send(loop, id, NULL, 0, 3u), JZX_OK); /* after the last: never handled */
@@ -532,7 +532,7 @@ static void check_hooks(const char *name, uint32_t last_tag, int reason) {
 }
 
 /* Stopped by id: on_stop with NORMAL after the messages it handled, and
- * on_stop (without on_start) for an actor stopped before its first turn. */
+ * for an actor failed before its first turn (its on_start ran at spawn). */
 static void test_hooks_stop_by_id(void) {
     jzx_loop *loop = NEW_LOOP();
     hooked a, b;
@@ -551,7 +551,7 @@ static void test_hooks_stop_by_id(void) {
     CHECK_EQ(RUN_BOUNDED(loop, 5000), 0);
     check_log(&a, "SME");
     CHECK_EQ(a.stop_reason, JZX_EXIT_NORMAL);
-    check_log(&b, "E");
+    check_log(&b, "SE");
     CHECK_EQ(b.stop_reason, JZX_EXIT_FAIL);
     jzx_loop_destroy(loop);
     case_end();
@@ -704,6 +704,8 @@ static void test_on_stop_before_down(void) {
     id = spawn_hooked(loop, &ord.h);
     CHECK_EQ(jzx_monitor(loop, wid, id, NULL), JZX_OK);
     CHECK_EQ(jzx_send(loop, id, NULL, 0, 2u), JZX_OK);
+    /* on_start's own message (handled first) ends the first run. */
+    CHECK_EQ(RUN_BOUNDED(loop, 5000), 0);
     CHECK_EQ(RUN_BOUNDED(loop, 5000), 0);
     CHECK_EQ(ord.downs, 1);
     CHECK_EQ(ord.down_after_stop, 1);
