@@ -352,14 +352,6 @@ impl<A: Actor> ErasedActor for ActorBox<A> {
         std::any::type_name::<A::Msg>()
     }
 
-    fn starting(&mut self, core: &mut Core, id: ActorId) -> bool {
-        let actor = &mut self.0;
-        catch_unwind(AssertUnwindSafe(|| {
-            actor.on_start(&mut Context::new(core, id));
-        }))
-        .is_ok()
-    }
-
     fn stopping(&mut self, core: &mut Core, id: ActorId, reason: StopReason) -> bool {
         let actor = &mut self.0;
         catch_unwind(AssertUnwindSafe(|| {

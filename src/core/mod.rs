@@ -74,9 +74,6 @@ use table::ActorTable;
 pub(crate) trait ErasedActor {
     /// Handles up to `budget` messages.
     fn run(&mut self, core: &mut Core, slot: u32, budget: u32) -> Turn;
-    /// Runs the actor's [`Actor::on_start`](crate::Actor::on_start) hook
-    /// (it was just spawned); false when it panicked.
-    fn starting(&mut self, core: &mut Core, id: ActorId) -> bool;
     /// A fresh, empty mailbox of this actor's message type.
     fn new_mailbox(&self) -> AnyMailbox;
     /// The `TypeId` of the message type.

@@ -1,11 +1,12 @@
 //! Spawning: [`SpawnOptions`] and [`Core::spawn`], which give an actor a
 //! slot in the actor table (R7).
 
-use super::{Core, ErasedActor};
-use crate::actor::ActorBox;
+use super::Core;
+use crate::actor::{ActorBox, Context};
 use crate::observer::drop_quietly;
 use crate::trace::trace_actor_start;
 use crate::{Actor, ActorId, Addr, Error, StopReason};
+use std::panic::{catch_unwind, AssertUnwindSafe};
 
 /// How an actor is spawned: mailbox capacity, name and parent.
 ///
@@ -72,32 +73,44 @@ impl Core {
         actor: A,
         opts: SpawnOptions,
     ) -> Result<Addr<A::Msg>, Error> {
-        self.spawn_boxed(Box::new(ActorBox(actor)), opts)
-            .map(Addr::new)
+        let id = match self.place(opts) {
+            Ok(id) => id,
+            Err(error) => {
+                // Its destructor must not unwind through the caller.
+                drop_quietly(actor);
+                return Err(error);
+            }
+        };
+        // `on_start` on the typed actor, before it is boxed into its slot:
+        // the default hook costs nothing.
+        let mut actor = actor;
+        let outer = self.current.replace(id);
+        let started = catch_unwind(AssertUnwindSafe(|| {
+            actor.on_start(&mut Context::new(self, id));
+        }))
+        .is_ok();
+        self.current = outer;
+        self.actors.at_mut(id.slot()).actor = Some(Box::new(ActorBox(actor)));
+        if !started {
+            self.terminate_with(id, StopReason::Panic);
+        }
+        Ok(Addr::new(id))
     }
 
-    pub(crate) fn spawn_boxed(
-        &mut self,
-        actor: Box<dyn ErasedActor>,
-        opts: SpawnOptions,
-    ) -> Result<ActorId, Error> {
-        // A refused actor is dropped here; its destructor must not unwind
-        // through the caller (a supervisor mid-way through a restart).
-        let refuse = |actor, error| {
-            drop_quietly(actor);
-            Err(error)
-        };
+    /// Gives a new actor a slot (its actor put there by the caller, after
+    /// its `on_start`), and tells the observer.
+    fn place(&mut self, opts: SpawnOptions) -> Result<ActorId, Error> {
         if self.closing {
-            return refuse(actor, Error::LoopClosed);
+            return Err(Error::LoopClosed);
         }
         if let Some(parent) = opts.parent {
             if !self.is_alive(parent) {
-                return refuse(actor, Error::NoSuchActor);
+                return Err(Error::NoSuchActor);
             }
         }
         if let Some(name) = &opts.name {
             if self.actors.name_taken(name) {
-                return refuse(actor, Error::InvalidArg);
+                return Err(Error::InvalidArg);
             }
         }
         let cap = match opts.mailbox_cap {
@@ -105,32 +118,13 @@ impl Core {
             n => n,
         };
         let name = opts.name.map(String::into_boxed_str);
-        let id = match self
+        let id = self
             .actors
-            .insert(actor, cap, opts.parent, name, self.config.max_actors)
-        {
-            Ok(id) => id,
-            Err(actor) => return refuse(actor, Error::MaxActors),
-        };
+            .insert(None, cap, opts.parent, name, self.config.max_actors)
+            .ok_or(Error::MaxActors)?;
         let name = self.actors.name_of(id);
         self.observer.notify(|o| o.on_actor_start(id, name));
         trace_actor_start!(id, name);
-        self.start(id);
         Ok(id)
-    }
-
-    /// Runs the new actor `id`'s `on_start` hook, out of its slot as during
-    /// a turn; a panic there ends it at once.
-    fn start(&mut self, id: ActorId) {
-        let Some(mut actor) = self.actors.at_mut(id.slot()).actor.take() else {
-            return;
-        };
-        let outer = self.current.replace(id);
-        let started = actor.starting(self, id);
-        self.current = outer;
-        self.actors.at_mut(id.slot()).actor = Some(actor);
-        if !started {
-            self.terminate_with(id, StopReason::Panic);
-        }
     }
 }

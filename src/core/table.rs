@@ -158,23 +158,24 @@ impl<A: ?Sized> ActorTable<A> {
         ActorId::new(slot, self.slots[slot as usize].generation)
     }
 
-    /// Gives `actor` a slot, with mailbox capacity `cap`, `parent` and
-    /// `name` (which the caller checked is free). The actor comes back
-    /// when `max` actors are alive.
+    /// Gives `actor` (or, with `None`, an actor the caller puts there
+    /// later) a slot, with mailbox capacity `cap`, `parent` and `name`
+    /// (which the caller checked is free). `None` when `max` actors are
+    /// alive.
     #[inline]
     pub(crate) fn insert(
         &mut self,
-        actor: Box<A>,
+        actor: Option<Box<A>>,
         cap: u32,
         parent: Option<ActorId>,
         name: Option<Box<str>>,
         max: u32,
-    ) -> Result<ActorId, Box<A>> {
+    ) -> Option<ActorId> {
         let slot = match self.free.pop() {
             Some(slot) => slot,
             None => {
                 if self.slots.len() >= max as usize {
-                    return Err(actor);
+                    return None;
                 }
                 self.slots.push(Slot {
                     generation: 1,
@@ -196,14 +197,14 @@ impl<A: ?Sized> ActorTable<A> {
         s.cap = cap;
         s.live = true;
         s.parent = parent.map_or(0, ActorId::to_raw);
-        s.actor = Some(actor);
+        s.actor = actor;
         let id = ActorId::new(slot, s.generation);
         self.live += 1;
         if let Some(name) = name {
             self.names.insert(name.clone(), id);
             self.extras_mut(slot).name = Some(name);
         }
-        Ok(id)
+        Some(id)
     }
 
     /// Frees slot `slot` for a next actor (a new generation) and hands back
@@ -294,8 +295,7 @@ mod tests {
     fn a_freed_slot_comes_back_with_a_new_generation_and_without_its_name() {
         let mut t: ActorTable<u8> = ActorTable::new();
         let a = t
-            .insert(Box::new(1), 4, None, Some("a".into()), 8)
-            .ok()
+            .insert(Some(Box::new(1)), 4, None, Some("a".into()), 8)
             .unwrap();
         assert_eq!(t.lookup("a"), Some(a));
         assert_eq!(t.name_of(a), Some("a"));
@@ -303,7 +303,7 @@ mod tests {
         assert_eq!(removed.actor.as_deref(), Some(&1));
         assert!(t.get(a).is_none());
         assert_eq!(t.lookup("a"), None);
-        let b = t.insert(Box::new(2), 4, None, None, 8).ok().unwrap();
+        let b = t.insert(Some(Box::new(2)), 4, None, None, 8).unwrap();
         assert_eq!(b.slot(), a.slot());
         assert_ne!(b, a);
         assert_eq!(t.name_of(b), None);
@@ -311,12 +311,9 @@ mod tests {
     }
 
     #[test]
-    fn a_full_table_hands_the_actor_back() {
+    fn a_full_table_refuses() {
         let mut t: ActorTable<u8> = ActorTable::new();
-        assert!(t.insert(Box::new(1), 1, None, None, 1).is_ok());
-        assert_eq!(
-            t.insert(Box::new(2), 1, None, None, 1).err(),
-            Some(Box::new(2))
-        );
+        assert!(t.insert(Some(Box::new(1)), 1, None, None, 1).is_some());
+        assert_eq!(t.insert(Some(Box::new(2)), 1, None, None, 1), None);
     }
 }
