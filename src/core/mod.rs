@@ -534,6 +534,15 @@ impl Core {
         self.unpark(slot);
     }
 
+    /// Runs `hook` with `id` as the current actor (a hook of an actor out
+    /// of its slot, as during its turn), then restores the current actor.
+    fn as_current<T>(&mut self, id: ActorId, hook: impl FnOnce(&mut Core) -> T) -> T {
+        let outer = self.current.replace(id);
+        let out = hook(self);
+        self.current = outer;
+        out
+    }
+
     /// Tears down a live actor that is not running, at once (a supervisor
     /// stopping its children); its parent is not told.
     pub(crate) fn terminate_now(&mut self, id: ActorId) {
@@ -546,10 +555,7 @@ impl Core {
             return;
         }
         s.orphan();
-        if s.scheduled {
-            self.scheduler.remove(id.slot());
-        }
-        self.teardown(id.slot(), StopReason::Normal);
+        self.terminate_with(id, StopReason::Normal);
     }
 
     /// Tears down a live actor that is not running, at once, for `reason`
@@ -576,11 +582,9 @@ impl Core {
         s.scheduled = true;
         if let Some(mut actor) = s.actor.take() {
             // The slot stays live while the hook runs, as during a turn.
-            let outer = self.current.replace(id);
-            if !actor.stopping(self, id, reason) {
+            if !self.as_current(id, |core| actor.stopping(core, id, reason)) {
                 reason = StopReason::Panic;
             }
-            self.current = outer;
             self.actors.at_mut(slot).actor = Some(actor);
         }
         let (parked, limited) = {

@@ -84,12 +84,12 @@ impl Core {
         // `on_start` on the typed actor, before it is boxed into its slot:
         // the default hook costs nothing.
         let mut actor = actor;
-        let outer = self.current.replace(id);
-        let started = catch_unwind(AssertUnwindSafe(|| {
-            actor.on_start(&mut Context::new(self, id));
-        }))
-        .is_ok();
-        self.current = outer;
+        let started = self.as_current(id, |core| {
+            catch_unwind(AssertUnwindSafe(|| {
+                actor.on_start(&mut Context::new(core, id));
+            }))
+            .is_ok()
+        });
         self.actors.at_mut(id.slot()).actor = Some(Box::new(ActorBox(actor)));
         if !started {
             self.terminate_with(id, StopReason::Panic);

@@ -227,104 +227,91 @@ static jzx_behavior_result fixer_behavior(jzx_context *ctx, const jzx_message *m
     return JZX_BEHAVIOR_STOP;
 }
 
-/* The allocator fails as the Down comes and recovers 50 ms later: the Down
- * is kept and delivered once. */
-static void test_down_survives_a_null_allocator(void) {
+/* A watcher monitoring a target on a loop whose allocator can fail, and a
+ * fixer that makes it work again when its timer comes. */
+typedef struct failing_down {
     tally t;
     jzx_loop *loop;
     watcher w;
     fixer f;
     jzx_actor_id wid, tid, fid;
-    jzx_monitor_id m = 0;
+    jzx_monitor_id m;
+} failing_down;
+
+static void failing_down_begin(failing_down *x) {
+    memset(x, 0, sizeof *x);
+    x->loop = NEW_TALLY_LOOP(&x->t, 0);
+    x->wid = spawn_watcher(x->loop, &x->w, 1);
+    x->tid = SPAWN(x->loop, target_behavior, NULL);
+    x->f.t = &x->t;
+    x->fid = SPAWN(x->loop, fixer_behavior, &x->f);
+    CHECK_EQ(jzx_monitor(x->loop, x->wid, x->tid, &x->m), JZX_OK);
+}
+
+/* The allocator fails, the target gets `tag` (1: stop, 2: fail), the fixer
+ * runs `fix_ms` later; the run ends with the allocator refused meanwhile. */
+static void failing_down_run(failing_down *x, uint32_t tag, uint32_t fix_ms) {
+    x->t.failing = 1;
+    CHECK_EQ(jzx_send(x->loop, x->tid, NULL, 0, tag), JZX_OK);
+    CHECK_EQ(jzx_send_after(x->loop, x->fid, fix_ms, NULL, 0, 1, NULL), JZX_OK);
+    CHECK_EQ(RUN_BOUNDED(x->loop, 5000), 0);
+    CHECK(x->f.refused_then >= 1);
+}
+
+/* The allocator fails as the Down comes and recovers 50 ms later: the Down
+ * is kept and delivered once. */
+static void test_down_survives_a_null_allocator(void) {
+    failing_down x;
 
     case_begin("down_survives_a_null_allocator");
-    loop = NEW_TALLY_LOOP(&t, 0);
-    wid = spawn_watcher(loop, &w, 1);
-    tid = SPAWN(loop, target_behavior, NULL);
-    memset(&f, 0, sizeof f);
-    f.t = &t;
-    fid = SPAWN(loop, fixer_behavior, &f);
-    CHECK_EQ(jzx_monitor(loop, wid, tid, &m), JZX_OK);
-    t.failing = 1;
-    CHECK_EQ(jzx_send(loop, tid, NULL, 0, 2u), JZX_OK);
-    CHECK_EQ(jzx_send_after(loop, fid, 50, NULL, 0, 1, NULL), JZX_OK);
-    CHECK_EQ(RUN_BOUNDED(loop, 5000), 0);
-    CHECK(f.refused_then >= 1);
-    CHECK(t.refused <= 20); /* backed off, no busy retrying */
-    if (CHECK_EQ(w.downs, 1)) {
-        CHECK_EQ_U64(w.got[0].id, tid);
-        CHECK_EQ_U64(w.got[0].monitor, m);
-        CHECK_EQ(w.got[0].reason, JZX_EXIT_FAIL);
+    failing_down_begin(&x);
+    failing_down_run(&x, 2u, 50);
+    CHECK(x.t.refused <= 20); /* backed off, no busy retrying */
+    if (CHECK_EQ(x.w.downs, 1)) {
+        CHECK_EQ_U64(x.w.got[0].id, x.tid);
+        CHECK_EQ_U64(x.w.got[0].monitor, x.m);
+        CHECK_EQ(x.w.got[0].reason, JZX_EXIT_FAIL);
     }
-    CHECK_EQ(t.frees, t.allocs);
-    jzx_loop_destroy(loop);
+    CHECK_EQ(x.t.frees, x.t.allocs);
+    jzx_loop_destroy(x.loop);
     case_end();
 }
 
 /* The Down waits for the allocator when its monitor is removed: it is
  * dropped, never delivered (the sentinel's, after it, is). */
 static void test_demonitor_while_waiting(void) {
-    tally t;
-    jzx_loop *loop;
-    watcher w;
-    fixer f;
-    jzx_actor_id wid, tid, fid, sentinel;
-    jzx_monitor_id m = 0;
+    failing_down x;
+    jzx_actor_id sentinel;
 
     case_begin("demonitor_drops_a_down_waiting_for_the_allocator");
-    loop = NEW_TALLY_LOOP(&t, 0);
-    wid = spawn_watcher(loop, &w, 1);
-    tid = SPAWN(loop, target_behavior, NULL);
-    sentinel = SPAWN(loop, target_behavior, NULL);
-    memset(&f, 0, sizeof f);
-    f.t = &t;
-    fid = SPAWN(loop, fixer_behavior, &f);
-    CHECK_EQ(jzx_monitor(loop, wid, tid, &m), JZX_OK);
-    CHECK_EQ(jzx_monitor(loop, wid, sentinel, NULL), JZX_OK);
-    f.monitor = m;
-    f.stop = sentinel;
-    t.failing = 1;
-    CHECK_EQ(jzx_send(loop, tid, NULL, 0, 1u), JZX_OK);
-    CHECK_EQ(jzx_send_after(loop, fid, 30, NULL, 0, 1, NULL), JZX_OK);
-    CHECK_EQ(RUN_BOUNDED(loop, 5000), 0);
-    CHECK(f.refused_then >= 1);
-    CHECK_EQ(f.demonitor_rc, JZX_OK);
-    if (CHECK_EQ(w.downs, 1)) CHECK_EQ_U64(w.got[0].id, sentinel);
-    CHECK_EQ(t.allocs, 1);
-    jzx_loop_destroy(loop);
-    CHECK_EQ(t.frees, t.allocs);
+    failing_down_begin(&x);
+    sentinel = SPAWN(x.loop, target_behavior, NULL);
+    CHECK_EQ(jzx_monitor(x.loop, x.wid, sentinel, NULL), JZX_OK);
+    x.f.monitor = x.m;
+    x.f.stop = sentinel;
+    failing_down_run(&x, 1u, 30);
+    CHECK_EQ(x.f.demonitor_rc, JZX_OK);
+    if (CHECK_EQ(x.w.downs, 1)) CHECK_EQ_U64(x.w.got[0].id, sentinel);
+    CHECK_EQ(x.t.allocs, 1);
+    jzx_loop_destroy(x.loop);
+    CHECK_EQ(x.t.frees, x.t.allocs);
     case_end();
 }
 
 /* The watcher ends while its Down waits for the allocator: the Down goes
  * with it, and its handle is no longer a monitor. */
 static void test_watcher_ends_while_waiting(void) {
-    tally t;
-    jzx_loop *loop;
-    watcher w;
-    fixer f;
-    jzx_actor_id wid, tid, fid;
-    jzx_monitor_id m = 0;
+    failing_down x;
 
     case_begin("down_waiting_for_the_allocator_goes_with_its_watcher");
-    loop = NEW_TALLY_LOOP(&t, 0);
-    wid = spawn_watcher(loop, &w, 1);
-    tid = SPAWN(loop, target_behavior, NULL);
-    memset(&f, 0, sizeof f);
-    f.t = &t;
-    f.stop = wid;
-    fid = SPAWN(loop, fixer_behavior, &f);
-    CHECK_EQ(jzx_monitor(loop, wid, tid, &m), JZX_OK);
-    t.failing = 1;
-    CHECK_EQ(jzx_send(loop, tid, NULL, 0, 1u), JZX_OK);
-    CHECK_EQ(jzx_send_after(loop, fid, 30, NULL, 0, 1, NULL), JZX_OK);
-    CHECK_EQ(RUN_BOUNDED(loop, 5000), 0);
-    CHECK(f.refused_then >= 1);
-    CHECK_EQ(f.stop_rc, JZX_OK);
-    CHECK_EQ(w.downs, 0);
-    CHECK_EQ(jzx_demonitor(loop, m), JZX_ERR_INVALID_ARG);
-    CHECK_EQ(t.allocs, 0);
-    jzx_loop_destroy(loop);
+    failing_down_begin(&x);
+    x.f.stop = x.wid;
+    failing_down_run(&x, 1u, 30);
+    CHECK_EQ(x.f.stop_rc, JZX_OK);
+    CHECK_EQ(x.w.downs, 0);
+    CHECK_EQ(jzx_demonitor(x.loop, x.m), JZX_ERR_INVALID_ARG);
+    CHECK_EQ(x.t.allocs, 0);
+    jzx_loop_destroy(x.loop);
     case_end();
 }
 
