@@ -4,13 +4,18 @@ use crate::ActorId;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::marker::PhantomData;
+use std::sync::Mutex;
 
 /// The address of an actor whose messages are `M` (R10).
 ///
 /// Sends through an `Addr<M>` are checked at compile time: only an `M` can be
-/// sent. An address is 8 bytes, `Copy`, `Send` and `Sync`; it is only
-/// meaningful for the loop whose `spawn` returned it (use a
-/// [`LoopHandle`](crate::LoopHandle) to send from another thread).
+/// sent. An address is 8 bytes and `Copy`. Its id says which loop the actor
+/// lives on: on that loop a send is local, from another loop of the same
+/// [`Runtime`](crate::Runtime) it crosses threads, with the same call. So an
+/// address is `Send` and `Sync` exactly when `M` is `Send`: an address
+/// whose messages cannot leave their thread cannot leave it either. From a
+/// thread that runs no loop, send through a
+/// [`LoopHandle`](crate::LoopHandle).
 ///
 /// # Examples
 ///
@@ -34,7 +39,10 @@ use std::marker::PhantomData;
 /// ```
 pub struct Addr<M> {
     id: ActorId,
-    _msg: PhantomData<fn(M)>,
+    /// The message type. A `Mutex<M>` is `Send` and `Sync` exactly when `M`
+    /// is `Send`, which is what an address must be: moving or sharing it
+    /// lets another thread send an `M`. (An address holds no `M`.)
+    _msg: PhantomData<Mutex<M>>,
 }
 
 impl<M> Addr<M> {

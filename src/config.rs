@@ -17,7 +17,8 @@ use crate::{BackendKind, ClockKind, RunOrder};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
     /// Most actors alive at once; the actor table grows on demand up to this
-    /// bound (R7). Default 4,194,304.
+    /// bound (R7). Default 4,194,304; at most 16,777,216 (2^24, the slots an
+    /// [`ActorId`](crate::ActorId) can name), larger values mean that.
     pub max_actors: u32,
     /// Mailbox capacity of actors spawned without one (R8). Default 1024.
     pub default_mailbox_cap: u32,
@@ -79,6 +80,7 @@ impl Config {
             }
         }
         or(&mut self.max_actors, Self::DEFAULT_MAX_ACTORS);
+        self.max_actors = self.max_actors.min(crate::id::MAX_SLOTS);
         or(&mut self.default_mailbox_cap, Self::DEFAULT_MAILBOX_CAP);
         or(
             &mut self.max_msgs_per_actor,

@@ -53,13 +53,18 @@ pub enum Error {
     /// A child's factory panicked while its supervisor started it (C code
     /// `JZX_ERR_UNKNOWN`). See [`ChildSpec::new`](crate::ChildSpec::new).
     FactoryPanicked,
+    /// A loop of a [`Runtime`](crate::Runtime) panicked outside any
+    /// behavior (in the runtime itself, or in a closure given to
+    /// [`Runtime::on_loop`](crate::Runtime::on_loop)); its thread is gone
+    /// (C code `JZX_ERR_UNKNOWN`).
+    LoopPanicked,
 }
 
 impl Error {
     /// The stable numeric code of this error, as in the C header `jzx.h`.
     pub fn code(self) -> i32 {
         match self {
-            Error::Unknown | Error::FactoryPanicked => -1,
+            Error::Unknown | Error::FactoryPanicked | Error::LoopPanicked => -1,
             Error::NoMemory => -2,
             Error::InvalidArg => -3,
             Error::LoopClosed => -4,
@@ -106,6 +111,7 @@ impl fmt::Display for Error {
             Error::MaxActors => "actor table full",
             Error::ChildRestarting => "child is waiting to be restarted",
             Error::FactoryPanicked => "a child factory panicked",
+            Error::LoopPanicked => "a loop's thread panicked",
         })
     }
 }

@@ -57,8 +57,13 @@ impl Loop {
     ///
     /// As [`Loop::new`].
     pub fn with_config(config: Config) -> Result<Loop, Error> {
+        Self::in_runtime(config, 0)
+    }
+
+    /// Loop `index` of a runtime.
+    pub(crate) fn in_runtime(config: Config, index: u8) -> Result<Loop, Error> {
         Ok(Loop {
-            core: Core::new(config)?,
+            core: Core::new(config, index)?,
         })
     }
 
@@ -130,6 +135,7 @@ fn run_turns(core: &mut Core) -> Result<(), Error> {
         {
             let _turn = trace_turn!(core.counters.turns);
             core.drain_remote();
+            core.drain_peers();
             core.fire_timers();
             // One turn: the actors runnable now, at most `per_tick` of them.
             // An actor requeued during the turn waits for the next one,
@@ -142,6 +148,7 @@ fn run_turns(core: &mut Core) -> Result<(), Error> {
                 core.run_actor(slot);
             }
             core.settle_asks();
+            core.flush_peers();
         }
         if !core.scheduler.is_empty() {
             // Poll I/O between turns (R5) when anything can be ready:
@@ -153,7 +160,7 @@ fn run_turns(core: &mut Core) -> Result<(), Error> {
             }
             continue;
         }
-        if core.is_idle() {
+        if core.is_idle() && !core.peers_pending() {
             return Ok(());
         }
         if core.jump_to_next_timer()? {
@@ -161,7 +168,12 @@ fn run_turns(core: &mut Core) -> Result<(), Error> {
             continue;
         }
         core.arm_timer();
-        let flags = if core.enter_sleep() {
+        if core.spin_for_peers() {
+            continue;
+        }
+        // A loop whose messages for another loop wait for room in its ring
+        // polls until they are out: that loop does not wake it.
+        let flags = if !core.peers_pending() && core.enter_sleep() {
             let flags = core.reactor.run(Timeout::Forever);
             core.remote.leave_sleep();
             flags

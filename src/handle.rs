@@ -64,6 +64,16 @@ impl LoopHandle {
         LoopHandle { remote }
     }
 
+    /// Consumes a stop request (the end of a runtime's run).
+    pub(crate) fn take_stop(&self) -> bool {
+        self.remote.take_stop()
+    }
+
+    /// The loop's inbox (for connecting the loops of a runtime).
+    pub(crate) fn remote(&self) -> &Arc<Remote<Core>> {
+        &self.remote
+    }
+
     /// Queues `msg` for `to`. Never blocks.
     ///
     /// # Errors

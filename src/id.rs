@@ -1,31 +1,49 @@
-//! Actor and timer ids: a 32-bit generation over a 32-bit slot index (R6).
+//! Actor and timer ids: a 32-bit generation over an 8-bit loop index and a
+//! 24-bit slot index (R6, R26).
 
 use std::fmt;
 
-/// Identifies an actor of one loop. 8 bytes, `Copy`.
+/// Identifies an actor: which loop it lives on, and where in that loop's
+/// actor table. 8 bytes, `Copy`.
 ///
-/// The high 32 bits are a generation, the low 32 bits a slot of the loop's
-/// actor table. When an actor dies its slot is reused (most recently freed
-/// first) with the generation plus one, so a stale id never reaches the new
-/// occupant: calls with it fail with [`Error::NoSuchActor`](crate::Error).
-/// The first actor of a loop gets slot 0, generation 1; the raw value 0 means
-/// "no actor".
+/// The high 32 bits are a generation; below them, 8 bits say which loop of a
+/// [`Runtime`](crate::Runtime) the actor lives on (0 for a lone
+/// [`Loop`](crate::Loop), so its ids are the same numbers as before loops
+/// had an index) and the low 24 bits are a slot of that loop's actor table
+/// (so a loop holds at most 2^24 actors at once). When an actor dies its
+/// slot is reused (most recently freed first) with the generation plus one,
+/// so a stale id never reaches the new occupant: calls with it fail with
+/// [`Error::NoSuchActor`](crate::Error), on its own loop as from any other.
+/// The first actor of a loop gets slot 0, generation 1; the raw value 0
+/// means "no actor".
 ///
 /// # Examples
 ///
 /// ```
 /// use jzx::ActorId;
-/// let id = ActorId::from_raw((1 << 32) | 7).unwrap();
-/// assert_eq!((id.slot(), id.generation()), (7, 1));
+/// let id = ActorId::from_raw((1 << 32) | (3 << 24) | 7).unwrap();
+/// assert_eq!((id.loop_index(), id.slot(), id.generation()), (3, 7, 1));
 /// assert!(ActorId::from_raw(0).is_none());
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ActorId(u64);
 
+/// Bits of an [`ActorId`] that hold its slot.
+pub(crate) const SLOT_BITS: u32 = 24;
+
+/// The most actors a loop's table can hold (slots are 24 bits).
+pub(crate) const MAX_SLOTS: u32 = 1 << SLOT_BITS;
+
+/// The most loops a runtime can have (loop indexes are 8 bits).
+pub(crate) const MAX_LOOPS: usize = 1 << (32 - SLOT_BITS);
+
 impl ActorId {
+    /// The id of `slot` of loop `index` at `generation`; `index` is below
+    /// [`MAX_LOOPS`] and `slot` below [`MAX_SLOTS`].
     #[inline]
-    pub(crate) fn new(slot: u32, generation: u32) -> ActorId {
-        ActorId((u64::from(generation) << 32) | u64::from(slot))
+    pub(crate) fn new(index: u8, slot: u32, generation: u32) -> ActorId {
+        debug_assert!(slot < MAX_SLOTS);
+        ActorId((u64::from(generation) << 32) | (u64::from(index) << SLOT_BITS) | u64::from(slot))
     }
 
     /// An id from its raw 64-bit value (as the C ABI passes it); `None` for 0.
@@ -40,10 +58,22 @@ impl ActorId {
         self.0
     }
 
-    /// The slot index in the loop's actor table.
+    /// The slot index in its loop's actor table.
     #[inline]
     pub fn slot(self) -> u32 {
-        self.0 as u32
+        self.0 as u32 & (MAX_SLOTS - 1)
+    }
+
+    /// The index of the loop the actor lives on: its place in a
+    /// [`Runtime`](crate::Runtime), 0 for a lone [`Loop`](crate::Loop).
+    #[inline]
+    pub fn loop_index(self) -> usize {
+        usize::from(self.loop_byte())
+    }
+
+    #[inline]
+    pub(crate) fn loop_byte(self) -> u8 {
+        (self.0 >> SLOT_BITS) as u8
     }
 
     /// The generation of the slot this id was issued for.
@@ -55,13 +85,19 @@ impl ActorId {
 
 impl fmt::Debug for ActorId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "ActorId({}v{})", self.slot(), self.generation())
+        match self.loop_byte() {
+            0 => write!(f, "ActorId({}v{})", self.slot(), self.generation()),
+            l => write!(f, "ActorId({l}:{}v{})", self.slot(), self.generation()),
+        }
     }
 }
 
 impl fmt::Display for ActorId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "<{}.{}>", self.slot(), self.generation())
+        match self.loop_byte() {
+            0 => write!(f, "<{}.{}>", self.slot(), self.generation()),
+            l => write!(f, "<{l}.{}.{}>", self.slot(), self.generation()),
+        }
     }
 }
 

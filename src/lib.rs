@@ -203,6 +203,7 @@ mod message;
 mod metrics;
 mod observer;
 mod reply;
+mod runtime;
 pub mod sim;
 mod supervisor;
 mod timer;
@@ -225,6 +226,7 @@ pub use message::{ChildExit, Down, DownReason, Exit, IoEvent, MonitorRef, StopRe
 pub use metrics::Metrics;
 pub use observer::Observer;
 pub use reply::{Answer, ReplyTo};
+pub use runtime::{Placement, Runtime, RuntimeConfig, RuntimeHandle};
 pub use supervisor::{
     Backoff, BackoffKind, ChildRef, ChildSpec, RestartMode, Strategy, Supervisor, SupervisorSpec,
 };

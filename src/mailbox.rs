@@ -223,7 +223,7 @@ mod tests {
         m.push(1, 1).unwrap();
         assert!(m.push(2, 1).is_err());
         let exit = ChildExit {
-            child: ActorId::new(0, 1),
+            child: ActorId::new(0, 0, 1),
             reason: StopReason::Normal,
         };
         let mut erased = AnyMailbox::new::<i32>();

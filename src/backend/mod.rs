@@ -17,8 +17,10 @@
 //!   `unwatch` returns, no readiness is reported for that watch.
 //!
 //! bindgen's types never leave this module, and every FFI `unsafe` of the
-//! crate lives in `xev.rs`.
+//! crate lives in `xev.rs` (the bridge) and `affinity.rs` (pinning a
+//! runtime's loops to CPUs).
 
+pub(crate) mod affinity;
 mod sys;
 pub(crate) mod xev;
 

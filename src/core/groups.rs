@@ -52,7 +52,7 @@ mod tests {
 
     #[test]
     fn members_join_once_leave_and_empty_groups_go() {
-        let (a, b) = (ActorId::new(1, 1), ActorId::new(2, 1));
+        let (a, b) = (ActorId::new(0, 1, 1), ActorId::new(0, 2, 1));
         let t = TypeId::of::<u8>();
         let mut g = Groups::default();
         assert!(g.join("x", a, t));

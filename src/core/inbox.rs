@@ -41,6 +41,8 @@ use std::sync::{Arc, Mutex, TryLockError};
 /// `core/remote.rs`).
 pub(crate) trait RemoteBatch<C>: Send {
     fn as_any_mut(&mut self) -> &mut dyn Any;
+    /// Messages in the run.
+    fn len(&self) -> usize;
     /// Messages the run can hold without growing.
     fn capacity(&self) -> usize;
     /// Hands the messages, in order, to their targets on the loop's thread;
@@ -57,6 +59,17 @@ pub(crate) type RemoteMsg<C> = Box<dyn RemoteBatch<C>>;
 
 /// The messages of one run, with their targets.
 pub(crate) struct Batch<M>(pub(crate) VecDeque<(Addr<M>, M)>);
+
+// SAFETY: a `Batch<M>` moves its messages to another thread, which needs
+// `M: Send`. Runs are made in two places only: `Remote::post`, whose
+// signature requires `M: Send`, and a send from one loop of a runtime to an
+// actor on another (`core/peers.rs`), which holds an `Addr<M>` for that
+// actor on the sending loop's thread: an address is `Send` exactly when `M`
+// is (`addr.rs`), and the runtime builds addresses of actors on other
+// loops only where `M: Send` is required, so the address (and `M: Send`
+// with it) came from another thread.
+#[allow(unsafe_code)]
+unsafe impl<M> Send for Batch<M> {}
 
 pub(crate) struct Remote<C: 'static> {
     queue: Mutex<RemoteQueue<C>>,
@@ -274,6 +287,25 @@ impl<C> Remote<C> {
         self.in_flight.load(SeqCst)
     }
 
+    /// `n` messages from another loop of the runtime wait in the loop for
+    /// room in full mailboxes: from now on they count as messages in
+    /// flight here (until they are in a mailbox, `settle`).
+    #[inline]
+    pub(crate) fn adopt(&self, n: usize) {
+        if n != 0 {
+            self.in_flight.fetch_add(n, SeqCst);
+        }
+    }
+
+    /// Wakes the loop if it said it is about to block (after the caller
+    /// made work visible to it, with a `SeqCst` fence in between).
+    #[inline]
+    pub(crate) fn nudge(&self) {
+        if self.sleeping.load(SeqCst) {
+            let _ = self.waker.wake();
+        }
+    }
+
     /// `n` messages left the path: delivered into a mailbox, or dropped.
     #[inline]
     pub(crate) fn settle(&self, n: usize) {
@@ -340,7 +372,7 @@ mod tests {
     fn one_queued() -> (Reactor, Arc<Remote<Core>>, Addr<u32>) {
         let reactor = Reactor::new(BackendKind::Epoll).unwrap();
         let remote = Remote::new(reactor.waker(), 16);
-        let to = Addr::<u32>::new(ActorId::new(0, 1));
+        let to = Addr::<u32>::new(ActorId::new(0, 0, 1));
         remote.post(to, 7).unwrap();
         (reactor, remote, to)
     }

@@ -20,19 +20,28 @@
 //!   → `Core::deliver_remote` → `enqueue`, or, when the mailbox is full,
 //!   `Core::park`: it waits in the target's park (`park.rs`) until the
 //!   target's turn has made room (`Core::unpark`), without holding up
-//!   messages for other actors.
+//!   messages for other actors;
+//! - other loops of a runtime: `Core::send` to an id of another loop →
+//!   `Core::send_to_loop` (`cross_loop.rs`) adds it to the outbox for that
+//!   loop (`peers.rs`); at the end of the turn `Core::flush_peers` pushes
+//!   the outbox into the ring (`ring.rs`) of that pair of loops; the
+//!   receiving loop's `Core::drain_peers` hands each run to `Batch::deliver`,
+//!   which goes on as for other threads.
 //!
 //! # Files
 //!
 //! The state lives in leaf modules that import nothing of `Core`:
 //! `table.rs` (the actor table: slots and what only some actors have),
 //! `scheduler.rs` (the run queue and its order), `fd_table.rs`,
-//! `park.rs`, `inbox.rs`, and `crate::timer` (the timer queue). `Core`
-//! (here) holds them; the files named for an operation add its methods to
-//! `Core`: `spawn.rs`, `io.rs`, `timers.rs`, `remote.rs`, `names.rs`.
+//! `park.rs`, `inbox.rs`, `ring.rs` and `peers.rs` (the rings and outboxes
+//! between loops), and `crate::timer` (the timer queue). `Core` (here) holds
+//! them; the files named for an operation add its methods to `Core`:
+//! `spawn.rs`, `io.rs`, `timers.rs`, `remote.rs`, `cross_loop.rs`,
+//! `links.rs`, `ask.rs`, `names.rs`.
 //! `tests/layers.rs` checks that no file imports one that imports it.
 
 mod ask;
+mod cross_loop;
 mod fd_table;
 mod groups;
 pub(crate) mod inbox;
@@ -40,8 +49,10 @@ mod io;
 mod links;
 pub(crate) mod names;
 mod park;
+pub(crate) mod peers;
 pub(crate) mod pending;
 mod remote;
+mod ring;
 pub(crate) mod scheduler;
 pub(crate) mod spawn;
 mod table;
@@ -172,6 +183,9 @@ pub struct Core {
     /// System events for the running actor, queued after its batch.
     deferred_sys: Vec<(ActorId, SysEvent)>,
     current: Option<ActorId>,
+    /// The rings to and from the other loops of its runtime (`peers.rs`);
+    /// `None` for a lone loop.
+    peers: Option<Box<peers::Peers<Core>>>,
 }
 
 impl fmt::Debug for Core {
@@ -206,7 +220,8 @@ fn backend_error(e: BackendError) -> Error {
 }
 
 impl Core {
-    pub(crate) fn new(config: Config) -> Result<Core, Error> {
+    /// The core of loop `index` of a runtime (0 for a lone loop).
+    pub(crate) fn new(config: Config, index: u8) -> Result<Core, Error> {
         let config = config.normalized();
         let reactor = Reactor::new(config.backend).map_err(|e| match e {
             BackendError::Unavailable => Error::InvalidArg,
@@ -218,7 +233,7 @@ impl Core {
             clock: Clock::new(config.clock),
             scheduler: Scheduler::new(config.run_order, config.clock == ClockKind::Virtual),
             config,
-            actors: ActorTable::new(),
+            actors: ActorTable::new(index),
             reactor,
             timers: TimerQueue::new(),
             armed: None,
@@ -242,6 +257,7 @@ impl Core {
             closing: false,
             deferred_sys: Vec::new(),
             current: None,
+            peers: None,
         })
     }
 
@@ -351,13 +367,28 @@ impl Core {
 
     /// Sends `msg` to `to`. Never blocks.
     ///
+    /// When `to` lives on another loop of this loop's
+    /// [`Runtime`](crate::Runtime), the message crosses to it through the
+    /// ring of that pair of loops (see [`Runtime`](crate::Runtime)): it is
+    /// queued here and delivered at the other loop's next turn, after the
+    /// messages this loop sent there before. A target found dead or with a
+    /// full mailbox there is handled on arrival, as for a
+    /// [`LoopHandle`](crate::LoopHandle) send: the message is dropped as a
+    /// dead letter, or waits for room.
+    ///
     /// # Errors
     ///
     /// The message comes back in the error (R8): `NoSuchActor` when the
-    /// target is dead, `MailboxFull` when its mailbox is at capacity (the
-    /// observer's `on_mailbox_full` is called first).
+    /// target is dead (or on a loop this one is not connected to),
+    /// `MailboxFull` when its mailbox is at capacity, or, for a target on
+    /// another loop, when the ring to that loop holds its bound of messages
+    /// or that loop's cross-thread bound is reached (the observer's
+    /// `on_mailbox_full` is called first).
     #[inline]
     pub fn send<M: 'static>(&mut self, to: Addr<M>, msg: M) -> Result<(), SendError<M>> {
+        if to.id().loop_byte() != self.actors.index() {
+            return self.send_to_loop(to, msg);
+        }
         let result = self.enqueue(to, msg);
         if let Err(e) = &result {
             if e.error == Error::MailboxFull {
@@ -505,13 +536,14 @@ impl Core {
     /// then requeues or tears it down.
     pub(crate) fn run_actor(&mut self, slot: u32) {
         let budget = self.config.max_msgs_per_actor;
+        let index = self.actors.index();
         let s = self.actors.at_mut(slot);
         debug_assert!(s.scheduled, "slot {slot} is in the run queue unmarked");
         let Some(mut actor) = s.actor.take() else {
             s.scheduled = false;
             return;
         };
-        let id = ActorId::new(slot, s.generation);
+        let id = ActorId::new(index, slot, s.generation);
         let (clock, actors) = (&self.clock, &self.actors);
         self.scheduler.trace(|| {
             let queued = actors.at(slot).mailbox.as_ref().map_or(0, AnyMailbox::len);

@@ -39,9 +39,13 @@ use crate::{ActorId, Addr, Error};
 use std::any::Any;
 use std::collections::VecDeque;
 
-impl<M: Send + 'static> RemoteBatch<Core> for Batch<M> {
+impl<M: 'static> RemoteBatch<Core> for Batch<M> {
     fn as_any_mut(&mut self) -> &mut dyn Any {
         self
+    }
+
+    fn len(&self) -> usize {
+        self.0.len()
     }
 
     fn capacity(&self) -> usize {
@@ -281,8 +285,9 @@ impl Core {
         while let Some(&Limited { slot, .. }) = self.limited.get(i) {
             let share = self.park_share(slot);
             let waiting = self.park_len(slot);
+            let id = self.actors.id_of(slot);
             let s = self.actors.at_mut(slot);
-            if limits.update(ActorId::new(slot, s.generation), waiting, share) {
+            if limits.update(id, waiting, share) {
                 self.limited[i].granted_at = waiting;
                 i += 1;
             } else {
@@ -355,8 +360,15 @@ impl Core {
 
     /// Says the loop is about to block; false when it must not (see
     /// `Remote::enter_sleep`).
-    pub(crate) fn enter_sleep(&self) -> bool {
-        self.remote.enter_sleep(self.remote_parked)
+    pub(crate) fn enter_sleep(&mut self) -> bool {
+        if !self.remote.enter_sleep(self.remote_parked) {
+            return false;
+        }
+        if self.peers_have_news() {
+            self.remote.leave_sleep();
+            return false;
+        }
+        true
     }
 
     /// Messages sent from other threads that are not yet in a mailbox:

@@ -100,16 +100,25 @@ pub(crate) struct ActorTable<A: ?Sized> {
     free: Vec<u32>,
     live: usize,
     names: HashMap<Box<str>, ActorId>,
+    /// The loop's index in its runtime (0 for a lone loop): part of every id.
+    index: u8,
 }
 
 impl<A: ?Sized> ActorTable<A> {
-    pub(crate) fn new() -> Self {
+    pub(crate) fn new(index: u8) -> Self {
         ActorTable {
             slots: Vec::new(),
             free: Vec::new(),
             live: 0,
             names: HashMap::new(),
+            index,
         }
+    }
+
+    /// The loop's index in its runtime.
+    #[inline]
+    pub(crate) fn index(&self) -> u8 {
+        self.index
     }
 
     /// Live actors.
@@ -123,9 +132,12 @@ impl<A: ?Sized> ActorTable<A> {
         self.slots.len() as u32
     }
 
-    /// The slot of a live actor `id` (slot and generation match).
+    /// The slot of a live actor `id` (loop, slot and generation match).
     #[inline]
     pub(crate) fn get(&self, id: ActorId) -> Option<&Slot<A>> {
+        if id.loop_byte() != self.index {
+            return None;
+        }
         self.slots
             .get(id.slot() as usize)
             .filter(|s| s.live && s.generation == id.generation())
@@ -134,6 +146,9 @@ impl<A: ?Sized> ActorTable<A> {
     /// As [`ActorTable::get`], mutable.
     #[inline]
     pub(crate) fn get_mut(&mut self, id: ActorId) -> Option<&mut Slot<A>> {
+        if id.loop_byte() != self.index {
+            return None;
+        }
         self.slots
             .get_mut(id.slot() as usize)
             .filter(|s| s.live && s.generation == id.generation())
@@ -155,7 +170,7 @@ impl<A: ?Sized> ActorTable<A> {
     /// The id of slot `slot`'s current (or next) actor.
     #[inline]
     pub(crate) fn id_of(&self, slot: u32) -> ActorId {
-        ActorId::new(slot, self.slots[slot as usize].generation)
+        ActorId::new(self.index, slot, self.slots[slot as usize].generation)
     }
 
     /// Gives `actor` (or, with `None`, an actor the caller puts there
@@ -198,7 +213,7 @@ impl<A: ?Sized> ActorTable<A> {
         s.live = true;
         s.parent = parent.map_or(0, ActorId::to_raw);
         s.actor = actor;
-        let id = ActorId::new(slot, s.generation);
+        let id = ActorId::new(self.index, slot, s.generation);
         self.live += 1;
         if let Some(name) = name {
             self.names.insert(name.clone(), id);
@@ -293,7 +308,7 @@ mod tests {
 
     #[test]
     fn a_freed_slot_comes_back_with_a_new_generation_and_without_its_name() {
-        let mut t: ActorTable<u8> = ActorTable::new();
+        let mut t: ActorTable<u8> = ActorTable::new(0);
         let a = t
             .insert(Some(Box::new(1)), 4, None, Some("a".into()), 8)
             .unwrap();
@@ -312,7 +327,7 @@ mod tests {
 
     #[test]
     fn a_full_table_refuses() {
-        let mut t: ActorTable<u8> = ActorTable::new();
+        let mut t: ActorTable<u8> = ActorTable::new(0);
         assert!(t.insert(Some(Box::new(1)), 1, None, None, 1).is_some());
         assert_eq!(t.insert(Some(Box::new(2)), 1, None, None, 1), None);
     }
