@@ -127,6 +127,7 @@ impl Drop for Running<'_> {
 /// The turns of one `run` (see [`Loop::run`]).
 fn run_turns(core: &mut Core) -> Result<(), Error> {
     let per_tick = core.config().max_actors_per_tick as usize;
+    core.begin_run_peers();
     loop {
         if core.remote.take_stop() {
             return Ok(());
@@ -160,7 +161,7 @@ fn run_turns(core: &mut Core) -> Result<(), Error> {
             }
             continue;
         }
-        if core.is_idle() && !core.peers_pending() {
+        if core.is_idle() && !core.peers_pending() && core.quiesce() {
             return Ok(());
         }
         if core.jump_to_next_timer()? {

@@ -10,10 +10,10 @@
 use crate::backend::affinity;
 use crate::core::peers;
 use crate::id::MAX_LOOPS;
-use crate::{Actor, Addr, Config, Error, Loop, LoopHandle};
+use crate::{Actor, Addr, Config, Core, Error, Loop, LoopHandle};
 use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
 
 /// How [`Runtime::spawn`] chooses a loop.
@@ -118,6 +118,8 @@ pub struct Runtime {
     handle: RuntimeHandle,
     placement: Placement,
     next: usize,
+    /// Whether every loop is idle (set once the loops are connected).
+    quiet: Option<Arc<peers::Quiet<Core>>>,
 }
 
 /// Reaches the loops of a [`Runtime`] from anywhere: `Send`, `Sync`,
@@ -198,21 +200,21 @@ impl Runtime {
             threads.push(thread);
             handles.push(handle);
         }
-        let rt = Runtime {
+        let mut rt = Runtime {
             threads,
             handle: RuntimeHandle { loops: handles },
             placement: config.placement,
             next: 0,
+            quiet: None,
         };
         let remotes: Vec<_> = rt.handle.loops.iter().map(|h| h.remote().clone()).collect();
         let ring_cap = match config.ring_cap {
             0 => RuntimeConfig::DEFAULT_RING_CAP,
             c => c,
         };
-        for (index, p) in peers::connect(&remotes, ring_cap as usize)
-            .into_iter()
-            .enumerate()
-        {
+        let (peers, quiet) = peers::connect(&remotes, ring_cap as usize);
+        rt.quiet = Some(quiet);
+        for (index, p) in peers.into_iter().enumerate() {
             rt.on_loop(index, move |lp| lp.attach_peers(p))?;
         }
         Ok(rt)
@@ -320,6 +322,9 @@ impl Runtime {
     /// The first error of a loop's [`Loop::run`]; `LoopPanicked` when a
     /// loop panicked outside any behavior or its thread is gone.
     pub fn run(&mut self) -> Result<(), Error> {
+        if let Some(q) = &self.quiet {
+            q.reset();
+        }
         let (tx, rx) = mpsc::channel();
         let mut started = 0;
         let mut result = Ok(());

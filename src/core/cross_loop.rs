@@ -5,7 +5,7 @@
 
 use super::peers::{Outbox, Peers, FLUSH_AT, SPIN_POLLS};
 use super::Core;
-use crate::{Addr, Error, SendError};
+use crate::{ActorId, Addr, Error, SendError};
 use std::sync::atomic::{fence, Ordering};
 
 impl Core {
@@ -41,16 +41,78 @@ impl Core {
             });
         }
         out.add(to, msg);
-        let (pending, open) = (out.pending, out.runs.back().map_or(0, |r| r.len()));
-        let peers = self.peers.as_deref_mut().expect("peers checked above");
-        if pending == 1 {
-            peers.dirty.push(index);
-        } else if open >= FLUSH_AT {
-            if let Some(out) = peers.out[index].as_mut() {
-                out.flush();
-            }
-        }
+        self.queued_for(index);
         Ok(())
+    }
+
+    /// Runs `f` on loop `index` of the runtime, at its next turn, after
+    /// what this loop sent there before. False when there is no such loop
+    /// (`f` is dropped).
+    pub(crate) fn post_to_loop(
+        &mut self,
+        index: usize,
+        f: impl FnOnce(&mut Core) + Send + 'static,
+    ) -> bool {
+        let Some(out) = self
+            .peers
+            .as_deref_mut()
+            .and_then(|p| p.out.get_mut(index))
+            .and_then(Option::as_mut)
+        else {
+            return false;
+        };
+        out.add_control(Box::new(f));
+        self.queued_for(index);
+        true
+    }
+
+    /// Something was added to the outbox for loop `index`: it is flushed
+    /// at the end of the turn, or now if its open run is long.
+    #[inline]
+    fn queued_for(&mut self, index: usize) {
+        let Some(peers) = self.peers.as_deref_mut() else {
+            return;
+        };
+        let Some(out) = peers.out[index].as_mut() else {
+            return;
+        };
+        if out.pending == 1 {
+            peers.dirty.push(index);
+        } else if out.runs.back().map_or(0, |r| r.len()) >= FLUSH_AT {
+            out.flush();
+        }
+    }
+
+    /// Whether `id` lives on another loop than this one.
+    #[inline]
+    pub(crate) fn is_remote(&self, id: ActorId) -> bool {
+        id.loop_byte() != self.actors.index()
+    }
+
+    /// The loop has nothing to do (R2). A lone loop's run then ends; a
+    /// loop of a runtime tells the others, and its run ends only once every
+    /// loop is idle with nothing in flight between them (another loop may
+    /// still spawn on it or send it work): true when the run may end.
+    pub(crate) fn quiesce(&mut self) -> bool {
+        let Some(peers) = self.peers.as_deref_mut() else {
+            return true;
+        };
+        if peers.idle {
+            return false;
+        }
+        peers.idle = true;
+        if peers.quiet.go_idle(peers.index) {
+            peers.idle = false;
+            return true;
+        }
+        false
+    }
+
+    /// The start of a run: this loop is not idle.
+    pub(crate) fn begin_run_peers(&mut self) {
+        if let Some(peers) = self.peers.as_deref_mut() {
+            peers.idle = false;
+        }
     }
 
     /// Pushes every outbox into its ring (end of a turn).
@@ -69,6 +131,12 @@ impl Core {
         let Some(mut peers) = self.peers.take() else {
             return;
         };
+        if peers.idle && peers.inbound.iter_mut().flatten().any(|i| i.ring.has_items()) {
+            // Work from another loop: not idle any more, said before the
+            // runs are taken (see `Quiet`).
+            peers.quiet.leave_idle(peers.index);
+            peers.idle = false;
+        }
         for inb in peers.inbound.iter_mut().flatten() {
             inb.take(|run| {
                 let n = run.len();

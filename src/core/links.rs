@@ -30,7 +30,9 @@ impl Core {
     /// `watcher` monitors `target`: when `target` ends, `watcher` gets a
     /// [`Down`] in its [`Actor::on_down`](crate::Actor::on_down); if
     /// `target` is not alive, the `Down` (with
-    /// [`DownReason::NoSuchActor`]) is queued at once.
+    /// [`DownReason::NoSuchActor`]) is queued at once. A `target` on another
+    /// loop of the runtime is monitored there, at that loop's next turn: its
+    /// `Down` (also the one for a target found gone) comes back across.
     ///
     /// # Errors
     ///
@@ -40,15 +42,32 @@ impl Core {
             return Err(Error::NoSuchActor);
         }
         self.next_monitor += 1;
+        // Monitor numbers are unique in the runtime: the loop's index is in
+        // their high byte (a target's watchers may be on several loops).
+        let n = (u64::from(self.actors.index()) << 56) | self.next_monitor;
         let mref = MonitorRef {
             watcher,
             target,
-            n: self.next_monitor,
+            n,
         };
         self.actors
             .extras_mut(watcher.slot())
             .monitoring
             .push((mref.n, target));
+        self.watch_target(mref);
+        Ok(mref)
+    }
+
+    /// The target's half of monitor `mref`, on the target's loop.
+    fn watch_target(&mut self, mref: MonitorRef) {
+        let (watcher, target) = (mref.watcher, mref.target);
+        if self.is_remote(target) {
+            let posted =
+                self.post_to_loop(target.loop_index(), move |core| core.watch_target(mref));
+            if posted {
+                return;
+            }
+        }
         if self.is_alive(target) {
             self.actors
                 .extras_mut(target.slot())
@@ -64,7 +83,6 @@ impl Core {
                 })),
             );
         }
-        Ok(mref)
     }
 
     /// Removes a monitor: no [`Down`] of it is delivered after this returns,
@@ -76,10 +94,19 @@ impl Core {
             e.monitoring.retain(|&(n, _)| n != monitor.n);
             e.monitoring.len() != before
         });
-        if let Some(e) = self.extras_of(monitor.target) {
-            e.watchers.retain(|&(n, _)| n != monitor.n);
-        }
+        self.unwatch_target(monitor.target, monitor.n);
         was_set
+    }
+
+    /// Removes monitor `n` from `target`'s watchers, on the target's loop.
+    fn unwatch_target(&mut self, target: ActorId, n: u64) {
+        if self.is_remote(target) {
+            self.post_to_loop(target.loop_index(), move |core| {
+                core.unwatch_target(target, n)
+            });
+        } else if let Some(e) = self.extras_of(target) {
+            e.watchers.retain(|&(m, _)| m != n);
+        }
     }
 
     /// The numbers of the monitors `watcher` holds whose `Down` it has not
@@ -106,30 +133,61 @@ impl Core {
     /// the same reason, or, if it traps exits, gets an [`Exit`]. Linking
     /// twice is one link.
     ///
+    /// `a` must be on this loop; `b` may be on another loop of the runtime,
+    /// where its half is set at that loop's next turn. If `b` is gone by
+    /// then, `a` gets the exit signal of an abnormal end (reason
+    /// [`StopReason::Fail`]), as Erlang sends `noproc`.
+    ///
     /// # Errors
     ///
-    /// `NoSuchActor` when either is not alive (nothing is linked);
-    /// `InvalidArg` for `a == b`.
+    /// `NoSuchActor` when either is not alive (nothing is linked; for a `b`
+    /// on another loop, only `a` is checked); `InvalidArg` for `a == b` or
+    /// an `a` on another loop.
     pub fn link(&mut self, a: ActorId, b: ActorId) -> Result<(), Error> {
-        if a == b {
+        if a == b || self.is_remote(a) {
             return Err(Error::InvalidArg);
         }
-        if !self.is_alive(a) || !self.is_alive(b) {
+        if !self.is_alive(a) || !(self.is_remote(b) || self.is_alive(b)) {
             return Err(Error::NoSuchActor);
         }
-        for (x, y) in [(a, b), (b, a)] {
-            let links = &mut self.actors.extras_mut(x.slot()).links;
-            if !links.contains(&y) {
-                links.push(y);
+        self.add_link(a, b);
+        if self.is_remote(b) {
+            let posted = self.post_to_loop(b.loop_index(), move |core| {
+                if core.is_alive(b) {
+                    core.add_link(b, a);
+                } else {
+                    core.exit_signal(b, StopReason::Fail, a);
+                }
+            });
+            if !posted {
+                self.unlink(a, b);
+                return Err(Error::NoSuchActor);
             }
+        } else {
+            self.add_link(b, a);
         }
         Ok(())
     }
 
-    /// Removes the link between `a` and `b`, if any (either may be gone).
+    /// `x`'s half of a link with `y`.
+    fn add_link(&mut self, x: ActorId, y: ActorId) {
+        let links = &mut self.actors.extras_mut(x.slot()).links;
+        if !links.contains(&y) {
+            links.push(y);
+        }
+    }
+
+    /// Removes the link between `a` and `b`, if any (either may be gone,
+    /// either may be on another loop, whose half goes at its next turn).
     pub fn unlink(&mut self, a: ActorId, b: ActorId) {
         for (x, y) in [(a, b), (b, a)] {
-            if let Some(e) = self.extras_of(x) {
+            if self.is_remote(x) {
+                self.post_to_loop(x.loop_index(), move |core| {
+                    if let Some(e) = core.extras_of(x) {
+                        e.links.retain(|&l| l != y);
+                    }
+                });
+            } else if let Some(e) = self.extras_of(x) {
                 e.links.retain(|&l| l != y);
             }
         }
@@ -166,9 +224,7 @@ impl Core {
     /// and the monitors it held are removed from their targets.
     pub(super) fn signal_exit(&mut self, id: ActorId, reason: StopReason, extras: &mut Extras) {
         for (n, target) in std::mem::take(&mut extras.monitoring) {
-            if let Some(e) = self.extras_of(target) {
-                e.watchers.retain(|&(m, _)| m != n);
-            }
+            self.unwatch_target(target, n);
         }
         for (n, watcher) in std::mem::take(&mut extras.watchers) {
             let monitor = MonitorRef {
@@ -186,15 +242,30 @@ impl Core {
             );
         }
         for other in std::mem::take(&mut extras.links) {
-            let Some(e) = self.extras_of(other) else {
-                continue;
-            };
-            e.links.retain(|&l| l != id);
-            if e.trap_exits {
-                self.push_sys(other, SysEvent::Exit(Exit { id, reason }));
-            } else if reason.is_abnormal() {
-                let _ = self.kill(other, reason);
-            }
+            self.exit_signal(id, reason, other);
+        }
+    }
+
+    /// `id`, linked with `other`, ended for `reason`: `other` (on its own
+    /// loop) drops the link and gets an `Exit` if it traps exits, else ends
+    /// too when the exit is abnormal.
+    fn exit_signal(&mut self, id: ActorId, reason: StopReason, other: ActorId) {
+        if self.is_remote(other) {
+            self.post_to_loop(other.loop_index(), move |core| {
+                core.exit_signal(id, reason, other)
+            });
+            return;
+        }
+        // (A link removed meanwhile, by an unlink crossing loops, carries
+        // no signal.)
+        let Some(e) = self.extras_of(other).filter(|e| e.links.contains(&id)) else {
+            return;
+        };
+        e.links.retain(|&l| l != id);
+        if e.trap_exits {
+            self.push_sys(other, SysEvent::Exit(Exit { id, reason }));
+        } else if reason.is_abnormal() {
+            let _ = self.kill(other, reason);
         }
     }
 }

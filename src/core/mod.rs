@@ -467,8 +467,14 @@ impl Core {
         }
     }
 
-    /// Queues a system event for `to`, in the reserved lane.
+    /// Queues a system event for `to`, in the reserved lane; for an actor
+    /// on another loop, there (a child's exit, a `Down` or an `Exit` cross
+    /// loops like messages, and are never refused).
     fn push_sys(&mut self, to: ActorId, event: SysEvent) {
+        if self.is_remote(to) {
+            self.post_to_loop(to.loop_index(), move |core| core.push_sys(to, event));
+            return;
+        }
         let Some(slot) = self.actors.get_mut(to) else {
             return;
         };
@@ -507,11 +513,13 @@ impl Core {
 
     /// Stops an actor normally: it is torn down at its next turn without
     /// handling its remaining mailbox; on itself, when its behavior returns
-    /// (R12).
+    /// (R12). An actor on another loop of the runtime is stopped there, at
+    /// that loop's next turn (R28); the call cannot know whether it is
+    /// alive, and a dead one is left as it is.
     ///
     /// # Errors
     ///
-    /// `NoSuchActor` when `id` is not alive.
+    /// `NoSuchActor` when `id` is not alive (or on no loop of the runtime).
     pub fn stop_actor(&mut self, id: ActorId) -> Result<(), Error> {
         self.kill(id, StopReason::Normal)
     }
@@ -520,12 +528,22 @@ impl Core {
     ///
     /// # Errors
     ///
-    /// `NoSuchActor` when `id` is not alive.
+    /// `NoSuchActor` when `id` is not alive (or on no loop of the runtime).
     pub fn fail_actor(&mut self, id: ActorId) -> Result<(), Error> {
         self.kill(id, StopReason::Fail)
     }
 
     fn kill(&mut self, id: ActorId, reason: StopReason) -> Result<(), Error> {
+        if self.is_remote(id) {
+            let posted = self.post_to_loop(id.loop_index(), move |core| {
+                let _ = core.kill(id, reason);
+            });
+            return if posted {
+                Ok(())
+            } else {
+                Err(Error::NoSuchActor)
+            };
+        }
         let slot = self.actors.get_mut(id).ok_or(Error::NoSuchActor)?;
         slot.kill.get_or_insert(reason);
         self.schedule(id.slot());

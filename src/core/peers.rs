@@ -51,9 +51,98 @@ const MAX_LOCAL_SPARES: usize = 8;
 pub(super) const SPIN_POLLS: u32 = 4096;
 
 /// Counts that two sides share, each written by one side only.
-struct PairCounts {
+pub(crate) struct PairCounts {
     /// Messages the destination has taken from the ring (written by it).
     taken: AtomicUsize,
+    /// Messages the source has pushed into the ring (written by it), on a
+    /// line of its own: read only to tell whether the runtime is quiet.
+    sent: Padded,
+}
+
+/// A count on a cache line of its own.
+#[repr(align(128))]
+struct Padded(AtomicUsize);
+
+impl PairCounts {
+    /// Whether everything pushed into the ring has been taken.
+    fn is_drained(&self) -> bool {
+        self.sent.0.load(Ordering::SeqCst) == self.taken.load(Ordering::SeqCst)
+    }
+}
+
+/// Work for another loop of the runtime, run there between turns, in ring
+/// order with the messages sent there: a stop by id, a system event (a
+/// child's exit, a `Down`, an `Exit`), a spawn, a monitor or a link.
+pub(crate) type Control<C> = Box<dyn FnOnce(&mut C) + Send>;
+
+/// A run of controls.
+pub(crate) struct Controls<C>(VecDeque<Control<C>>);
+
+impl<C: 'static> RemoteBatch<C> for Controls<C> {
+    fn as_any_mut(&mut self) -> &mut dyn std::any::Any {
+        self
+    }
+
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    fn capacity(&self) -> usize {
+        self.0.capacity()
+    }
+
+    fn deliver(&mut self, core: &mut C) -> usize {
+        let n = self.0.len();
+        while let Some(f) = self.0.pop_front() {
+            f(core);
+        }
+        n
+    }
+
+    fn drop_each(&mut self) {
+        crate::observer::drop_each_quietly(self.0.drain(..));
+    }
+}
+
+/// Whether the whole runtime is quiet: every loop idle and every ring
+/// drained. Shared by the loops; changed only under its lock, and only by
+/// loops going idle or leaving idleness, which is rare (a loop is idle only
+/// with no live actors, timers or watched fds).
+pub(crate) struct Quiet<C: 'static> {
+    idle: std::sync::Mutex<Vec<bool>>,
+    pairs: Vec<Arc<PairCounts>>,
+    remotes: Vec<Arc<Remote<C>>>,
+}
+
+impl<C> Quiet<C> {
+    /// Loop `index` is idle: true when that makes the runtime quiet, in
+    /// which case every other loop is asked to stop (its run returns).
+    pub(crate) fn go_idle(&self, index: usize) -> bool {
+        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        idle[index] = true;
+        let quiet = idle.iter().all(|&i| i) && self.pairs.iter().all(|p| p.is_drained());
+        if quiet {
+            idle.iter_mut().for_each(|i| *i = false);
+            drop(idle);
+            for (i, r) in self.remotes.iter().enumerate() {
+                if i != index {
+                    r.request_stop();
+                }
+            }
+        }
+        quiet
+    }
+
+    /// Loop `index` has work again (before it takes it from a ring).
+    pub(crate) fn leave_idle(&self, index: usize) {
+        self.idle.lock().unwrap_or_else(|p| p.into_inner())[index] = false;
+    }
+
+    /// Every loop busy: the start of a run.
+    pub(crate) fn reset(&self) {
+        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        idle.iter_mut().for_each(|i| *i = false);
+    }
 }
 
 /// A loop's ends of the rings to and from the other loops.
@@ -64,6 +153,11 @@ pub(crate) struct Peers<C: 'static> {
     pub(super) inbound: Vec<Option<Inbound<C>>>,
     /// Destinations whose outbox holds messages to flush.
     pub(super) dirty: Vec<usize>,
+    /// This loop's index.
+    pub(super) index: usize,
+    /// Whether this loop told `quiet` it is idle.
+    pub(super) idle: bool,
+    pub(super) quiet: Arc<Quiet<C>>,
 }
 
 /// What a loop holds to send to one other loop.
@@ -96,23 +190,27 @@ pub(super) struct Inbound<C: 'static> {
 }
 
 /// Builds the peers of `remotes.len()` loops: element `i` is loop `i`'s.
-pub(crate) fn connect<C>(remotes: &[Arc<Remote<C>>], ring_cap: usize) -> Vec<Peers<C>> {
+/// Also returns what tells whether the runtime is quiet.
+pub(crate) fn connect<C>(
+    remotes: &[Arc<Remote<C>>],
+    ring_cap: usize,
+) -> (Vec<Peers<C>>, Arc<Quiet<C>>) {
     let n = remotes.len();
-    let mut peers: Vec<Peers<C>> = (0..n)
-        .map(|_| Peers {
-            out: (0..n).map(|_| None).collect(),
-            inbound: (0..n).map(|_| None).collect(),
-            dirty: Vec::new(),
-        })
-        .collect();
+    let mut pairs = Vec::new();
+    let mut out: Vec<Vec<Option<Outbox<C>>>> =
+        (0..n).map(|_| (0..n).map(|_| None).collect()).collect();
+    let mut inbound: Vec<Vec<Option<Inbound<C>>>> =
+        (0..n).map(|_| (0..n).map(|_| None).collect()).collect();
     for src in 0..n {
         for dst in (0..n).filter(|&d| d != src) {
             let (tx, rx) = ring(RING_RUNS);
             let (back_tx, back_rx) = ring(RING_RUNS);
             let counts = Arc::new(PairCounts {
                 taken: AtomicUsize::new(0),
+                sent: Padded(AtomicUsize::new(0)),
             });
-            peers[src].out[dst] = Some(Outbox {
+            pairs.push(counts.clone());
+            out[src][dst] = Some(Outbox {
                 ring: tx,
                 spares_back: back_rx,
                 spares: Vec::new(),
@@ -124,7 +222,7 @@ pub(crate) fn connect<C>(remotes: &[Arc<Remote<C>>], ring_cap: usize) -> Vec<Pee
                 cap: ring_cap.max(1),
                 dest: remotes[dst].clone(),
             });
-            peers[dst].inbound[src] = Some(Inbound {
+            inbound[dst][src] = Some(Inbound {
                 ring: rx,
                 spares_back: back_tx,
                 taken: 0,
@@ -132,7 +230,25 @@ pub(crate) fn connect<C>(remotes: &[Arc<Remote<C>>], ring_cap: usize) -> Vec<Pee
             });
         }
     }
-    peers
+    let quiet = Arc::new(Quiet {
+        idle: std::sync::Mutex::new(vec![false; n]),
+        pairs,
+        remotes: remotes.to_vec(),
+    });
+    let peers = out
+        .into_iter()
+        .zip(inbound)
+        .enumerate()
+        .map(|(index, (out, inbound))| Peers {
+            out,
+            inbound,
+            dirty: Vec::new(),
+            index,
+            idle: false,
+            quiet: quiet.clone(),
+        })
+        .collect();
+    (peers, quiet)
 }
 
 impl<C> Outbox<C> {
@@ -180,6 +296,25 @@ impl<C> Outbox<C> {
         self.runs.push_back(run);
     }
 
+    /// Adds a control to the open run of controls, or to a new one. Never
+    /// refused: controls carry what must not be lost (exits, `Down`s,
+    /// stops), and their number is bounded by the actors' lives.
+    pub(super) fn add_control(&mut self, f: Control<C>)
+    where
+        C: 'static,
+    {
+        self.pending += 1;
+        if let Some(c) = self
+            .runs
+            .back_mut()
+            .and_then(|r| r.as_any_mut().downcast_mut::<Controls<C>>())
+        {
+            c.0.push_back(f);
+            return;
+        }
+        self.runs.push_back(Box::new(Controls(VecDeque::from([f]))));
+    }
+
     /// Pushes the runs the ring has room for and wakes the destination if
     /// it sleeps. Returns whether messages are left in the outbox.
     pub(super) fn flush(&mut self) -> bool {
@@ -197,6 +332,7 @@ impl<C> Outbox<C> {
         if pushed != 0 {
             self.pending -= pushed;
             self.sent = self.sent.wrapping_add(pushed);
+            self.counts.sent.0.store(self.sent, Ordering::Release);
             // The pushes (release stores) before the read of the sleep
             // flag; the destination orders its flag before its last look
             // at the rings the same way (`Core::peers_have_news`).
