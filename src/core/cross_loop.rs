@@ -3,15 +3,132 @@
 //! other loops pushed at the start of one (the rings and outboxes are in
 //! `peers.rs`, which explains the path).
 
-use super::peers::{Outbox, Peers, FLUSH_AT, SPIN_POLLS};
+use super::peers::{Outbox, Peers, FLUSH_AT, POOL_SLOTS, SPIN_POLLS};
 use super::Core;
-use crate::{ActorId, Addr, Error, SendError};
+use crate::observer::drop_quietly;
+use crate::{Actor, ActorId, Addr, Error, SendError, SpawnOptions};
 use std::sync::atomic::{fence, Ordering};
 
 impl Core {
-    /// Connects this loop to the other loops of its runtime.
+    /// Connects this loop to the other loops of its runtime (before any
+    /// actor is spawned on it), and reserves slots for each other loop's
+    /// spawns here.
     pub(crate) fn attach_peers(&mut self, peers: Peers<Core>) {
+        self.actors.share_fresh(peers.fresh.clone());
+        let sources = peers.inbound.len();
         self.peers = Some(Box::new(peers));
+        for src in 0..sources {
+            self.refill_pool(src);
+        }
+    }
+
+    /// Tops up the slots reserved for loop `src`'s spawns here.
+    fn refill_pool(&mut self, src: usize) {
+        let Some(missing) = self
+            .peers
+            .as_deref()
+            .and_then(|p| p.inbound[src].as_ref())
+            .map(|i| POOL_SLOTS.saturating_sub(i.pooled()))
+        else {
+            return;
+        };
+        let (cap, max) = (self.config.default_mailbox_cap, self.config.max_actors);
+        let ids: Vec<ActorId> = (0..missing)
+            .map_while(|_| self.actors.reserve(cap, max))
+            .collect();
+        if let Some(i) = self.peers.as_deref().and_then(|p| p.inbound[src].as_ref()) {
+            i.add_to_pool(ids);
+        }
+    }
+
+    /// Spawns `actor` on loop `index` of the runtime (R27) with default
+    /// options; see [`Core::spawn_on_with`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Core::spawn_on_with`].
+    pub fn spawn_on<A>(&mut self, index: usize, actor: A) -> Result<Addr<A::Msg>, Error>
+    where
+        A: Actor + Send,
+        A::Msg: Send,
+    {
+        self.spawn_on_with(index, actor, SpawnOptions::default())
+    }
+
+    /// Spawns `actor` on loop `index` of the runtime (R27): on this loop,
+    /// as [`Core::spawn_with`]; on another, the actor is moved there and
+    /// started at that loop's next turn (its `on_start` runs there), and
+    /// its address is returned at once: messages sent to it before it has
+    /// started wait for it. A parent (`opts.parent`) may be on any loop; it
+    /// is told of the child's exit on its own loop.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidArg` when there is no loop `index`, or for a name with a
+    /// spawn on another loop (register it from the actor's `on_start`);
+    /// `MaxActors` when the other loop's table is full; as
+    /// [`Core::spawn_with`] on this loop.
+    pub fn spawn_on_with<A>(
+        &mut self,
+        index: usize,
+        actor: A,
+        opts: SpawnOptions,
+    ) -> Result<Addr<A::Msg>, Error>
+    where
+        A: Actor + Send,
+        A::Msg: Send,
+    {
+        if index == usize::from(self.actors.index()) {
+            return self.spawn_with(actor, opts);
+        }
+        let here = usize::from(self.actors.index());
+        let refused = if self.closing {
+            Some(Error::LoopClosed)
+        } else if opts.name.is_some() {
+            Some(Error::InvalidArg)
+        } else {
+            None
+        };
+        let claimed = match (refused, self.outbox(index)) {
+            (Some(e), _) => Err(e),
+            (None, None) => Err(Error::InvalidArg),
+            (None, Some(out)) => out.claim_slot().ok_or(Error::MaxActors),
+        };
+        let id = match claimed {
+            Ok(id) => id,
+            Err(e) => {
+                drop_quietly(actor);
+                return Err(e);
+            }
+        };
+        self.post_to_loop(index, move |core| core.arrive(id, actor, opts, here));
+        Ok(Addr::new(id))
+    }
+
+    /// The actor spawned here by loop `src` in slot `id`, arriving.
+    fn arrive<A: Actor>(&mut self, id: ActorId, actor: A, opts: SpawnOptions, src: usize) {
+        self.refill_pool(src);
+        if self.closing || !self.actors.take_reserved(id) {
+            drop_quietly(actor);
+            return;
+        }
+        let cap = self.mailbox_cap(&opts);
+        self.actors.occupy(id, cap, opts.parent);
+        self.started(id);
+        self.start(id, actor);
+        let s = self.actors.at(id.slot());
+        if s.kill.is_some() || s.mailbox.as_ref().is_some_and(|m| m.len() != 0) {
+            // Stopped or sent to before it arrived.
+            self.schedule(id.slot());
+        }
+    }
+
+    /// The outbox for loop `index`, if this loop has one.
+    fn outbox(&mut self, index: usize) -> Option<&mut Outbox<Core>> {
+        self.peers
+            .as_deref_mut()
+            .and_then(|p| p.out.get_mut(index))
+            .and_then(Option::as_mut)
     }
 
     /// A send to an actor on another loop (see the module's doc).
@@ -131,7 +248,13 @@ impl Core {
         let Some(mut peers) = self.peers.take() else {
             return;
         };
-        if peers.idle && peers.inbound.iter_mut().flatten().any(|i| i.ring.has_items()) {
+        if peers.idle
+            && peers
+                .inbound
+                .iter_mut()
+                .flatten()
+                .any(|i| i.ring.has_items())
+        {
             // Work from another loop: not idle any more, said before the
             // runs are taken (see `Quiet`).
             peers.quiet.leave_idle(peers.index);

@@ -45,11 +45,7 @@ impl Core {
         // Monitor numbers are unique in the runtime: the loop's index is in
         // their high byte (a target's watchers may be on several loops).
         let n = (u64::from(self.actors.index()) << 56) | self.next_monitor;
-        let mref = MonitorRef {
-            watcher,
-            target,
-            n,
-        };
+        let mref = MonitorRef { watcher, target, n };
         self.actors
             .extras_mut(watcher.slot())
             .monitoring

@@ -192,7 +192,7 @@ impl fmt::Debug for Core {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Core")
             .field("backend", &self.reactor.backend())
-            .field("actors", &self.actors.live())
+            .field("actors", &self.actors.actors())
             .field("timers", &self.timers.len())
             .field("watches", &self.watches.len())
             .finish_non_exhaustive()
@@ -279,9 +279,10 @@ impl Core {
         self.counters.snapshot(self.actor_count())
     }
 
-    /// Live actors.
+    /// Live actors (not counting slots reserved for actors that other loops
+    /// of the runtime are spawning here).
     pub fn actor_count(&self) -> usize {
-        self.actors.live()
+        self.actors.actors()
     }
 
     /// Pending timers.
@@ -421,11 +422,9 @@ impl Core {
     #[inline]
     fn enqueue<M: 'static>(&mut self, to: Addr<M>, msg: M) -> Result<(), SendError<M>> {
         let id = to.id();
-        let Some(slot) = self.actors.get_mut(id) else {
-            return Err(SendError {
-                error: Error::NoSuchActor,
-                message: msg,
-            });
+        let slot = match self.actors.get_mut(id) {
+            Some(slot) => slot,
+            None => return self.enqueue_claimed(to, msg),
         };
         let cap = slot.cap;
         if slot.mailbox.is_none() {
@@ -446,6 +445,20 @@ impl Core {
         self.counters.delivered += 1;
         self.schedule(id.slot());
         Ok(())
+    }
+
+    /// A message for an id that names no slot in use: one that another loop
+    /// claimed here for an actor it spawns, not arrived yet, gets its slot
+    /// now and the message waits there; any other is refused.
+    #[cold]
+    fn enqueue_claimed<M: 'static>(&mut self, to: Addr<M>, msg: M) -> Result<(), SendError<M>> {
+        if self.actors.await_claimed(to.id()) {
+            return self.enqueue(to, msg);
+        }
+        Err(SendError {
+            error: Error::NoSuchActor,
+            message: msg,
+        })
     }
 
     /// The same as [`Core::send`]: a send never blocks, so it is always a

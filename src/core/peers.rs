@@ -34,7 +34,7 @@ use super::inbox::{Batch, Remote, RemoteBatch, RemoteMsg, MAX_SPARE_CAPACITY};
 use super::ring::{ring, Consumer, Producer};
 use crate::Addr;
 use std::collections::VecDeque;
-use std::sync::atomic::{fence, AtomicUsize, Ordering};
+use std::sync::atomic::{fence, AtomicU32, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 /// Messages in one run before it is pushed without waiting for the end of
@@ -69,6 +69,25 @@ impl PairCounts {
         self.sent.0.load(Ordering::SeqCst) == self.taken.load(Ordering::SeqCst)
     }
 }
+
+/// Slots a destination loop has reserved for the actors one source loop
+/// spawns there, so that the source can name such an actor (its `Addr`) at
+/// once: the source takes one, the destination tops the pool up when a
+/// spawn arrives. When the pool is empty (a burst of spawns), the source
+/// claims a slot the destination never used through the destination's
+/// shared count (`ActorTable::share_fresh`); the pool keeps that rare, so
+/// that the destination's table does not grow with every spawn from
+/// elsewhere (the slots of actors that ended come back through the pool).
+pub(crate) struct SlotPool(std::sync::Mutex<Vec<crate::ActorId>>);
+
+impl SlotPool {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<crate::ActorId>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Slots a destination keeps reserved for each source.
+pub(super) const POOL_SLOTS: usize = 32;
 
 /// Work for another loop of the runtime, run there between turns, in ring
 /// order with the messages sent there: a stop by id, a system event (a
@@ -158,6 +177,8 @@ pub(crate) struct Peers<C: 'static> {
     /// Whether this loop told `quiet` it is idle.
     pub(super) idle: bool,
     pub(super) quiet: Arc<Quiet<C>>,
+    /// This loop's count of claimed slots (see `SlotPool`).
+    pub(super) fresh: Arc<AtomicU32>,
 }
 
 /// What a loop holds to send to one other loop.
@@ -179,6 +200,12 @@ pub(super) struct Outbox<C: 'static> {
     cap: usize,
     /// The destination's inbox: its bound and its sleep flag.
     pub(super) dest: Arc<Remote<C>>,
+    /// Slots reserved there for actors this loop spawns there.
+    pool: Arc<SlotPool>,
+    /// The destination's count of claimed slots.
+    fresh: Arc<AtomicU32>,
+    /// The destination's index.
+    index: u8,
 }
 
 /// What a loop holds to take from one other loop.
@@ -187,6 +214,8 @@ pub(super) struct Inbound<C: 'static> {
     spares_back: Producer<RemoteMsg<C>>,
     taken: usize,
     counts: Arc<PairCounts>,
+    /// Slots this loop keeps reserved for the source's spawns.
+    pub(super) pool: Arc<SlotPool>,
 }
 
 /// Builds the peers of `remotes.len()` loops: element `i` is loop `i`'s.
@@ -196,6 +225,7 @@ pub(crate) fn connect<C>(
     ring_cap: usize,
 ) -> (Vec<Peers<C>>, Arc<Quiet<C>>) {
     let n = remotes.len();
+    let fresh: Vec<Arc<AtomicU32>> = (0..n).map(|_| Arc::new(AtomicU32::new(0))).collect();
     let mut pairs = Vec::new();
     let mut out: Vec<Vec<Option<Outbox<C>>>> =
         (0..n).map(|_| (0..n).map(|_| None).collect()).collect();
@@ -210,7 +240,11 @@ pub(crate) fn connect<C>(
                 sent: Padded(AtomicUsize::new(0)),
             });
             pairs.push(counts.clone());
+            let pool = Arc::new(SlotPool(std::sync::Mutex::new(Vec::new())));
             out[src][dst] = Some(Outbox {
+                index: dst as u8,
+                pool: pool.clone(),
+                fresh: fresh[dst].clone(),
                 ring: tx,
                 spares_back: back_rx,
                 spares: Vec::new(),
@@ -227,6 +261,7 @@ pub(crate) fn connect<C>(
                 spares_back: back_tx,
                 taken: 0,
                 counts,
+                pool,
             });
         }
     }
@@ -246,6 +281,7 @@ pub(crate) fn connect<C>(
             index,
             idle: false,
             quiet: quiet.clone(),
+            fresh: fresh[index].clone(),
         })
         .collect();
     (peers, quiet)
@@ -294,6 +330,17 @@ impl<C> Outbox<C> {
             b.0.push_back((to, msg));
         }
         self.runs.push_back(run);
+    }
+
+    /// A slot on the destination for an actor spawned there: a reserved
+    /// one, else one claimed there; `None` when the destination's table
+    /// is at its largest.
+    pub(super) fn claim_slot(&mut self) -> Option<crate::ActorId> {
+        if let Some(id) = self.pool.lock().pop() {
+            return Some(id);
+        }
+        let slot = self.fresh.fetch_add(1, Ordering::Relaxed);
+        (slot < crate::id::MAX_SLOTS).then(|| crate::ActorId::new(self.index, slot, 1))
     }
 
     /// Adds a control to the open run of controls, or to a new one. Never
@@ -362,6 +409,16 @@ impl<C> Drop for Peers<C> {
 }
 
 impl<C> Inbound<C> {
+    /// Reserved slots the source has not taken.
+    pub(super) fn pooled(&self) -> usize {
+        self.pool.lock().len()
+    }
+
+    /// Adds reserved slots to the source's pool.
+    pub(super) fn add_to_pool(&self, ids: impl IntoIterator<Item = crate::ActorId>) {
+        self.pool.lock().extend(ids);
+    }
+
     /// Takes every run pushed so far, in order, handing each to `deliver`,
     /// then hands the emptied runs back and tells the source how many
     /// messages were taken.

@@ -381,7 +381,7 @@ impl Core {
     /// Nothing left to do: no live actors, timers, watches or cross-thread
     /// messages (R2).
     pub(crate) fn is_idle(&self) -> bool {
-        self.actors.live() == 0
+        self.actors.actors() == 0
             && self.timers.len() == 0
             && !self.has_io()
             && self.remote.in_flight() == 0

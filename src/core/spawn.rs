@@ -81,6 +81,12 @@ impl Core {
                 return Err(error);
             }
         };
+        self.start(id, actor);
+        Ok(Addr::new(id))
+    }
+
+    /// Runs the new actor `id`'s `on_start` and puts it in its slot.
+    pub(super) fn start<A: Actor>(&mut self, id: ActorId, actor: A) {
         // `on_start` on the typed actor, before it is boxed into its slot:
         // the default hook costs nothing.
         let mut actor = actor;
@@ -94,7 +100,6 @@ impl Core {
         if !started {
             self.terminate_with(id, StopReason::Panic);
         }
-        Ok(Addr::new(id))
     }
 
     /// Gives a new actor a slot (its actor put there by the caller, after
@@ -104,7 +109,9 @@ impl Core {
             return Err(Error::LoopClosed);
         }
         if let Some(parent) = opts.parent {
-            if !self.is_alive(parent) {
+            // A parent on another loop is told there (it cannot be checked
+            // from here).
+            if !self.is_alive(parent) && !self.is_remote(parent) {
                 return Err(Error::NoSuchActor);
             }
         }
@@ -113,18 +120,28 @@ impl Core {
                 return Err(Error::InvalidArg);
             }
         }
-        let cap = match opts.mailbox_cap {
-            0 => self.config.default_mailbox_cap,
-            n => n,
-        };
+        let cap = self.mailbox_cap(&opts);
         let name = opts.name.map(String::into_boxed_str);
         let id = self
             .actors
             .insert(None, cap, opts.parent, name, self.config.max_actors)
             .ok_or(Error::MaxActors)?;
+        self.started(id);
+        Ok(id)
+    }
+
+    /// The mailbox capacity `opts` asks for.
+    pub(super) fn mailbox_cap(&self, opts: &SpawnOptions) -> u32 {
+        match opts.mailbox_cap {
+            0 => self.config.default_mailbox_cap,
+            n => n,
+        }
+    }
+
+    /// Tells the observer (and the trace) that `id` starts.
+    pub(super) fn started(&mut self, id: ActorId) {
         let name = self.actors.name_of(id);
         self.observer.notify(|o| o.on_actor_start(id, name));
         trace_actor_start!(id, name);
-        Ok(id)
     }
 }

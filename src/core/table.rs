@@ -33,6 +33,10 @@ pub(crate) struct Slot<A: ?Sized> {
     pub(crate) parked: bool,
     /// Sends to it from other threads are limited (`remote.rs`).
     pub(crate) limited: bool,
+    /// Reserved for an actor another loop spawns here, not arrived yet:
+    /// messages for it are queued, it does not count as a live actor and
+    /// it gets no turn until its actor is put there.
+    pub(crate) reserved: bool,
     /// A stop or fail requested by id, applied at the actor's next turn.
     pub(crate) kill: Option<StopReason>,
     /// Told with a child exit when this actor ends: a raw id, 0 for none
@@ -46,6 +50,24 @@ pub(crate) struct Slot<A: ?Sized> {
 }
 
 impl<A: ?Sized> Slot<A> {
+    /// A slot never used: free, generation 1.
+    fn new() -> Self {
+        Slot {
+            generation: 1,
+            cap: 0,
+            live: false,
+            scheduled: false,
+            parked: false,
+            limited: false,
+            reserved: false,
+            kill: None,
+            parent: 0,
+            actor: None,
+            mailbox: None,
+            extras: None,
+        }
+    }
+
     /// The actor told with a child exit when this one ends.
     #[inline]
     pub(crate) fn parent(&self) -> Option<ActorId> {
@@ -102,6 +124,13 @@ pub(crate) struct ActorTable<A: ?Sized> {
     names: HashMap<Box<str>, ActorId>,
     /// The loop's index in its runtime (0 for a lone loop): part of every id.
     index: u8,
+    /// Reserved slots (live, not counted as actors).
+    reserved: usize,
+    /// For a loop of a runtime: slots never used yet are claimed through
+    /// this count, shared with the other loops, so that one of them can
+    /// claim a slot here for an actor it spawns on this loop (when it has
+    /// no reserved slot at hand). `None` for a lone loop.
+    fresh: Option<std::sync::Arc<std::sync::atomic::AtomicU32>>,
 }
 
 impl<A: ?Sized> ActorTable<A> {
@@ -112,7 +141,22 @@ impl<A: ?Sized> ActorTable<A> {
             live: 0,
             names: HashMap::new(),
             index,
+            reserved: 0,
+            fresh: None,
         }
+    }
+
+    /// Shares the count of claimed slots with the other loops of a runtime
+    /// (before any actor is spawned).
+    pub(crate) fn share_fresh(&mut self, fresh: std::sync::Arc<std::sync::atomic::AtomicU32>) {
+        fresh.store(self.slots.len() as u32, std::sync::atomic::Ordering::SeqCst);
+        self.fresh = Some(fresh);
+    }
+
+    /// Live actors, not counting reserved slots.
+    #[inline]
+    pub(crate) fn actors(&self) -> usize {
+        self.live - self.reserved
     }
 
     /// The loop's index in its runtime.
@@ -192,20 +236,22 @@ impl<A: ?Sized> ActorTable<A> {
                 if self.slots.len() >= max as usize {
                     return None;
                 }
-                self.slots.push(Slot {
-                    generation: 1,
-                    cap: 0,
-                    live: false,
-                    scheduled: false,
-                    parked: false,
-                    limited: false,
-                    kill: None,
-                    parent: 0,
-                    actor: None,
-                    mailbox: None,
-                    extras: None,
-                });
-                (self.slots.len() - 1) as u32
+                match &self.fresh {
+                    None => {
+                        self.slots.push(Slot::new());
+                        (self.slots.len() - 1) as u32
+                    }
+                    Some(fresh) => {
+                        let slot = fresh.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        if slot >= max {
+                            return None;
+                        }
+                        // Slots other loops claimed meanwhile wait for their
+                        // actors.
+                        self.materialize(slot);
+                        slot
+                    }
+                }
             }
         };
         let s = &mut self.slots[slot as usize];
@@ -220,6 +266,96 @@ impl<A: ?Sized> ActorTable<A> {
             self.extras_mut(slot).name = Some(name);
         }
         Some(id)
+    }
+
+    /// Makes the slots up to `slot` exist: those not made yet were claimed
+    /// by other loops (see `fresh`), and are reserved for their actors
+    /// (generation 1, as every new slot).
+    fn materialize(&mut self, slot: u32) {
+        while self.slots.len() <= slot as usize {
+            let mut s = Slot::new();
+            s.live = true;
+            s.reserved = true;
+            self.slots.push(s);
+            self.live += 1;
+            self.reserved += 1;
+        }
+        // `slot` itself is the caller's.
+        let s = &mut self.slots[slot as usize];
+        s.live = false;
+        s.reserved = false;
+        self.live -= 1;
+        self.reserved -= 1;
+    }
+
+    /// Reserves a slot for an actor another loop spawns here: its id, or
+    /// `None` when `max` actors are alive.
+    pub(crate) fn reserve(&mut self, cap: u32, max: u32) -> Option<ActorId> {
+        let id = self.insert(None, cap, None, None, max)?;
+        self.slots[id.slot() as usize].reserved = true;
+        self.reserved += 1;
+        Some(id)
+    }
+
+    /// The reserved slot `id`, once its actor arrives: the slot that was
+    /// claimed by another loop and not made yet is made now. False when
+    /// `id` is neither reserved nor claimed (a stale id, or one no loop
+    /// claimed).
+    pub(crate) fn take_reserved(&mut self, id: ActorId) -> bool {
+        if id.loop_byte() != self.index {
+            return false;
+        }
+        let claimed = self
+            .fresh
+            .as_ref()
+            .map_or(0, |f| f.load(std::sync::atomic::Ordering::Relaxed));
+        if id.slot() as usize >= self.slots.len() && id.slot() < claimed && id.generation() == 1 {
+            self.materialize(id.slot());
+            let s = &mut self.slots[id.slot() as usize];
+            s.live = true;
+            self.live += 1;
+            return true;
+        }
+        match self.get_mut(id) {
+            Some(s) if s.reserved => {
+                s.reserved = false;
+                self.reserved -= 1;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Sets what a spawn asked for on the reserved slot `id`, whose actor
+    /// has arrived (`take_reserved`).
+    pub(crate) fn occupy(&mut self, id: ActorId, cap: u32, parent: Option<ActorId>) {
+        let s = &mut self.slots[id.slot() as usize];
+        s.cap = cap;
+        s.parent = parent.map_or(0, ActorId::to_raw);
+    }
+
+    /// For a message arriving from another loop: makes the slot that
+    /// another loop claimed for `id` (its actor not arrived yet), so that
+    /// the message waits there. False when `id` was not claimed.
+    pub(crate) fn await_claimed(&mut self, id: ActorId) -> bool {
+        let claimed = self
+            .fresh
+            .as_ref()
+            .map_or(0, |f| f.load(std::sync::atomic::Ordering::Relaxed));
+        if id.loop_byte() != self.index
+            || (id.slot() as usize) < self.slots.len()
+            || id.slot() >= claimed
+            || id.generation() != 1
+        {
+            return false;
+        }
+        self.materialize(id.slot());
+        let s = &mut self.slots[id.slot() as usize];
+        s.live = true;
+        s.reserved = true;
+        self.live += 1;
+        self.reserved += 1;
+        true
     }
 
     /// Frees slot `slot` for a next actor (a new generation) and hands back
@@ -237,6 +373,10 @@ impl<A: ?Sized> ActorTable<A> {
         s.scheduled = false;
         s.parked = false;
         s.limited = false;
+        if s.reserved {
+            s.reserved = false;
+            self.reserved -= 1;
+        }
         s.kill = None;
         s.generation = next_generation(s.generation);
         self.free.push(slot);

@@ -1,0 +1,383 @@
+//! What crosses the loops of a runtime besides messages (R27, R28, and the
+//! process toolkit across loops): spawns on another loop from a behavior,
+//! stops by id, monitors, links and child exits; and a run that ends only
+//! when every loop is quiet.
+
+use jzx::{
+    Actor, ActorId, Addr, Context, Down, DownReason, Exit, Flow, Runtime, RuntimeConfig,
+    RuntimeHandle, SpawnOptions, StopReason,
+};
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::sync::{Arc, Mutex};
+
+type Log = Arc<Mutex<Vec<String>>>;
+
+fn log(l: &Log, s: impl Into<String>) {
+    l.lock().unwrap().push(s.into());
+}
+
+/// Counts what it gets, on whichever loop it lives; stops at `stop_at`.
+struct Counter {
+    got: Arc<AtomicUsize>,
+    stop_at: usize,
+    log: Log,
+}
+
+impl Actor for Counter {
+    type Msg = usize;
+    fn on_start(&mut self, cx: &mut Context<'_, Self>) {
+        log(&self.log, format!("start on {}", cx.id().loop_index()));
+    }
+    fn handle(&mut self, _cx: &mut Context<'_, Self>, n: usize) -> Flow {
+        let seen = self.got.fetch_add(1, SeqCst);
+        assert_eq!(seen, n, "messages arrive in order");
+        if n + 1 == self.stop_at {
+            Flow::Stop
+        } else {
+            Flow::Continue
+        }
+    }
+}
+
+/// Spawns a counter on another loop and sends to it at once, before it has
+/// arrived there.
+struct Spawner {
+    on: usize,
+    n: usize,
+    got: Arc<AtomicUsize>,
+    log: Log,
+    child: Option<Addr<usize>>,
+}
+
+impl Actor for Spawner {
+    type Msg = ();
+    fn handle(&mut self, cx: &mut Context<'_, Self>, _: ()) -> Flow {
+        let counter = Counter {
+            got: self.got.clone(),
+            stop_at: self.n,
+            log: self.log.clone(),
+        };
+        let child = cx.spawn_on(self.on, counter).unwrap();
+        assert_eq!(child.id().loop_index(), self.on);
+        for i in 0..self.n {
+            cx.send(child, i).unwrap();
+        }
+        self.child = Some(child);
+        Flow::Stop
+    }
+}
+
+fn runtime(loops: usize) -> Runtime {
+    Runtime::with_config(RuntimeConfig {
+        loops,
+        ..RuntimeConfig::default()
+    })
+    .unwrap()
+}
+
+#[test]
+fn an_actor_spawned_on_another_loop_gets_the_messages_sent_before_it_arrived() {
+    let mut rt = runtime(2);
+    let got = Arc::new(AtomicUsize::new(0));
+    let log = Log::default();
+    let spawner = rt
+        .spawn_on(
+            0,
+            Spawner {
+                on: 1,
+                n: 1000,
+                got: got.clone(),
+                log: log.clone(),
+                child: None,
+            },
+        )
+        .unwrap();
+    rt.handle()
+        .loop_handle(0)
+        .unwrap()
+        .send(spawner, ())
+        .unwrap();
+    rt.run().unwrap();
+    assert_eq!(got.load(SeqCst), 1000);
+    assert_eq!(*log.lock().unwrap(), ["start on 1"]);
+    let counts: Vec<usize> = (0..2)
+        .map(|i| rt.on_loop(i, |lp| lp.actor_count()).unwrap())
+        .collect();
+    assert_eq!(counts, [0, 0]);
+}
+
+#[test]
+fn a_burst_of_spawns_beyond_the_reserved_slots_still_gets_every_actor_its_messages() {
+    // 200 spawns from one behavior: more than the slots reserved for the
+    // spawning loop, so most take slots the other loop never used.
+    struct Burst(Arc<AtomicUsize>, Log);
+    impl Actor for Burst {
+        type Msg = ();
+        fn handle(&mut self, cx: &mut Context<'_, Self>, _: ()) -> Flow {
+            for _ in 0..200 {
+                let c = Counter {
+                    got: Arc::new(AtomicUsize::new(0)),
+                    stop_at: 3,
+                    log: self.1.clone(),
+                };
+                let addr = cx.spawn_on(1, c).unwrap();
+                for i in 0..3 {
+                    cx.send(addr, i).unwrap();
+                }
+                self.0.fetch_add(1, SeqCst);
+            }
+            Flow::Stop
+        }
+    }
+    let mut rt = runtime(2);
+    let spawned = Arc::new(AtomicUsize::new(0));
+    let log = Log::default();
+    let b = rt.spawn_on(0, Burst(spawned.clone(), log.clone())).unwrap();
+    rt.handle().loop_handle(0).unwrap().send(b, ()).unwrap();
+    rt.run().unwrap();
+    assert_eq!(spawned.load(SeqCst), 200);
+    assert_eq!(log.lock().unwrap().len(), 200);
+    let dead = rt.on_loop(1, |lp| lp.metrics().dead_letters).unwrap();
+    assert_eq!(dead, 0);
+    // The run ended: every counter got its three messages and stopped.
+    assert_eq!(rt.on_loop(1, |lp| lp.actor_count()).unwrap(), 0);
+}
+
+/// Lives until stopped by id; counts its messages.
+struct Idle;
+impl Actor for Idle {
+    type Msg = ();
+    fn handle(&mut self, _cx: &mut Context<'_, Self>, _: ()) -> Flow {
+        Flow::Continue
+    }
+}
+
+/// Monitors and links an actor of another loop, then stops or fails it by
+/// id, and records what comes back.
+struct Watcher {
+    target: Addr<()>,
+    log: Log,
+    fail: bool,
+    trap: bool,
+    /// Events (Down, Exit) to see before it stops.
+    events: usize,
+}
+
+impl Watcher {
+    fn seen(&mut self) -> Flow {
+        self.events -= 1;
+        if self.events == 0 {
+            Flow::Stop
+        } else {
+            Flow::Continue
+        }
+    }
+}
+
+impl Actor for Watcher {
+    type Msg = ();
+    fn on_start(&mut self, cx: &mut Context<'_, Self>) {
+        cx.trap_exits(self.trap);
+    }
+    fn handle(&mut self, cx: &mut Context<'_, Self>, _: ()) -> Flow {
+        let t = self.target.id();
+        cx.monitor(t);
+        cx.link(t).unwrap();
+        if self.fail {
+            cx.fail_actor(t).unwrap();
+        } else {
+            cx.stop_actor(t).unwrap();
+        }
+        Flow::Continue
+    }
+    fn on_down(&mut self, _cx: &mut Context<'_, Self>, down: Down) -> Flow {
+        assert_eq!(down.id.loop_index(), 1);
+        log(&self.log, format!("down {:?}", down.reason));
+        self.seen()
+    }
+    fn on_exit(&mut self, _cx: &mut Context<'_, Self>, exit: Exit) -> Flow {
+        log(&self.log, format!("exit {:?}", exit.reason));
+        self.seen()
+    }
+    fn on_stop(&mut self, _cx: &mut Context<'_, Self>, reason: StopReason) {
+        log(&self.log, format!("stop {reason:?}"));
+    }
+}
+
+fn watch(fail: bool, trap: bool) -> Vec<String> {
+    let mut rt = runtime(2);
+    let target = rt.spawn_on(1, Idle).unwrap();
+    let log = Log::default();
+    let w = rt
+        .spawn_on(
+            0,
+            Watcher {
+                target,
+                log: log.clone(),
+                fail,
+                trap,
+                events: if trap { 2 } else { 1 },
+            },
+        )
+        .unwrap();
+    rt.handle().loop_handle(0).unwrap().send(w, ()).unwrap();
+    rt.run().unwrap();
+    let out = log.lock().unwrap().clone();
+    out
+}
+
+#[test]
+fn a_normal_stop_across_loops_brings_a_down_and_spares_the_linked_actor() {
+    assert_eq!(watch(false, false), ["down Exited(Normal)", "stop Normal"]);
+}
+
+#[test]
+fn a_failure_across_loops_ends_the_linked_actor_with_the_same_reason() {
+    // The exit signal and the Down travel in one ring, in that order: the
+    // link ends the watcher before its Down is handled.
+    assert_eq!(watch(true, false), ["stop Fail"]);
+}
+
+#[test]
+fn a_trapping_actor_gets_the_down_and_the_exit_across_loops() {
+    // Monitors are told before links, on one loop as across loops.
+    assert_eq!(
+        watch(true, true),
+        ["down Exited(Fail)", "exit Fail", "stop Normal"]
+    );
+}
+
+/// A parent on loop 0 whose child lives on loop 1.
+struct Parent {
+    log: Log,
+}
+
+impl Actor for Parent {
+    type Msg = ();
+    fn handle(&mut self, cx: &mut Context<'_, Self>, _: ()) -> Flow {
+        let me = cx.id();
+        let child = cx
+            .spawn_on_with(1, Idle, SpawnOptions::new().parent(me))
+            .unwrap();
+        cx.fail_actor(child.id()).unwrap();
+        Flow::Continue
+    }
+    fn on_child_exit(&mut self, _cx: &mut Context<'_, Self>, exit: jzx::ChildExit) -> Flow {
+        log(
+            &self.log,
+            format!("child on {} {:?}", exit.child.loop_index(), exit.reason),
+        );
+        Flow::Stop
+    }
+}
+
+#[test]
+fn a_child_on_another_loop_reports_its_exit_to_its_parent() {
+    let mut rt = runtime(2);
+    let log = Log::default();
+    let p = rt.spawn_on(0, Parent { log: log.clone() }).unwrap();
+    rt.handle().loop_handle(0).unwrap().send(p, ()).unwrap();
+    rt.run().unwrap();
+    assert_eq!(*log.lock().unwrap(), ["child on 1 Fail"]);
+}
+
+#[test]
+fn a_run_waits_for_an_idle_loop_that_another_loop_will_spawn_on() {
+    // Loop 1 has nothing at the start; loop 0's actor spawns on it only
+    // after a chain of 50 messages to itself. The run must not end early.
+    struct Later {
+        left: u32,
+        got: Arc<AtomicUsize>,
+        log: Log,
+    }
+    impl Actor for Later {
+        type Msg = ();
+        fn handle(&mut self, cx: &mut Context<'_, Self>, _: ()) -> Flow {
+            if self.left > 0 {
+                self.left -= 1;
+                let me = cx.addr();
+                cx.send(me, ()).unwrap();
+                return Flow::Continue;
+            }
+            let c = Counter {
+                got: self.got.clone(),
+                stop_at: 1,
+                log: self.log.clone(),
+            };
+            let a = cx.spawn_on(1, c).unwrap();
+            cx.send(a, 0).unwrap();
+            Flow::Stop
+        }
+    }
+    let mut rt = runtime(3);
+    let got = Arc::new(AtomicUsize::new(0));
+    let log = Log::default();
+    let l = rt
+        .spawn_on(
+            0,
+            Later {
+                left: 50,
+                got: got.clone(),
+                log: log.clone(),
+            },
+        )
+        .unwrap();
+    rt.handle().loop_handle(0).unwrap().send(l, ()).unwrap();
+    rt.run().unwrap();
+    assert_eq!(got.load(SeqCst), 1);
+    assert_eq!(*log.lock().unwrap(), ["start on 1"]);
+}
+
+#[test]
+fn a_stop_of_the_runtime_from_an_actor_ends_every_loop() {
+    struct Forever;
+    impl Actor for Forever {
+        type Msg = ();
+        fn handle(&mut self, cx: &mut Context<'_, Self>, _: ()) -> Flow {
+            let me = cx.addr();
+            cx.send(me, ()).unwrap();
+            Flow::Continue
+        }
+    }
+    struct Stopper(RuntimeHandle, u32);
+    impl Actor for Stopper {
+        type Msg = ();
+        fn handle(&mut self, cx: &mut Context<'_, Self>, _: ()) -> Flow {
+            self.1 += 1;
+            if self.1 == 100 {
+                self.0.request_stop();
+            }
+            let me = cx.addr();
+            cx.send(me, ()).unwrap();
+            Flow::Continue
+        }
+    }
+    let mut rt = runtime(2);
+    let f = rt.spawn_on(1, Forever).unwrap();
+    let s = rt.spawn_on(0, Stopper(rt.handle(), 0)).unwrap();
+    let h = rt.handle();
+    h.loop_handle(1).unwrap().send(f, ()).unwrap();
+    h.loop_handle(0).unwrap().send(s, ()).unwrap();
+    rt.run().unwrap();
+    let alive: Vec<usize> = (0..2)
+        .map(|i| rt.on_loop(i, |lp| lp.actor_count()).unwrap())
+        .collect();
+    assert_eq!(alive, [1, 1]);
+}
+
+#[test]
+fn ids_of_another_loop_are_not_found_on_this_one() {
+    let mut rt = runtime(2);
+    let a = rt.spawn_on(1, Idle).unwrap();
+    let raw = a.id().to_raw();
+    let (alive_here, stop_here) = rt
+        .on_loop(0, move |lp| {
+            let id = ActorId::from_raw(raw).unwrap();
+            (lp.is_alive(id), lp.mailbox_depth(id))
+        })
+        .unwrap();
+    assert!(!alive_here);
+    assert_eq!(stop_here, None);
+    assert!(rt.on_loop(1, move |lp| lp.is_alive(a.id())).unwrap());
+    let _ = DownReason::NoSuchActor;
+}
