@@ -381,3 +381,47 @@ fn ids_of_another_loop_are_not_found_on_this_one() {
     assert!(rt.on_loop(1, move |lp| lp.is_alive(a.id())).unwrap());
     let _ = DownReason::NoSuchActor;
 }
+
+#[test]
+fn a_name_registered_on_one_loop_is_found_and_reached_from_another() {
+    struct Named(&'static str);
+    impl Actor for Named {
+        type Msg = usize;
+        fn on_start(&mut self, cx: &mut Context<'_, Self>) {
+            let me = cx.id();
+            cx.register_name(self.0, me).unwrap();
+        }
+        fn handle(&mut self, _cx: &mut Context<'_, Self>, n: usize) -> Flow {
+            assert_eq!(n, 7);
+            Flow::Stop
+        }
+    }
+    struct Finder(Log);
+    impl Actor for Finder {
+        type Msg = ();
+        fn handle(&mut self, cx: &mut Context<'_, Self>, _: ()) -> Flow {
+            let id = cx.lookup("svc").unwrap();
+            assert_eq!(id.loop_index(), 1);
+            // Taken in the whole runtime, from this loop too.
+            let me = cx.id();
+            assert_eq!(cx.register_name("svc", me), Err(jzx::Error::InvalidArg));
+            let svc: Addr<usize> = cx.remote_addr(id).unwrap();
+            cx.send(svc, 7).unwrap();
+            log(&self.0, "sent");
+            Flow::Stop
+        }
+    }
+    let mut rt = runtime(2);
+    rt.spawn_on(1, Named("svc")).unwrap();
+    let log_ = Log::default();
+    let f = rt.spawn_on(0, Finder(log_.clone())).unwrap();
+    rt.handle().loop_handle(0).unwrap().send(f, ()).unwrap();
+    rt.run().unwrap();
+    assert_eq!(*log_.lock().unwrap(), ["sent"]);
+    // The named actor ended: its name is free in the whole runtime.
+    let found = rt.on_loop(0, |lp| lp.lookup("svc")).unwrap();
+    assert_eq!(found, None);
+    rt.spawn_on(0, Named("svc")).unwrap();
+    let found = rt.on_loop(1, |lp| lp.lookup("svc")).unwrap();
+    assert_eq!(found.map(|id| id.loop_index()), Some(0));
+}

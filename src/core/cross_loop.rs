@@ -123,6 +123,11 @@ impl Core {
         }
     }
 
+    /// The runtime's names, for a loop of a runtime.
+    pub(super) fn runtime_names(&self) -> Option<&super::peers::Names> {
+        self.peers.as_deref().map(|p| &*p.names)
+    }
+
     /// The outbox for loop `index`, if this loop has one.
     fn outbox(&mut self, index: usize) -> Option<&mut Outbox<Core>> {
         self.peers

@@ -657,6 +657,9 @@ impl Core {
         let removed = self.actors.remove(slot);
         let mut extras = removed.extras;
         if let Some(e) = extras.as_deref_mut() {
+            if let Some(name) = e.name.take() {
+                self.forget_name(&name, id);
+            }
             if !e.fds.is_empty() {
                 self.remove_watches_of(id, std::mem::take(&mut e.fds));
             }

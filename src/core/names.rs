@@ -22,13 +22,15 @@ impl Core {
 
     // --------------------------------------------------------------- names
 
-    /// Registers a unique name for a live actor; it is removed when the
-    /// actor dies (R18).
+    /// Registers a unique name for a live actor of this loop; it is removed
+    /// when the actor dies (R18). On a loop of a [`Runtime`](crate::Runtime)
+    /// the name is unique in the whole runtime and [`Core::lookup`] finds it
+    /// from every loop (R28).
     ///
     /// # Errors
     ///
-    /// `NoSuchActor` for a dead actor; `InvalidArg` when the name is taken or
-    /// the actor already has a name.
+    /// `NoSuchActor` for a dead actor (or one of another loop); `InvalidArg`
+    /// when the name is taken or the actor already has a name.
     pub fn register_name(&mut self, name: &str, id: ActorId) -> Result<(), Error> {
         if !self.is_alive(id) {
             return Err(Error::NoSuchActor);
@@ -36,25 +38,73 @@ impl Core {
         if self.actors.name_taken(name) || self.actors.name_of(id).is_some() {
             return Err(Error::InvalidArg);
         }
+        if let Some(names) = self.runtime_names() {
+            let mut names = names.lock();
+            if names.contains_key(name) {
+                return Err(Error::InvalidArg);
+            }
+            names.insert(name.into(), id);
+        }
         self.actors.set_name(id, name);
         Ok(())
     }
 
-    /// Removes a name.
+    /// Removes a name (in a runtime, also one registered on another loop,
+    /// which that loop forgets at its next turn).
     ///
     /// # Errors
     ///
     /// `InvalidArg` when the name is not registered.
     pub fn unregister_name(&mut self, name: &str) -> Result<(), Error> {
-        self.actors
-            .clear_name(name)
-            .map(drop)
-            .ok_or(Error::InvalidArg)
+        let here = self.actors.clear_name(name);
+        let elsewhere = self.runtime_names().and_then(|n| n.lock().remove(name));
+        match (here, elsewhere) {
+            (Some(_), _) => Ok(()),
+            (None, Some(id)) => {
+                let name: Box<str> = name.into();
+                self.post_to_loop(id.loop_index(), move |core| {
+                    if core.actors.lookup(&name) == Some(id) {
+                        core.actors.clear_name(&name);
+                    }
+                });
+                Ok(())
+            }
+            (None, None) => Err(Error::InvalidArg),
+        }
     }
 
-    /// The actor registered under `name`.
+    /// The actor registered under `name`: on this loop, or, in a runtime,
+    /// on any of its loops (R28). Turn it into an address with
+    /// [`Core::addr_of`] (this loop's actors) or [`Core::remote_addr`].
     pub fn lookup(&self, name: &str) -> Option<ActorId> {
-        self.actors.lookup(name)
+        self.actors
+            .lookup(name)
+            .or_else(|| self.runtime_names()?.lock().get(name).copied())
+    }
+
+    /// An address for `id`, an actor on another loop of the runtime whose
+    /// messages are `M` (an id from [`Core::lookup`], or from a message).
+    /// This loop cannot check `M`: a message of another type is dropped
+    /// when it arrives there. `None` for an id of this loop (use
+    /// [`Core::addr_of`], which checks) or of no loop of the runtime.
+    pub fn remote_addr<M: Send + 'static>(&self, id: ActorId) -> Option<Addr<M>> {
+        let index = id.loop_index();
+        let known = self
+            .peers
+            .as_deref()
+            .is_some_and(|p| p.out.get(index).is_some_and(Option::is_some));
+        known.then(|| Addr::new(id))
+    }
+
+    /// The actor `id` of this loop ended with `name`: the runtime forgets
+    /// the name too.
+    pub(super) fn forget_name(&mut self, name: &str, id: ActorId) {
+        if let Some(names) = self.runtime_names() {
+            let mut names = names.lock();
+            if names.get(name) == Some(&id) {
+                names.remove(name);
+            }
+        }
     }
 
     /// The name of a live actor.

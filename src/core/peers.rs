@@ -70,6 +70,22 @@ impl PairCounts {
     }
 }
 
+/// The names of a runtime (R28): registered on one loop, looked up from
+/// any. Each loop keeps its own actors' names in its table too; this map is
+/// what makes a name unique in the runtime and visible from other loops.
+/// Name operations are rare next to sends, so one lock is enough.
+#[derive(Default)]
+pub(crate) struct Names(std::sync::Mutex<std::collections::HashMap<Box<str>, crate::ActorId>>);
+
+impl Names {
+    /// The map, locked.
+    pub(crate) fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<Box<str>, crate::ActorId>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
 /// Slots a destination loop has reserved for the actors one source loop
 /// spawns there, so that the source can name such an actor (its `Addr`) at
 /// once: the source takes one, the destination tops the pool up when a
@@ -179,6 +195,8 @@ pub(crate) struct Peers<C: 'static> {
     pub(super) quiet: Arc<Quiet<C>>,
     /// This loop's count of claimed slots (see `SlotPool`).
     pub(super) fresh: Arc<AtomicU32>,
+    /// The runtime's names.
+    pub(super) names: Arc<Names>,
 }
 
 /// What a loop holds to send to one other loop.
@@ -226,6 +244,7 @@ pub(crate) fn connect<C>(
 ) -> (Vec<Peers<C>>, Arc<Quiet<C>>) {
     let n = remotes.len();
     let fresh: Vec<Arc<AtomicU32>> = (0..n).map(|_| Arc::new(AtomicU32::new(0))).collect();
+    let names = Arc::new(Names::default());
     let mut pairs = Vec::new();
     let mut out: Vec<Vec<Option<Outbox<C>>>> =
         (0..n).map(|_| (0..n).map(|_| None).collect()).collect();
@@ -282,6 +301,7 @@ pub(crate) fn connect<C>(
             idle: false,
             quiet: quiet.clone(),
             fresh: fresh[index].clone(),
+            names: names.clone(),
         })
         .collect();
     (peers, quiet)
