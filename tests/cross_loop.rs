@@ -425,3 +425,120 @@ fn a_name_registered_on_one_loop_is_found_and_reached_from_another() {
     let found = rt.on_loop(1, |lp| lp.lookup("svc")).unwrap();
     assert_eq!(found.map(|id| id.loop_index()), Some(0));
 }
+
+/// A supervised child that says where it starts, and ends its first
+/// incarnation by failing and later ones by stopping (or idles until it is
+/// stopped, when `idle_first`).
+struct Child {
+    tag: &'static str,
+    starts: Arc<AtomicUsize>,
+    idle_first: bool,
+    log: Log,
+}
+
+impl Actor for Child {
+    type Msg = &'static str;
+    fn on_start(&mut self, cx: &mut Context<'_, Self>) {
+        let n = self.starts.fetch_add(1, SeqCst);
+        log(
+            &self.log,
+            format!("{} start {} on {}", self.tag, n, cx.id().loop_index()),
+        );
+        let me = cx.addr();
+        match (n, self.idle_first) {
+            (0, true) => {}
+            (0, false) => cx.send(me, "fail").unwrap(),
+            _ => cx.send(me, "stop").unwrap(),
+        }
+    }
+    fn handle(&mut self, _cx: &mut Context<'_, Self>, m: &'static str) -> Flow {
+        if m == "fail" {
+            Flow::Fail
+        } else {
+            Flow::Stop
+        }
+    }
+    fn on_stop(&mut self, _cx: &mut Context<'_, Self>, reason: StopReason) {
+        log(&self.log, format!("{} stop {reason:?}", self.tag));
+    }
+}
+
+fn child_spec(on: usize, tag: &'static str, idle_first: bool, log: &Log) -> jzx::ChildSpec {
+    let starts = Arc::new(AtomicUsize::new(0));
+    let log = log.clone();
+    jzx::ChildSpec::on_loop(on, move || Child {
+        tag,
+        starts: starts.clone(),
+        idle_first,
+        log: log.clone(),
+    })
+    .mode(jzx::RestartMode::Transient)
+}
+
+fn supervise(
+    strategy: jzx::Strategy,
+    children: impl FnOnce(&Log) -> Vec<jzx::ChildSpec> + Send + 'static,
+) -> Vec<String> {
+    let rt = runtime(2);
+    let log = Log::default();
+    let l = log.clone();
+    rt.on_loop(0, move |lp| {
+        let spec = jzx::SupervisorSpec::new(strategy).auto_shutdown(true);
+        lp.spawn_supervisor(spec, children(&l)).map(|s| s.id())
+    })
+    .unwrap()
+    .unwrap();
+    let mut rt = rt;
+    rt.run().unwrap();
+    let alive: Vec<usize> = (0..2)
+        .map(|i| rt.on_loop(i, |lp| lp.actor_count()).unwrap())
+        .collect();
+    assert_eq!(alive, [0, 0], "the supervisor shut down with its children");
+    let out = log.lock().unwrap().clone();
+    out
+}
+
+#[test]
+fn a_child_on_another_loop_is_restarted_there_after_a_failure() {
+    let log = supervise(jzx::Strategy::OneForOne, |log| {
+        vec![child_spec(1, "b", false, log)]
+    });
+    assert_eq!(
+        log,
+        [
+            "b start 0 on 1",
+            "b stop Fail",
+            "b start 1 on 1",
+            "b stop Normal"
+        ]
+    );
+}
+
+#[test]
+fn one_for_all_stops_and_restarts_a_sibling_on_another_loop() {
+    let log = supervise(jzx::Strategy::OneForAll, |log| {
+        vec![
+            child_spec(0, "a", false, log),
+            child_spec(1, "b", true, log),
+        ]
+    });
+    let of = |tag: &str| -> Vec<&String> { log.iter().filter(|l| l.starts_with(tag)).collect() };
+    assert_eq!(
+        of("a"),
+        [
+            "a start 0 on 0",
+            "a stop Fail",
+            "a start 1 on 0",
+            "a stop Normal"
+        ]
+    );
+    assert_eq!(
+        of("b"),
+        [
+            "b start 0 on 1",
+            "b stop Normal",
+            "b start 1 on 1",
+            "b stop Normal"
+        ]
+    );
+}

@@ -64,9 +64,8 @@ impl Core {
     ///
     /// # Errors
     ///
-    /// `InvalidArg` when there is no loop `index`, or for a name with a
-    /// spawn on another loop (register it from the actor's `on_start`);
-    /// `MaxActors` when the other loop's table is full; as
+    /// `InvalidArg` when there is no loop `index` or the name is taken in
+    /// the runtime; `MaxActors` when the other loop's table is full; as
     /// [`Core::spawn_with`] on this loop.
     pub fn spawn_on_with<A>(
         &mut self,
@@ -82,18 +81,22 @@ impl Core {
             return self.spawn_with(actor, opts);
         }
         let here = usize::from(self.actors.index());
-        let refused = if self.closing {
-            Some(Error::LoopClosed)
-        } else if opts.name.is_some() {
-            Some(Error::InvalidArg)
-        } else {
-            None
+        let closing = self.closing;
+        let claimed = match self.outbox(index) {
+            _ if closing => Err(Error::LoopClosed),
+            None => Err(Error::InvalidArg),
+            Some(out) => out.claim_slot().ok_or(Error::MaxActors),
         };
-        let claimed = match (refused, self.outbox(index)) {
-            (Some(e), _) => Err(e),
-            (None, None) => Err(Error::InvalidArg),
-            (None, Some(out)) => out.claim_slot().ok_or(Error::MaxActors),
-        };
+        // The name is taken for the runtime now, so that it is refused here
+        // and not on arrival; the other loop registers it when the actor
+        // arrives.
+        let claimed = claimed.and_then(|id| match &opts.name {
+            Some(name) => self.claim_name(name, id).map(|()| id).inspect_err(|_| {
+                // The slot goes back to the other loop's free slots.
+                self.post_to_loop(index, move |core| core.actors.release(id));
+            }),
+            None => Ok(id),
+        });
         let id = match claimed {
             Ok(id) => id,
             Err(e) => {
@@ -114,6 +117,14 @@ impl Core {
         }
         let cap = self.mailbox_cap(&opts);
         self.actors.occupy(id, cap, opts.parent);
+        if let Some(name) = &opts.name {
+            if self
+                .runtime_names()
+                .is_some_and(|n| n.lock().get(&**name) == Some(&id))
+            {
+                self.actors.set_name(id, name);
+            }
+        }
         self.started(id);
         self.start(id, actor);
         let s = self.actors.at(id.slot());
@@ -121,6 +132,25 @@ impl Core {
             // Stopped or sent to before it arrived.
             self.schedule(id.slot());
         }
+    }
+
+    /// Takes `name` for `id` in the runtime's names.
+    fn claim_name(&mut self, name: &str, id: ActorId) -> Result<(), Error> {
+        let Some(names) = self.runtime_names() else {
+            return Err(Error::InvalidArg);
+        };
+        let mut names = names.lock();
+        if names.contains_key(name) {
+            return Err(Error::InvalidArg);
+        }
+        names.insert(name.into(), id);
+        Ok(())
+    }
+
+    /// As [`Core::runtime_names`], shared (to hold its lock while the
+    /// table changes).
+    pub(super) fn runtime_names_arc(&self) -> Option<std::sync::Arc<super::peers::Names>> {
+        self.peers.as_deref().map(|p| p.names.clone())
     }
 
     /// The runtime's names, for a loop of a runtime.

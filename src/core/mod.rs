@@ -608,10 +608,21 @@ impl Core {
 
     /// Tears down a live actor that is not running, at once (a supervisor
     /// stopping its children); its parent is not told.
+    /// One on another loop is torn down there, at its next turn.
     pub(crate) fn terminate_now(&mut self, id: ActorId) {
+        if self.is_remote(id) {
+            self.post_to_loop(id.loop_index(), move |core| core.terminate_now(id));
+            return;
+        }
         let Some(s) = self.actors.get_mut(id) else {
             return;
         };
+        if s.reserved {
+            // Spawned here by another loop, not arrived: ended on arrival.
+            s.orphan();
+            s.kill.get_or_insert(StopReason::Normal);
+            return;
+        }
         if s.actor.is_none() {
             // The running actor: stop it when its behavior returns.
             s.kill.get_or_insert(StopReason::Normal);

@@ -122,10 +122,23 @@ impl Core {
         }
         let cap = self.mailbox_cap(&opts);
         let name = opts.name.map(String::into_boxed_str);
+        // In a runtime, a name is unique in all its loops (R28): checked
+        // and taken under the runtime's lock.
+        let names = self.runtime_names_arc();
+        let mut names = names.as_deref().map(|n| n.lock());
+        if let (Some(names), Some(name)) = (&names, &name) {
+            if names.contains_key(name) {
+                return Err(Error::InvalidArg);
+            }
+        }
         let id = self
             .actors
-            .insert(None, cap, opts.parent, name, self.config.max_actors)
+            .insert(None, cap, opts.parent, name.clone(), self.config.max_actors)
             .ok_or(Error::MaxActors)?;
+        if let (Some(names), Some(name)) = (&mut names, name) {
+            names.insert(name, id);
+        }
+        drop(names);
         self.started(id);
         Ok(id)
     }

@@ -326,6 +326,14 @@ impl<A: ?Sized> ActorTable<A> {
         }
     }
 
+    /// Gives back the slot reserved or claimed for `id`, whose spawn was
+    /// called off.
+    pub(crate) fn release(&mut self, id: ActorId) {
+        if self.take_reserved(id) {
+            self.remove(id.slot());
+        }
+    }
+
     /// Sets what a spawn asked for on the reserved slot `id`, whose actor
     /// has arrived (`take_reserved`).
     pub(crate) fn occupy(&mut self, id: ActorId, cap: u32, parent: Option<ActorId>) {

@@ -337,7 +337,13 @@ impl Core {
             .and_then(|s| s.children.get(child.index))
             .map(|c| (c.current, c.pending.is_some()));
         match current {
-            Some((Some(id), _)) if self.is_alive(id) => self.send(crate::Addr::new(id), msg),
+            // A child on another loop cannot be checked from here; its
+            // spec was made by `ChildSpec::on_loop`, which requires `M: Send`
+            // (the message type checked in `child_ref`), as an address of
+            // an actor on another loop must (`addr.rs`).
+            Some((Some(id), _)) if self.is_alive(id) || self.is_remote(id) => {
+                self.send(crate::Addr::new(id), msg)
+            }
             // Ended, and its supervisor has not handled the exit yet; or
             // waiting for a delayed restart.
             Some((Some(_), _)) | Some((None, true)) => Err(SendError {

@@ -181,6 +181,42 @@ impl ChildSpec {
         })
     }
 
+    /// A child built by `factory` at every start, and placed on loop
+    /// `index` of the supervisor's [`Runtime`](crate::Runtime) (R28): the
+    /// factory runs on the supervisor's loop and the actor moves there, so
+    /// it must be `Send` (and so must its messages). Its exits reach the
+    /// supervisor across loops and restarts place it there again; when the
+    /// supervisor stops its children, one on another loop is stopped at
+    /// that loop's next turn. On a lone loop, or with the supervisor's own
+    /// index, it is an ordinary child; an index past the last loop is a
+    /// start the loop refuses (see [`ChildSpec::new`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use jzx::{Actor, ChildSpec, Context, Flow};
+    ///
+    /// struct Worker;
+    /// impl Actor for Worker {
+    ///     type Msg = u32;
+    ///     fn handle(&mut self, _cx: &mut Context<'_, Self>, _n: u32) -> Flow {
+    ///         Flow::Continue
+    ///     }
+    /// }
+    ///
+    /// let spec = ChildSpec::on_loop(1, || Worker).name("worker-1");
+    /// # let _ = spec;
+    /// ```
+    pub fn on_loop<A>(index: usize, mut factory: impl FnMut() -> A + 'static) -> ChildSpec
+    where
+        A: Actor + Send,
+        A::Msg: Send,
+    {
+        Self::from_start(TypeId::of::<A::Msg>(), move |core, opts| {
+            core.spawn_on_with(index, factory(), opts).map(|a| a.id())
+        })
+    }
+
     pub(crate) fn from_start(
         msg_type: TypeId,
         start: impl FnMut(&mut Core, SpawnOptions) -> Result<ActorId, Error> + 'static,
