@@ -212,7 +212,7 @@ impl Runtime {
             0 => RuntimeConfig::DEFAULT_RING_CAP,
             c => c,
         };
-        let (peers, quiet) = peers::connect(&remotes, ring_cap as usize);
+        let (peers, quiet) = peers::connect(&remotes, ring_cap as usize, config.placement);
         rt.quiet = Some(quiet);
         for (index, p) in peers.into_iter().enumerate() {
             rt.on_loop(index, move |lp| lp.attach_peers(p))?;
@@ -388,6 +388,7 @@ fn start_loop(
             let _ = ready_tx.send(Ok(lp.handle()));
             while let Ok(command) = inbox.recv() {
                 command(&mut lp);
+                lp.publish_load();
             }
             // The runtime is dropped: the loop with it, on its thread.
             let _ = catch_unwind(AssertUnwindSafe(move || drop(lp)));

@@ -542,3 +542,44 @@ fn one_for_all_stops_and_restarts_a_sibling_on_another_loop() {
         ]
     );
 }
+
+#[test]
+fn spawns_placed_from_an_actor_follow_the_runtime_policy() {
+    struct Placer(Arc<Mutex<Vec<usize>>>, RuntimeHandle);
+    impl Actor for Placer {
+        type Msg = ();
+        fn handle(&mut self, cx: &mut Context<'_, Self>, _: ()) -> Flow {
+            for _ in 0..4 {
+                let a = cx.spawn_placed(Idle).unwrap();
+                self.0.lock().unwrap().push(a.id().loop_index());
+            }
+            self.1.request_stop();
+            Flow::Stop
+        }
+    }
+    let placed = |placement: jzx::Placement, busy: [usize; 3]| -> Vec<usize> {
+        let mut rt = Runtime::with_config(RuntimeConfig {
+            loops: 3,
+            placement,
+            ..RuntimeConfig::default()
+        })
+        .unwrap();
+        for (i, n) in busy.into_iter().enumerate() {
+            for _ in 0..n {
+                rt.spawn_on(i, Idle).unwrap();
+            }
+        }
+        let out = Arc::new(Mutex::new(Vec::new()));
+        let p = rt.spawn_on(0, Placer(out.clone(), rt.handle())).unwrap();
+        rt.handle().loop_handle(0).unwrap().send(p, ()).unwrap();
+        rt.run().unwrap();
+        let v = out.lock().unwrap().clone();
+        v
+    };
+    // In turn from the spawning loop.
+    assert_eq!(placed(jzx::Placement::RoundRobin, [0, 0, 0]), [0, 1, 2, 0]);
+    // Loads at the start: 1 on loop 0 (the placer), 3 on loop 1, 0 on
+    // loop 2; each spawn counts where it went, and ties go to the lower
+    // index.
+    assert_eq!(placed(jzx::Placement::LeastLoaded, [0, 3, 0]), [2, 0, 2, 0]);
+}

@@ -41,6 +41,51 @@ impl Core {
         }
     }
 
+    /// The loop a spawn by the runtime's [`Placement`](crate::Placement)
+    /// goes to (R27): the next in turn from this loop, or the one with the
+    /// fewest live actors as each loop last published (at the end of its
+    /// turns), plus those spawned there since (this loop's own count is
+    /// current), the lowest index on a tie. This loop on a lone loop.
+    pub fn place_next(&mut self) -> usize {
+        let here = usize::from(self.actors.index());
+        let own = self.actors.actors();
+        let Some(peers) = self.peers.as_deref_mut() else {
+            return here;
+        };
+        let n = peers.loads.len();
+        match peers.placement {
+            crate::Placement::RoundRobin => {
+                let index = peers.next % n;
+                peers.next = index + 1;
+                index
+            }
+            crate::Placement::LeastLoaded => (0..n)
+                .min_by_key(|&i| {
+                    if i == here {
+                        own
+                    } else {
+                        peers.loads[i].load(Ordering::Relaxed)
+                    }
+                })
+                .unwrap_or(here),
+        }
+    }
+
+    /// Spawns `actor` on the loop the runtime's placement chooses
+    /// ([`Core::place_next`]); see [`Core::spawn_on_with`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Core::spawn_on_with`].
+    pub fn spawn_placed<A>(&mut self, actor: A) -> Result<Addr<A::Msg>, Error>
+    where
+        A: Actor + Send,
+        A::Msg: Send,
+    {
+        let index = self.place_next();
+        self.spawn_on_with(index, actor, SpawnOptions::default())
+    }
+
     /// Spawns `actor` on loop `index` of the runtime (R27) with default
     /// options; see [`Core::spawn_on_with`].
     ///
@@ -105,6 +150,11 @@ impl Core {
             }
         };
         self.post_to_loop(index, move |core| core.arrive(id, actor, opts, here));
+        if let Some(peers) = self.peers.as_deref() {
+            // Counted there now, for the next placement by load from here;
+            // that loop publishes its own count at the end of its turns.
+            peers.loads[index].fetch_add(1, Ordering::Relaxed);
+        }
         Ok(Addr::new(id))
     }
 
@@ -267,9 +317,33 @@ impl Core {
         }
     }
 
-    /// Pushes every outbox into its ring (end of a turn).
+    /// Pushes every outbox into its ring, and publishes this loop's load
+    /// (end of a turn).
     #[inline]
     pub(crate) fn flush_peers(&mut self) {
+        let Some(peers) = self.peers.as_deref_mut() else {
+            return;
+        };
+        let load = self.actors.actors();
+        if load != peers.load {
+            peers.load = load;
+            peers.loads[peers.index].store(load, Ordering::Relaxed);
+        }
+        self.flush_outboxes();
+    }
+
+    /// Publishes this loop's load (after a runtime's command ran on it).
+    pub(crate) fn publish_load(&mut self) {
+        let load = self.actors.actors();
+        if let Some(peers) = self.peers.as_deref_mut() {
+            peers.load = load;
+            peers.loads[peers.index].store(load, Ordering::Relaxed);
+        }
+    }
+
+    /// Pushes every outbox into its ring.
+    #[inline]
+    fn flush_outboxes(&mut self) {
         let Some(peers) = self.peers.as_deref_mut() else {
             return;
         };

@@ -197,6 +197,15 @@ pub(crate) struct Peers<C: 'static> {
     pub(super) fresh: Arc<AtomicU32>,
     /// The runtime's names.
     pub(super) names: Arc<Names>,
+    /// Live actors of every loop, as each last published it (at the end of
+    /// its turns), for placement by load.
+    pub(super) loads: Arc<[AtomicUsize]>,
+    /// What this loop last published in `loads`.
+    pub(super) load: usize,
+    /// The next loop of a round-robin spawn from this loop.
+    pub(super) next: usize,
+    /// How `Core::spawn_placed` chooses a loop.
+    pub(super) placement: crate::Placement,
 }
 
 /// What a loop holds to send to one other loop.
@@ -241,8 +250,10 @@ pub(super) struct Inbound<C: 'static> {
 pub(crate) fn connect<C>(
     remotes: &[Arc<Remote<C>>],
     ring_cap: usize,
+    placement: crate::Placement,
 ) -> (Vec<Peers<C>>, Arc<Quiet<C>>) {
     let n = remotes.len();
+    let loads: Arc<[AtomicUsize]> = (0..n).map(|_| AtomicUsize::new(0)).collect();
     let fresh: Vec<Arc<AtomicU32>> = (0..n).map(|_| Arc::new(AtomicU32::new(0))).collect();
     let names = Arc::new(Names::default());
     let mut pairs = Vec::new();
@@ -302,6 +313,11 @@ pub(crate) fn connect<C>(
             quiet: quiet.clone(),
             fresh: fresh[index].clone(),
             names: names.clone(),
+            loads: loads.clone(),
+            load: 0,
+            // Loops start their rounds at different loops.
+            next: index,
+            placement,
         })
         .collect();
     (peers, quiet)
