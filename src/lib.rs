@@ -35,6 +35,9 @@
 //! - [`Addr<M>`] is a typed address (an [`ActorId`] plus the message type):
 //!   sends are checked at compile time.
 //! - [`LoopHandle`] sends into a loop from other threads and requests stops.
+//! - [`Runtime`] runs N loops on N threads (one per core), with typed sends
+//!   between them; [`RuntimeConfig`], [`Placement`] and [`RuntimeHandle`]
+//!   go with it.
 //! - [`SupervisorSpec`], [`ChildSpec`], [`Supervisor`] and [`ChildRef`] build
 //!   supervision trees; [`Backoff`] shapes restart delays.
 //! - [`Observer`] receives lifecycle reports; [`Metrics`] is a snapshot of
@@ -51,8 +54,51 @@
 //! [`LoopHandle`] (`Send + Sync + Clone`): its sends are FIFO per producer and
 //! wake a blocked loop at once. They are bounded
 //! ([`Config::cross_thread_cap`]): past the bound a send is refused with
-//! `MailboxFull` and the message comes back. For several cores, run several
-//! loops.
+//! `MailboxFull` and the message comes back.
+//!
+//! **Several cores: a [`Runtime`].** A runtime runs N loops on N threads
+//! (by default one per CPU the process may use, optionally pinned), share
+//! nothing between them, and never moves an actor: an actor lives on the
+//! loop it was spawned on, for its whole life (thread per core, as Seastar
+//! and glommio do; no work stealing). Its [`ActorId`] says which loop
+//! ([`ActorId::loop_index`]), and everything that takes an id or an address
+//! works across loops with the same call:
+//!
+//! - **sends**: [`Core::send`] to an actor of another loop queues the
+//!   message in this loop's outbox for that loop; at the end of the turn the
+//!   outbox goes, in runs of messages, into the bounded single-producer ring
+//!   of that pair of loops ([`RuntimeConfig::ring_cap`] messages), which the
+//!   other loop drains at the start of its next turn. FIFO holds per pair of
+//!   actors. A full ring, or a destination whose cross-thread bound is taken
+//!   by messages waiting for full mailboxes, refuses the send with
+//!   `MailboxFull` and hands the message back; a message for an actor that
+//!   has ended when it arrives is a dead letter there;
+//! - **placement** ([`Placement`]): [`Core::spawn`] spawns on this loop,
+//!   [`Core::spawn_on`] on a given loop, [`Core::spawn_placed`] by the
+//!   runtime's policy (round robin or least loaded); before a run,
+//!   [`Runtime::spawn_on`] and [`Runtime::spawn`]. A spawn on another loop
+//!   returns the address at once (the other loop keeps slots reserved for
+//!   it); messages sent before the actor arrives wait for it;
+//! - **the toolkit**: stop and fail by id, monitors (`Down`), links
+//!   (`Exit`), child exits and supervision ([`ChildSpec::on_loop`]), and
+//!   names ([`Core::lookup`], [`Core::remote_addr`]) work across loops;
+//!   they travel in the same rings, in order with the messages, and are
+//!   never refused.
+//!
+//! **What must be `Send`.** A message that crosses loops moves to another
+//! thread, so an [`Addr<M>`] is `Send` only when `M` is: an address whose
+//! messages cannot cross cannot reach another loop, and sends through it stay
+//! local, whatever `M` is. An actor spawned on another loop moves there, so
+//! [`Core::spawn_on`] wants `A: Send`; an actor built inside
+//! [`Runtime::on_loop`] on its own loop need not be.
+//!
+//! **What a send costs.** A local send is a mailbox push (a few ns: see
+//! `BENCHMARKS.md`). A send to another loop adds a type check on the open
+//! run of its outbox and a push there; the ring push, the release store and,
+//! only when the other loop sleeps, a wakeup (a system call) are paid once
+//! per run of messages at the end of the turn, not per message. The other
+//! loop polls its rings briefly before it blocks, so a loop that is
+//! answered within microseconds is not put to sleep and woken.
 //!
 //! # Tutorial
 //!
