@@ -583,3 +583,51 @@ fn spawns_placed_from_an_actor_follow_the_runtime_policy() {
     // index.
     assert_eq!(placed(jzx::Placement::LeastLoaded, [0, 3, 0]), [2, 0, 2, 0]);
 }
+
+#[test]
+fn a_group_spans_loops_and_a_broadcast_reaches_every_member() {
+    struct Member(Arc<AtomicUsize>, Log);
+    impl Actor for Member {
+        type Msg = u64;
+        fn on_start(&mut self, cx: &mut Context<'_, Self>) {
+            let me = cx.addr();
+            cx.join_group("all", me).unwrap();
+        }
+        fn handle(&mut self, cx: &mut Context<'_, Self>, n: u64) -> Flow {
+            assert_eq!(n, 42);
+            self.0.fetch_add(1, SeqCst);
+            log(&self.1, format!("got on {}", cx.id().loop_index()));
+            Flow::Stop
+        }
+    }
+    struct Caster(Log);
+    impl Actor for Caster {
+        type Msg = ();
+        fn handle(&mut self, cx: &mut Context<'_, Self>, _: ()) -> Flow {
+            let members = cx.group_members("all");
+            let mut loops: Vec<usize> = members.iter().map(|m| m.loop_index()).collect();
+            loops.sort();
+            assert_eq!(loops, [0, 1, 1]);
+            let sent = cx.broadcast("all", 42u64);
+            assert_eq!((sent.delivered, sent.refused, sent.skipped), (3, 0, 0));
+            log(&self.0, "cast");
+            Flow::Stop
+        }
+    }
+    let mut rt = runtime(3);
+    let got = Arc::new(AtomicUsize::new(0));
+    let l = Log::default();
+    for on in [0, 1, 1] {
+        rt.spawn_on(on, Member(got.clone(), l.clone())).unwrap();
+    }
+    let c = rt.spawn_on(2, Caster(l.clone())).unwrap();
+    rt.handle().loop_handle(2).unwrap().send(c, ()).unwrap();
+    rt.run().unwrap();
+    assert_eq!(got.load(SeqCst), 3);
+    assert_eq!(l.lock().unwrap().first().map(String::as_str), Some("cast"));
+    // Each member stopped on the news and left the group.
+    assert!(rt
+        .on_loop(2, |lp| lp.group_members("all"))
+        .unwrap()
+        .is_empty());
+}

@@ -15,6 +15,7 @@ impl Core {
     /// spawns here.
     pub(crate) fn attach_peers(&mut self, peers: Peers<Core>) {
         self.actors.share_fresh(peers.fresh.clone());
+        self.groups = peers.groups.clone();
         let sources = peers.inbound.len();
         self.peers = Some(Box::new(peers));
         for src in 0..sources {

@@ -6,10 +6,22 @@ use crate::ActorId;
 use std::any::TypeId;
 use std::collections::HashMap;
 
-/// The groups of a loop.
+/// The groups of a loop, or of all the loops of a runtime.
 #[derive(Default)]
 pub(crate) struct Groups {
     members: HashMap<Box<str>, Vec<(ActorId, TypeId)>>,
+}
+
+/// Groups shared by the loops of a runtime (one lock: group operations
+/// are rare next to sends); a lone loop has its own.
+#[derive(Default, Clone)]
+pub(crate) struct SharedGroups(std::sync::Arc<std::sync::Mutex<Groups>>);
+
+impl SharedGroups {
+    /// The groups, locked.
+    pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, Groups> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 impl Groups {

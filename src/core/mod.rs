@@ -74,7 +74,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use fd_table::FdTable;
-use groups::Groups;
+use groups::SharedGroups;
 use inbox::{Remote, RemoteMsg};
 use park::Limited;
 use pending::{DroppedReplies, PendingAsk};
@@ -159,8 +159,8 @@ pub struct Core {
     next_ask: u64,
     /// Reply handles dropped unanswered, shared with every handle.
     dropped_replies: Arc<DroppedReplies>,
-    /// Process groups (`names.rs`).
-    groups: Groups,
+    /// Process groups (`names.rs`): this loop's, or its runtime's.
+    groups: SharedGroups,
     pub(crate) observer: ObserverSlot,
     pub(crate) counters: Counters,
     pub(crate) remote: Arc<Remote<Core>>,
@@ -243,7 +243,7 @@ impl Core {
             asks: std::collections::HashMap::new(),
             next_ask: 0,
             dropped_replies,
-            groups: Groups::default(),
+            groups: SharedGroups::default(),
             observer: ObserverSlot::default(),
             counters: Counters::default(),
             remote,

@@ -117,7 +117,8 @@ impl Core {
     /// Adds the live actor `member` to `group` (made on first use); a
     /// [`Core::broadcast`] of messages of type `M` reaches it. Joining a
     /// group twice is one membership. A member leaves by itself when it
-    /// ends.
+    /// ends. In a [`Runtime`](crate::Runtime), groups are the runtime's:
+    /// members of every loop, seen and reached from every loop.
     ///
     /// # Errors
     ///
@@ -127,28 +128,35 @@ impl Core {
         if !self.is_alive(id) {
             return Err(Error::NoSuchActor);
         }
-        if self.groups.join(group, id, TypeId::of::<M>()) {
+        if self.groups.lock().join(group, id, TypeId::of::<M>()) {
             self.actors.extras_mut(id.slot()).groups.push(group.into());
         }
         Ok(())
     }
 
-    /// Removes `id` from `group`; false when it was not a member.
+    /// Removes `id` (of any loop of the runtime) from `group`; false when it
+    /// was not a member.
     pub fn leave_group(&mut self, group: &str, id: ActorId) -> bool {
         if let Some(e) = self.actors.get_mut(id).and_then(|s| s.extras.as_mut()) {
             e.groups.retain(|g| &**g != group);
         }
-        self.groups.leave(group, id)
+        self.groups.lock().leave(group, id)
     }
 
     /// The live members of `group`, in the order they joined (empty for a
     /// group nobody joined).
     pub fn group_members(&self, group: &str) -> Vec<ActorId> {
-        self.groups.members(group).iter().map(|m| m.0).collect()
+        self.groups
+            .lock()
+            .members(group)
+            .iter()
+            .map(|m| m.0)
+            .collect()
     }
 
     /// Sends a clone of `msg` to every member of `group` whose messages are
-    /// `M`, in the order they joined, as [`Core::send`] would.
+    /// `M`, in the order they joined, as [`Core::send`] would (to members
+    /// of other loops too: so `M` is `Send`).
     ///
     /// # Examples
     ///
@@ -174,9 +182,10 @@ impl Core {
     /// assert!(lp.group_members("listeners").is_empty());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn broadcast<M: Clone + 'static>(&mut self, group: &str, msg: M) -> Broadcast {
+    pub fn broadcast<M: Clone + Send + 'static>(&mut self, group: &str, msg: M) -> Broadcast {
         let mut sent = Broadcast::default();
-        for (id, msg_type) in self.groups.members(group).to_vec() {
+        let members = self.groups.lock().members(group).to_vec();
+        for (id, msg_type) in members {
             if msg_type != TypeId::of::<M>() {
                 sent.skipped += 1;
                 continue;
@@ -191,8 +200,9 @@ impl Core {
 
     /// `id` ended: it leaves its groups.
     pub(super) fn leave_groups(&mut self, id: ActorId, groups: Vec<Box<str>>) {
+        let mut shared = self.groups.lock();
         for group in groups {
-            self.groups.leave(&group, id);
+            shared.leave(&group, id);
         }
     }
 }

@@ -197,6 +197,8 @@ pub(crate) struct Peers<C: 'static> {
     pub(super) fresh: Arc<AtomicU32>,
     /// The runtime's names.
     pub(super) names: Arc<Names>,
+    /// The runtime's process groups.
+    pub(super) groups: super::groups::SharedGroups,
     /// Live actors of every loop, as each last published it (at the end of
     /// its turns), for placement by load.
     pub(super) loads: Arc<[AtomicUsize]>,
@@ -256,6 +258,7 @@ pub(crate) fn connect<C>(
     let loads: Arc<[AtomicUsize]> = (0..n).map(|_| AtomicUsize::new(0)).collect();
     let fresh: Vec<Arc<AtomicU32>> = (0..n).map(|_| Arc::new(AtomicU32::new(0))).collect();
     let names = Arc::new(Names::default());
+    let groups = super::groups::SharedGroups::default();
     let mut pairs = Vec::new();
     let mut out: Vec<Vec<Option<Outbox<C>>>> =
         (0..n).map(|_| (0..n).map(|_| None).collect()).collect();
@@ -313,6 +316,7 @@ pub(crate) fn connect<C>(
             quiet: quiet.clone(),
             fresh: fresh[index].clone(),
             names: names.clone(),
+            groups: groups.clone(),
             loads: loads.clone(),
             load: 0,
             // Loops start their rounds at different loops.
