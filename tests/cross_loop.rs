@@ -67,6 +67,15 @@ impl Actor for Spawner {
     }
 }
 
+/// Sends `()` to `start` (from outside the runtime) and runs until every
+/// loop is idle.
+fn kick_and_run(rt: &mut Runtime, start: Addr<()>) {
+    let handle = rt.handle();
+    let on = handle.loop_handle(start.id().loop_index()).unwrap();
+    on.send(start, ()).unwrap();
+    rt.run().unwrap();
+}
+
 fn runtime(loops: usize) -> Runtime {
     Runtime::with_config(RuntimeConfig {
         loops,
@@ -92,12 +101,7 @@ fn an_actor_spawned_on_another_loop_gets_the_messages_sent_before_it_arrived() {
             },
         )
         .unwrap();
-    rt.handle()
-        .loop_handle(0)
-        .unwrap()
-        .send(spawner, ())
-        .unwrap();
-    rt.run().unwrap();
+    kick_and_run(&mut rt, spawner);
     assert_eq!(got.load(SeqCst), 1000);
     assert_eq!(*log.lock().unwrap(), ["start on 1"]);
     let counts: Vec<usize> = (0..2)
@@ -133,8 +137,7 @@ fn a_burst_of_spawns_beyond_the_reserved_slots_still_gets_every_actor_its_messag
     let spawned = Arc::new(AtomicUsize::new(0));
     let log = Log::default();
     let b = rt.spawn_on(0, Burst(spawned.clone(), log.clone())).unwrap();
-    rt.handle().loop_handle(0).unwrap().send(b, ()).unwrap();
-    rt.run().unwrap();
+    kick_and_run(&mut rt, b);
     assert_eq!(spawned.load(SeqCst), 200);
     assert_eq!(log.lock().unwrap().len(), 200);
     let dead = rt.on_loop(1, |lp| lp.metrics().dead_letters).unwrap();
@@ -220,8 +223,7 @@ fn watch(fail: bool, trap: bool) -> Vec<String> {
             },
         )
         .unwrap();
-    rt.handle().loop_handle(0).unwrap().send(w, ()).unwrap();
-    rt.run().unwrap();
+    kick_and_run(&mut rt, w);
     let out = log.lock().unwrap().clone();
     out
 }
@@ -276,8 +278,7 @@ fn a_child_on_another_loop_reports_its_exit_to_its_parent() {
     let mut rt = runtime(2);
     let log = Log::default();
     let p = rt.spawn_on(0, Parent { log: log.clone() }).unwrap();
-    rt.handle().loop_handle(0).unwrap().send(p, ()).unwrap();
-    rt.run().unwrap();
+    kick_and_run(&mut rt, p);
     assert_eq!(*log.lock().unwrap(), ["child on 1 Fail"]);
 }
 
@@ -322,8 +323,7 @@ fn a_run_waits_for_an_idle_loop_that_another_loop_will_spawn_on() {
             },
         )
         .unwrap();
-    rt.handle().loop_handle(0).unwrap().send(l, ()).unwrap();
-    rt.run().unwrap();
+    kick_and_run(&mut rt, l);
     assert_eq!(got.load(SeqCst), 1);
     assert_eq!(*log.lock().unwrap(), ["start on 1"]);
 }
@@ -415,8 +415,7 @@ fn a_name_registered_on_one_loop_is_found_and_reached_from_another() {
     rt.spawn_on(1, Named("svc")).unwrap();
     let log_ = Log::default();
     let f = rt.spawn_on(0, Finder(log_.clone())).unwrap();
-    rt.handle().loop_handle(0).unwrap().send(f, ()).unwrap();
-    rt.run().unwrap();
+    kick_and_run(&mut rt, f);
     assert_eq!(*log_.lock().unwrap(), ["sent"]);
     // The named actor ended: its name is free in the whole runtime.
     let found = rt.on_loop(0, |lp| lp.lookup("svc")).unwrap();
@@ -571,8 +570,7 @@ fn spawns_placed_from_an_actor_follow_the_runtime_policy() {
         }
         let out = Arc::new(Mutex::new(Vec::new()));
         let p = rt.spawn_on(0, Placer(out.clone(), rt.handle())).unwrap();
-        rt.handle().loop_handle(0).unwrap().send(p, ()).unwrap();
-        rt.run().unwrap();
+        kick_and_run(&mut rt, p);
         let v = out.lock().unwrap().clone();
         v
     };
@@ -621,8 +619,7 @@ fn a_group_spans_loops_and_a_broadcast_reaches_every_member() {
         rt.spawn_on(on, Member(got.clone(), l.clone())).unwrap();
     }
     let c = rt.spawn_on(2, Caster(l.clone())).unwrap();
-    rt.handle().loop_handle(2).unwrap().send(c, ()).unwrap();
-    rt.run().unwrap();
+    kick_and_run(&mut rt, c);
     assert_eq!(got.load(SeqCst), 3);
     assert_eq!(l.lock().unwrap().first().map(String::as_str), Some("cast"));
     // Each member stopped on the news and left the group.

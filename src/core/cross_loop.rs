@@ -225,12 +225,7 @@ impl Core {
         msg: M,
     ) -> Result<(), SendError<M>> {
         let index = to.id().loop_index();
-        let Some(out) = self
-            .peers
-            .as_deref_mut()
-            .and_then(|p| p.out.get_mut(index))
-            .and_then(Option::as_mut)
-        else {
+        let Some(out) = self.outbox(index) else {
             return Err(SendError {
                 error: Error::NoSuchActor,
                 message: msg,
@@ -256,12 +251,7 @@ impl Core {
         index: usize,
         f: impl FnOnce(&mut Core) + Send + 'static,
     ) -> bool {
-        let Some(out) = self
-            .peers
-            .as_deref_mut()
-            .and_then(|p| p.out.get_mut(index))
-            .and_then(Option::as_mut)
-        else {
+        let Some(out) = self.outbox(index) else {
             return false;
         };
         out.add_control(Box::new(f));
