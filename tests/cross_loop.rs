@@ -628,3 +628,47 @@ fn a_group_spans_loops_and_a_broadcast_reaches_every_member() {
         .unwrap()
         .is_empty());
 }
+
+#[test]
+fn a_supervisor_stops_its_children_on_several_loops_in_reverse_start_order() {
+    struct Driver(ActorId);
+    impl Actor for Driver {
+        type Msg = ();
+        fn handle(&mut self, cx: &mut Context<'_, Self>, _: ()) -> Flow {
+            cx.stop_actor(self.0).unwrap();
+            Flow::Stop
+        }
+    }
+    let mut rt = runtime(2);
+    let log_ = Log::default();
+    let l = log_.clone();
+    let sup = rt
+        .on_loop(0, move |lp| {
+            let children = [("a", 0), ("b", 1), ("c", 0), ("d", 1)]
+                .into_iter()
+                .map(|(tag, on)| child_spec(on, tag, true, &l))
+                .collect();
+            lp.spawn_supervisor(jzx::SupervisorSpec::new(jzx::Strategy::OneForOne), children)
+                .map(|s| s.id())
+        })
+        .unwrap()
+        .unwrap();
+    let d = rt.spawn_on(0, Driver(sup)).unwrap();
+    kick_and_run(&mut rt, d);
+    let stops: Vec<String> = log_
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|l| l.contains("stop"))
+        .cloned()
+        .collect();
+    assert_eq!(
+        stops,
+        [
+            "d stop Normal",
+            "c stop Normal",
+            "b stop Normal",
+            "a stop Normal"
+        ]
+    );
+}

@@ -345,7 +345,7 @@ impl Core {
     /// Delivers the runs other loops have pushed (start of a turn).
     #[inline]
     pub(crate) fn drain_peers(&mut self) {
-        let Some(mut peers) = self.peers.take() else {
+        let Some(peers) = self.peers.as_deref_mut() else {
             return;
         };
         if peers.idle
@@ -360,16 +360,30 @@ impl Core {
             peers.quiet.leave_idle(peers.index);
             peers.idle = false;
         }
-        for inb in peers.inbound.iter_mut().flatten() {
-            inb.take(|run| {
-                let n = run.len();
-                let done = run.deliver(self);
-                // Those parked count against this loop's cross-thread bound
-                // until they are in a mailbox.
-                self.remote.adopt(n - done);
-            });
+        let mut runs = std::mem::take(&mut self.peer_runs);
+        for (src, inb) in peers.inbound.iter_mut().enumerate() {
+            if let Some(inb) = inb {
+                inb.take(src, &mut runs);
+            }
         }
-        self.peers = Some(peers);
+        if runs.is_empty() {
+            self.peer_runs = runs;
+            return;
+        }
+        for taken in &mut runs {
+            let done = taken.run.deliver(self);
+            // Those parked count against this loop's cross-thread bound
+            // until they are in a mailbox.
+            self.remote.adopt(taken.len - done);
+        }
+        if let Some(peers) = self.peers.as_deref_mut() {
+            for taken in runs.drain(..) {
+                if let Some(inb) = peers.inbound[taken.src].as_mut() {
+                    inb.settle(taken);
+                }
+            }
+        }
+        self.peer_runs = runs;
     }
 
     /// Whether another loop has pushed runs not yet taken. Called after the

@@ -186,6 +186,8 @@ pub struct Core {
     /// The rings to and from the other loops of its runtime (`peers.rs`);
     /// `None` for a lone loop.
     peers: Option<Box<peers::Peers<Core>>>,
+    /// Runs taken from other loops' rings, being delivered (kept for reuse).
+    peer_runs: Vec<peers::TakenRun<Core>>,
 }
 
 impl fmt::Debug for Core {
@@ -258,6 +260,7 @@ impl Core {
             deferred_sys: Vec::new(),
             current: None,
             peers: None,
+            peer_runs: Vec::new(),
         })
     }
 
@@ -608,6 +611,24 @@ impl Core {
 
     /// Tears down a live actor that is not running, at once (a supervisor
     /// stopping its children); its parent is not told.
+    /// Tears down `ids` one after the other, in that order, as
+    /// [`Core::terminate_now`], also when they live on several loops: the
+    /// ones of this loop up to the first of another are torn down now, and
+    /// the rest of the list goes to that loop, which goes on the same way,
+    /// so each ends only after the ones before it (a supervisor's shutdown
+    /// in reverse start order, R24, across loops).
+    pub(crate) fn terminate_in_order(&mut self, mut ids: std::collections::VecDeque<ActorId>) {
+        while let Some(&id) = ids.front() {
+            if self.is_remote(id) {
+                let index = id.loop_index();
+                self.post_to_loop(index, move |core| core.terminate_in_order(ids));
+                return;
+            }
+            ids.pop_front();
+            self.terminate_now(id);
+        }
+    }
+
     /// One on another loop is torn down there, at its next turn.
     pub(crate) fn terminate_now(&mut self, id: ActorId) {
         if self.is_remote(id) {

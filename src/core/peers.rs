@@ -448,6 +448,13 @@ impl<C> Drop for Peers<C> {
     }
 }
 
+/// A run taken from the ring of loop `src`, with its length when taken.
+pub(crate) struct TakenRun<C: 'static> {
+    pub(super) src: usize,
+    pub(super) len: usize,
+    pub(super) run: RemoteMsg<C>,
+}
+
 impl<C> Inbound<C> {
     /// Reserved slots the source has not taken.
     pub(super) fn pooled(&self) -> usize {
@@ -459,22 +466,26 @@ impl<C> Inbound<C> {
         self.pool.lock().extend(ids);
     }
 
-    /// Takes every run pushed so far, in order, handing each to `deliver`,
-    /// then hands the emptied runs back and tells the source how many
-    /// messages were taken.
-    pub(super) fn take(&mut self, mut deliver: impl FnMut(&mut RemoteMsg<C>)) {
-        let mut taken = 0;
-        while let Some(mut run) = self.ring.pop() {
-            taken += run.len();
-            deliver(&mut run);
-            if run.capacity() <= MAX_SPARE_CAPACITY {
-                // A full return ring drops the run instead.
-                let _ = self.spares_back.push(run);
-            }
+    /// Takes every run pushed so far, in order (into `into`, to deliver with
+    /// the loop's peers in place: a control may send to other loops).
+    pub(super) fn take(&mut self, src: usize, into: &mut Vec<TakenRun<C>>) {
+        while let Some(run) = self.ring.pop() {
+            into.push(TakenRun {
+                src,
+                len: run.len(),
+                run,
+            });
         }
-        if taken != 0 {
-            self.taken = self.taken.wrapping_add(taken);
-            self.counts.taken.store(self.taken, Ordering::Release);
+    }
+
+    /// A run taken from this ring has been delivered: hands it back for
+    /// reuse, and tells the source how many messages were taken.
+    pub(super) fn settle(&mut self, run: TakenRun<C>) {
+        if run.run.capacity() <= MAX_SPARE_CAPACITY {
+            // A full return ring drops the run instead.
+            let _ = self.spares_back.push(run.run);
         }
+        self.taken = self.taken.wrapping_add(run.len);
+        self.counts.taken.store(self.taken, Ordering::Release);
     }
 }

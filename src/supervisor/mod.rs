@@ -521,12 +521,13 @@ impl Core {
         // The table stays attached while the children's `on_stop` hooks
         // run, so that they can still reach their siblings.
         let n = self.sup_state(sup).map_or(0, |s| s.children.len());
-        for i in (0..n).rev() {
-            let current = self.sup_child_mut(sup, i).and_then(|c| c.current.take());
-            if let Some(id) = current {
-                self.terminate_now(id);
-            }
-        }
+        let children = (0..n)
+            .rev()
+            .filter_map(|i| self.sup_child_mut(sup, i).and_then(|c| c.current))
+            .collect();
+        // Children on other loops end there, each after the ones started
+        // after it.
+        self.terminate_in_order(children);
         // The specs hold user closures.
         drop_quietly(self.detach(sup));
     }
