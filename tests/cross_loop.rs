@@ -672,3 +672,47 @@ fn a_supervisor_stops_its_children_on_several_loops_in_reverse_start_order() {
         ]
     );
 }
+
+#[test]
+fn a_child_failing_on_another_loop_makes_its_supervisor_escalate_to_its_parent() {
+    struct Failing(Arc<AtomicUsize>);
+    impl Actor for Failing {
+        type Msg = ();
+        fn on_start(&mut self, cx: &mut Context<'_, Self>) {
+            self.0.fetch_add(1, SeqCst);
+            let me = cx.addr();
+            cx.send(me, ()).unwrap();
+        }
+        fn handle(&mut self, _cx: &mut Context<'_, Self>, _: ()) -> Flow {
+            Flow::Fail
+        }
+    }
+    struct Top(Arc<AtomicUsize>, Log);
+    impl Actor for Top {
+        type Msg = ();
+        fn handle(&mut self, cx: &mut Context<'_, Self>, _: ()) -> Flow {
+            let starts = self.0.clone();
+            let child = jzx::ChildSpec::on_loop(1, move || Failing(starts.clone()));
+            let spec = jzx::SupervisorSpec::new(jzx::Strategy::OneForOne)
+                .intensity(2, std::time::Duration::from_secs(60));
+            let me = cx.id();
+            cx.spawn_supervisor_with(spec, vec![child], SpawnOptions::new().parent(me))
+                .unwrap();
+            Flow::Continue
+        }
+        fn on_child_exit(&mut self, _cx: &mut Context<'_, Self>, exit: jzx::ChildExit) -> Flow {
+            log(&self.1, format!("supervisor {:?}", exit.reason));
+            Flow::Stop
+        }
+    }
+    let mut rt = runtime(2);
+    let starts = Arc::new(AtomicUsize::new(0));
+    let l = Log::default();
+    let top = rt.spawn_on(0, Top(starts.clone(), l.clone())).unwrap();
+    kick_and_run(&mut rt, top);
+    // The first start and two restarts; the third failure exceeds the
+    // intensity.
+    assert_eq!(starts.load(SeqCst), 3);
+    assert_eq!(*l.lock().unwrap(), ["supervisor Fail"]);
+    assert_eq!(rt.on_loop(1, |lp| lp.actor_count()).unwrap(), 0);
+}
