@@ -43,6 +43,7 @@ impl Core {
         out.add(to, msg);
         let (pending, open) = (out.pending, out.runs.back().map_or(0, |r| r.len()));
         let peers = self.peers.as_deref_mut().expect("peers checked above");
+        peers.talked = true;
         if pending == 1 {
             peers.dirty.push(index);
         } else if open >= FLUSH_AT {
@@ -69,8 +70,10 @@ impl Core {
         let Some(mut peers) = self.peers.take() else {
             return;
         };
+        let mut got = false;
         for inb in peers.inbound.iter_mut().flatten() {
             inb.take(|run| {
+                got = true;
                 let n = run.len();
                 let done = run.deliver(self);
                 // Those parked count against this loop's cross-thread bound
@@ -78,6 +81,7 @@ impl Core {
                 self.remote.adopt(n - done);
             });
         }
+        peers.talked |= got;
         self.peers = Some(peers);
     }
 
@@ -103,12 +107,18 @@ impl Core {
 
     /// With nothing to run, polls the inbound rings for a while before the
     /// loop blocks: a loop that answers another is usually sent to again
-    /// within microseconds, sooner than a blocked thread wakes. True when
-    /// something arrived.
+    /// within microseconds, sooner than a blocked thread wakes. Only when
+    /// it has sent to or taken from another loop since it last spun: a loop
+    /// that serves its own fds (the echo server on N loops) would otherwise
+    /// spend most of its CPU polling empty rings. True when something
+    /// arrived.
     pub(crate) fn spin_for_peers(&mut self) -> bool {
         let Some(peers) = self.peers.as_deref_mut() else {
             return false;
         };
+        if !std::mem::take(&mut peers.talked) {
+            return false;
+        }
         for _ in 0..SPIN_POLLS {
             if peers
                 .inbound

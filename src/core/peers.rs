@@ -47,7 +47,9 @@ const RING_RUNS: usize = 1024;
 /// Emptied runs an outbox keeps for reuse.
 const MAX_LOCAL_SPARES: usize = 8;
 
-/// Polls of the inbound rings before a loop with nothing to do blocks.
+/// Polls of the inbound rings before a loop with nothing to do blocks
+/// (only when it has sent to or taken from another loop since it last
+/// spun: see `Peers::talked`).
 pub(super) const SPIN_POLLS: u32 = 4096;
 
 /// Counts that two sides share, each written by one side only.
@@ -64,6 +66,11 @@ pub(crate) struct Peers<C: 'static> {
     pub(super) inbound: Vec<Option<Inbound<C>>>,
     /// Destinations whose outbox holds messages to flush.
     pub(super) dirty: Vec<usize>,
+    /// This loop has sent to or taken from another loop since it last spun
+    /// for news: a reply or the next message is then likely within
+    /// microseconds. A loop whose work comes from elsewhere (its own fds,
+    /// timers) blocks at once instead of burning its CPU on empty rings.
+    pub(super) talked: bool,
 }
 
 /// What a loop holds to send to one other loop.
@@ -103,6 +110,7 @@ pub(crate) fn connect<C>(remotes: &[Arc<Remote<C>>], ring_cap: usize) -> Vec<Pee
             out: (0..n).map(|_| None).collect(),
             inbound: (0..n).map(|_| None).collect(),
             dirty: Vec::new(),
+            talked: false,
         })
         .collect();
     for src in 0..n {
