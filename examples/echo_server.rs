@@ -13,9 +13,8 @@
 //! thread. With `--loops N` it is a `Runtime` of N loops on N threads (SPEC
 //! R29): every loop listens on the port with `SO_REUSEPORT` and the kernel
 //! spreads the connections over them, each loop accepting and serving its
-//! own (`--sharing handoff` instead: loop 0 accepts them all and hands them
-//! to the loops in turn). On exit it prints the totals, then one line per
-//! loop with what that loop accepted and echoed and its metrics.
+//! own. On exit it prints the totals, then one line per loop with what that
+//! loop accepted and echoed and its metrics.
 //!
 //! **Stopping.** The server stops on SIGINT (Ctrl-C) or SIGTERM: both are
 //! blocked in every thread and a dedicated thread waits for them
@@ -29,7 +28,7 @@ mod echo;
 mod signals;
 
 use anyhow::Context as _;
-use echo::{Server, Sharing, Stats};
+use echo::{Server, Stats};
 use jzx::{BackendKind, Loop, Runtime};
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -48,17 +47,14 @@ fn main() -> ExitCode {
 struct Options {
     port: u16,
     loops: usize,
-    sharing: Sharing,
 }
 
-const USAGE: &str =
-    "usage: echo_server [PORT (5555)] [--loops N (1)] [--sharing reuseport|handoff]";
+const USAGE: &str = "usage: echo_server [PORT (5555)] [--loops N (1)]";
 
 fn parse_args() -> anyhow::Result<Options> {
     let mut o = Options {
         port: 5555,
         loops: 1,
-        sharing: Sharing::ReusePort,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -69,13 +65,6 @@ fn parse_args() -> anyhow::Result<Options> {
                     .and_then(|v| v.parse().ok())
                     .filter(|n| (1..=256).contains(n))
                     .with_context(|| format!("--loops needs a number from 1 to 256; {USAGE}"))?;
-            }
-            "--sharing" => {
-                o.sharing = match args.next().as_deref() {
-                    Some("reuseport") => Sharing::ReusePort,
-                    Some("handoff") => Sharing::HandOff,
-                    _ => anyhow::bail!("--sharing is reuseport or handoff; {USAGE}"),
-                }
             }
             _ => {
                 o.port = arg
@@ -97,7 +86,7 @@ fn run() -> anyhow::Result<()> {
     if o.loops == 1 {
         run_one_loop(addr, signals, nofile)
     } else {
-        run_loops(addr, o.loops, o.sharing, signals, nofile)
+        run_loops(addr, o.loops, signals, nofile)
     }
 }
 
@@ -174,22 +163,16 @@ fn run_one_loop(
 fn run_loops(
     addr: SocketAddr,
     loops: usize,
-    sharing: Sharing,
     signals: libc::sigset_t,
     nofile: libc::rlim_t,
 ) -> anyhow::Result<()> {
     let mut rt = Runtime::new(loops).context("cannot create the runtime")?;
-    let servers =
-        echo::start_on(&rt, addr, sharing).with_context(|| format!("cannot listen on {addr}"))?;
+    let servers = echo::start_on(&rt, addr).with_context(|| format!("cannot listen on {addr}"))?;
     let backend = rt.on_loop(0, |lp| lp.backend())?;
-    let how = match sharing {
-        Sharing::ReusePort => "SO_REUSEPORT",
-        Sharing::HandOff => "hand-off",
-    };
     banner(
         servers[0].local_addr,
         backend,
-        &format!(" on {loops} loops ({how})"),
+        &format!(" on {loops} loops (SO_REUSEPORT)"),
         nofile,
     );
     // Stops every loop.

@@ -20,13 +20,14 @@
 //!   it then closes, which the client sees as EOF.
 //!
 //! **On N loops** ([`start_on`], for `echo_server --loops N`): every loop
-//! of a [`Runtime`] runs a listener actor with counters of its own, and the
-//! connections are spread over the loops in one of two ways ([`Sharing`]):
-//! each loop listens on the same port with `SO_REUSEPORT` and the kernel
-//! spreads the connections, or loop 0 accepts them all and hands every
-//! other one (round robin) to the listener actor of the next loop in a
-//! message, which adopts it there. Either way a connection lives on one
-//! loop, its actor and its watch on that loop's thread.
+//! of a [`Runtime`] has a listener actor of its own, with its own counters,
+//! on its own listening socket; all are bound to the same port with
+//! `SO_REUSEPORT`, so the kernel spreads the connections over them (by a
+//! hash of the addresses) and each loop accepts and serves its own: a
+//! connection, its actor and its watch live on one loop's thread, and the
+//! loops never talk to each other. (Handing every connection from one
+//! acceptor on loop 0 to the loops in turn was measured too, and cost more
+//! CPU per echo: see BENCHMARKS.md, "Echo on N loops".)
 //!
 //! **Accept errors.** `ECONNABORTED` (the client went away while queued) is
 //! counted and the drain goes on. Running out of resources — `EMFILE`,
@@ -127,89 +128,47 @@ pub struct Server {
 /// The socket cannot be created, bound or listened on, or the runtime refuses
 /// to spawn the listener or watch its socket.
 pub fn start(core: &mut Core, addr: SocketAddr) -> anyhow::Result<Server> {
-    start_with(core, Some(listen_socket(addr, false)?), Vec::new())
+    start_with(core, listen_socket(addr, false)?)
 }
 
-/// How the loops of a runtime share the port (see [`start_on`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Sharing {
-    /// One listening socket per loop, all bound to the port with
-    /// `SO_REUSEPORT`: the kernel spreads the connections over them (by a
-    /// hash of the addresses), each loop accepts and serves its own.
-    ReusePort,
-    /// One listening socket, on loop 0: it accepts every connection and
-    /// hands them to the loops in turn (round robin), sending the socket in
-    /// a message to the listener actor of each other loop.
-    HandOff,
-}
-
-/// Starts an echo server on every loop of `rt` (between runs: it serves
-/// while the runtime runs), sharing `addr` as `sharing` says; returns one
-/// [`Server`] per loop, in loop order, each with its own counters.
+/// Binds `addr` once per loop of `rt`, with `SO_REUSEPORT`, and starts an
+/// echo server on every loop (call it between runs: they serve while the
+/// runtime runs). Returns one [`Server`] per loop, in loop order, each with
+/// its own counters; with port 0 all listen on the port the first bind got.
 ///
 /// # Errors
 ///
 /// As [`start`], on any loop; or a loop cannot be reached.
-pub fn start_on(rt: &Runtime, addr: SocketAddr, sharing: Sharing) -> anyhow::Result<Vec<Server>> {
-    let sock = listen_socket(addr, sharing == Sharing::ReusePort)?;
-    // Port 0 is resolved by this first bind; the other loops take the same.
-    let addr = sock
-        .local_addr()?
-        .as_socket()
-        .ok_or_else(|| anyhow::anyhow!("bound address is not an IP address"))?;
-    let mut first = Some(sock);
+pub fn start_on(rt: &Runtime, addr: SocketAddr) -> anyhow::Result<Vec<Server>> {
+    let mut addr = addr;
     let mut servers = Vec::with_capacity(rt.loops());
-    // Loop 0 last: with `HandOff` it needs the other loops' listeners.
-    for index in (1..rt.loops()).chain([0]) {
-        let (sock, others) = match sharing {
-            Sharing::ReusePort if index == 0 => (first.take(), Vec::new()),
-            Sharing::ReusePort => (Some(listen_socket(addr, true)?), Vec::new()),
-            Sharing::HandOff if index == 0 => (
-                first.take(),
-                servers.iter().map(|s: &Server| s.listener).collect(),
-            ),
-            Sharing::HandOff => (None, Vec::new()),
-        };
-        let server = rt.on_loop(index, move |lp| start_with(lp, sock, others))??;
-        servers.push(Server {
-            local_addr: addr,
-            ..server
-        });
+    for index in 0..rt.loops() {
+        let sock = listen_socket(addr, true)?;
+        let server = rt.on_loop(index, move |lp| start_with(lp, sock))??;
+        // Port 0 is resolved by the first bind; the others take the same.
+        addr = server.local_addr;
+        servers.push(server);
     }
-    servers.rotate_right(1);
     Ok(servers)
 }
 
-/// Spawns a listener owning `sock` (watched for READ) that hands
-/// connections in turn to itself and `others`, or one that only adopts
-/// connections handed to it when `sock` is `None`.
-fn start_with(
-    core: &mut Core,
-    sock: Option<Socket>,
-    others: Vec<Addr<ListenerMsg>>,
-) -> anyhow::Result<Server> {
-    let local_addr = match &sock {
-        Some(sock) => sock
-            .local_addr()?
-            .as_socket()
-            .ok_or_else(|| anyhow::anyhow!("bound address is not an IP address"))?,
-        None => SocketAddr::from(([0, 0, 0, 0], 0)),
-    };
-    let fd = sock.as_ref().map(AsRawFd::as_raw_fd);
+/// Starts a listener on the bound and listening `sock`.
+fn start_with(core: &mut Core, sock: Socket) -> anyhow::Result<Server> {
+    let local_addr = sock
+        .local_addr()?
+        .as_socket()
+        .ok_or_else(|| anyhow::anyhow!("bound address is not an IP address"))?;
+    let fd = sock.as_raw_fd();
     let stats = Arc::new(Stats::default());
     let listener = core.spawn(Listener {
         sock,
         paused: false,
         stats: stats.clone(),
         reporter: Reporter::default(),
-        others,
-        next: 0,
     })?;
-    if let Some(fd) = fd {
-        if let Err(e) = core.watch_fd(fd, listener.id(), Interest::READ) {
-            let _ = core.stop_actor(listener.id());
-            return Err(anyhow::anyhow!("cannot watch the listening socket: {e}"));
-        }
+    if let Err(e) = core.watch_fd(fd, listener.id(), Interest::READ) {
+        let _ = core.stop_actor(listener.id());
+        return Err(anyhow::anyhow!("cannot watch the listening socket: {e}"));
     }
     Ok(Server {
         local_addr,
@@ -292,35 +251,24 @@ pub enum ListenerMsg {
     /// Reply with what the loop holds (for tests and monitoring; send it
     /// from another thread with a `LoopHandle`).
     Snapshot(mpsc::Sender<Snapshot>),
-    /// Serve this connection on this loop ([`Sharing::HandOff`]).
-    Adopt(TcpStream),
 }
 
-/// Owns the listening socket and accepts connections; on a loop that does
-/// not listen ([`Sharing::HandOff`]), adopts those handed to it.
+/// Owns the listening socket and accepts connections.
 pub struct Listener {
-    /// `None` on a loop that only adopts.
-    sock: Option<Socket>,
+    sock: Socket,
     /// Accepting is paused (the socket is not watched; a `Resume` is due).
     paused: bool,
     stats: Arc<Stats>,
     reporter: Reporter,
-    /// The listeners of the other loops, to hand connections to in turn
-    /// with this one (empty: serve them all here).
-    others: Vec<Addr<ListenerMsg>>,
-    /// Where the next connection goes: 0 here, `i` to `others[i - 1]`.
-    next: usize,
 }
 
 impl Listener {
     /// Stops watching the socket and schedules a `Resume`.
     fn pause(&mut self, cx: &mut Context<'_, Self>) {
-        let Some(fd) = self.sock.as_ref().map(AsRawFd::as_raw_fd) else {
-            return;
-        };
         if self.paused {
             return;
         }
+        let fd = self.sock.as_raw_fd();
         if cx.watched(fd).is_some() {
             let _ = cx.unwatch_fd(fd);
         }
@@ -353,35 +301,12 @@ impl Listener {
         Ok(())
     }
 
-    /// Sends `stream` to the listener of the next loop in turn, or adopts
-    /// it here when that is this loop or the other cannot take it now.
-    fn place(&mut self, cx: &mut Context<'_, Self>, stream: TcpStream) -> Result<(), String> {
-        if self.others.is_empty() {
-            return self.adopt(cx, stream);
-        }
-        let turn = self.next;
-        self.next = (turn + 1) % (self.others.len() + 1);
-        if turn == 0 {
-            return self.adopt(cx, stream);
-        }
-        match cx.send(self.others[turn - 1], ListenerMsg::Adopt(stream)) {
-            Ok(()) => Ok(()),
-            Err(e) => match e.message {
-                ListenerMsg::Adopt(stream) => self.adopt(cx, stream),
-                _ => unreachable!("the message sent comes back"),
-            },
-        }
-    }
-
     /// Accepts until the queue is drained or a resource runs out.
     fn accept_all(&mut self, cx: &mut Context<'_, Self>) {
         loop {
-            let Some(sock) = self.sock.as_ref() else {
-                return;
-            };
-            match accept(sock) {
+            match accept(&self.sock) {
                 Ok(stream) => {
-                    if let Err(what) = self.place(cx, stream) {
+                    if let Err(what) = self.adopt(cx, stream) {
                         self.stats.accept_errors.fetch_add(1, Relaxed);
                         self.reporter
                             .report(format_args!("{what}; pausing accepts for {ACCEPT_PAUSE:?}"));
@@ -420,12 +345,9 @@ impl Actor for Listener {
         match msg {
             ListenerMsg::Resume => {
                 self.paused = false;
-                let Some(fd) = self.sock.as_ref().map(AsRawFd::as_raw_fd) else {
-                    return Flow::Continue;
-                };
                 // Watching takes no fd, but it can still fail (the runtime's
                 // `max_io_watchers`, kernel memory): pause again then.
-                if let Err(e) = cx.watch(fd, Interest::READ) {
+                if let Err(e) = cx.watch(self.sock.as_raw_fd(), Interest::READ) {
                     self.stats.accept_errors.fetch_add(1, Relaxed);
                     self.reporter.report(format_args!(
                         "cannot watch the listening socket: {e}; pausing accepts for {ACCEPT_PAUSE:?}"
@@ -440,12 +362,6 @@ impl Actor for Listener {
                     bridge_watches: cx.bridge_watch_count(),
                     timers: cx.timer_count(),
                 });
-            }
-            ListenerMsg::Adopt(stream) => {
-                if let Err(what) = self.adopt(cx, stream) {
-                    self.stats.accept_errors.fetch_add(1, Relaxed);
-                    self.reporter.report(format_args!("{what}"));
-                }
             }
         }
         Flow::Continue
