@@ -30,6 +30,7 @@ mod signals;
 use anyhow::Context as _;
 use echo::{Server, Stats};
 use jzx::{BackendKind, Loop, Runtime};
+use std::io::Write as _;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
@@ -112,7 +113,9 @@ fn stop_on_signals(
                 } else {
                     "SIGTERM"
                 };
-                println!("{name} received, stopping");
+                // Not println!: with stdout gone (a closed pipe) it would
+                // panic this thread before it stops the loops.
+                let _ = writeln!(std::io::stdout(), "{name} received, stopping");
                 stop();
             })
         })
