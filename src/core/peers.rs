@@ -4,7 +4,7 @@
 //! (`ring.rs`): one carries runs of messages from the source to the
 //! destination, the other hands the emptied runs back for reuse, so a steady
 //! stream allocates nothing. A send to an actor on another loop is the same
-//! [`Core::send`]; its id's loop index routes it here (`send_to_loop`),
+//! [`Core::send`](super::Core::send); its id's loop index routes it here (`send_to_loop`),
 //! where it joins the source's *outbox* for that destination: the open run,
 //! if its messages have the same type, else a new run. Outboxes are flushed
 //! into their rings at the end of every turn (`flush_peers`), and earlier
