@@ -47,9 +47,18 @@
 //! `--connections 50`, `--size 64`, `--warmup 1`, `--duration 5` (seconds,
 //! fractions allowed), `--sweep 1,10,50,200|none`, `--servers
 //! jzx-io_uring,jzx-epoll,tokio` (a subset), `--plot FILE`, `--bin-dir DIR`,
-//! `--server-cpu 0`, `--client-cpu 1`, `--max-other 0.15`, `--retries 4`,
+//! `--server-cpu 0`, `--client-cpu 1`, `--loops 1`, `--max-other 0.15`, `--retries 4`,
 //! `--quiet-wait 120`. `--smoke`: one round, warm-up 0.2 s, window 0.5 s,
 //! sweep 1, no waiting for a quiet machine, no redone runs.
+//!
+//! `--loops N` (N > 1): the jzx servers run with `--loops N` (one
+//! `SO_REUSEPORT` listener per loop), the baseline is
+//! `echo_tokio --workers N` (tokio's multi-thread runtime, N workers), and
+//! the BENCH lines are `echo_loops` (target: CPU per echo ≤ 1.0 × tokio's)
+//! and `echo_loops_sweep`, with `loops=`. Server and client then
+//! share the CPUs: both are pinned to every CPU the process may use
+//! (`--server-cpus 0,1 --client-cpus 0,1` on two cores; both flags take a
+//! list).
 //!
 //! Shared machines: before each run the driver waits (at most `--quiet-wait`
 //! seconds) until the machine uses at most `--max-other` CPUs, and a run
@@ -158,8 +167,12 @@ struct Opts {
     duration: f64,
     rounds: usize,
     servers: Vec<Server>,
-    server_cpu: usize,
-    client_cpu: usize,
+    /// Loops of the jzx servers (`--loops N`), worker threads of tokio's
+    /// multi-thread runtime; 1: one loop, tokio's current-thread runtime.
+    loops: usize,
+    /// The CPUs the server and the client are pinned to (`taskset -c`).
+    server_cpus: Vec<usize>,
+    client_cpus: Vec<usize>,
     plot: Option<String>,
     /// A run during which the rest of the machine used more than this many
     /// CPUs is redone (up to `retries` times).
@@ -301,11 +314,19 @@ impl Drop for Proc {
     }
 }
 
-/// `taskset -c CPU PROGRAM`, or PROGRAM alone when pinning is not possible.
-fn pinned(cpu: usize, program: &Path, can_pin: bool) -> Command {
+/// "0,1".
+fn cpu_list(cpus: &[usize]) -> String {
+    cpus.iter()
+        .map(usize::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// `taskset -c CPUS PROGRAM`, or PROGRAM alone when pinning is not possible.
+fn pinned(cpus: &[usize], program: &Path, can_pin: bool) -> Command {
     if can_pin {
         let mut c = Command::new("taskset");
-        c.arg("-c").arg(cpu.to_string()).arg(program);
+        c.arg("-c").arg(cpu_list(cpus)).arg(program);
         c
     } else {
         Command::new(program)
@@ -437,7 +458,7 @@ fn run_once(
     conns: usize,
 ) -> Result<Run, String> {
     let mut cmd = pinned(
-        o.server_cpu,
+        &o.server_cpus,
         if server == Server::Tokio {
             &bins.tokio
         } else {
@@ -446,6 +467,14 @@ fn run_once(
         can_pin,
     );
     cmd.arg("0");
+    if o.loops > 1 {
+        let n = o.loops.to_string();
+        if server == Server::Tokio {
+            cmd.args(["--workers", &n]);
+        } else {
+            cmd.args(["--loops", &n]);
+        }
+    }
     match server.backend() {
         Some(b) => {
             cmd.env("JZX_BACKEND", b);
@@ -473,7 +502,7 @@ fn run_once(
         }
     }
 
-    let mut cmd = pinned(o.client_cpu, &bins.client, can_pin);
+    let mut cmd = pinned(&o.client_cpus, &bins.client, can_pin);
     cmd.args([
         "--addr".to_string(),
         format!("127.0.0.1:{port}"),
@@ -594,6 +623,7 @@ fn main() -> ExitCode {
         eprintln!("error: connection counts must be at least 1");
         return ExitCode::from(2);
     }
+    let loops = args.value("loops", 1).max(1) as usize;
     let servers: Vec<Server> = match args.string("servers") {
         Some(list) => list
             .split(',')
@@ -613,6 +643,34 @@ fn main() -> ExitCode {
             _ => Server::ALL.to_vec(),
         },
     };
+    let allowed = common::allowed_cpus();
+    let cpus = |list: &str, single: &str, default: Vec<usize>| -> Vec<usize> {
+        match args.string(list).or(args.string(single)) {
+            None => default,
+            Some(v) => v
+                .split(',')
+                .map(|c| {
+                    c.trim().parse().unwrap_or_else(|_| {
+                        eprintln!("error: --{list}: not a list of CPUs: {v:?}");
+                        std::process::exit(2)
+                    })
+                })
+                .collect(),
+        }
+    };
+    // One loop: server and client on a core each. N loops: both on all the
+    // CPUs the process may use (the client needs CPU as well).
+    let (server_cpus, client_cpus) = if loops > 1 {
+        (
+            cpus("server-cpus", "server-cpu", allowed.clone()),
+            cpus("client-cpus", "client-cpu", allowed.clone()),
+        )
+    } else {
+        (
+            cpus("server-cpus", "server-cpu", vec![0]),
+            cpus("client-cpus", "client-cpu", vec![1]),
+        )
+    };
     let o = Opts {
         main_conns,
         counts,
@@ -625,8 +683,9 @@ fn main() -> ExitCode {
             3
         },
         servers,
-        server_cpu: args.value("server-cpu", 0) as usize,
-        client_cpu: args.value("client-cpu", 1) as usize,
+        loops,
+        server_cpus,
+        client_cpus,
         plot: args.string("plot").map(str::to_string),
         max_other: args
             .string("max-other")
@@ -653,32 +712,33 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let allowed = common::allowed_cpus();
     let can_pin = Path::new("/usr/bin/taskset").exists() || which("taskset");
+    let all_allowed = |l: &[usize]| !l.is_empty() && l.iter().all(|c| allowed.contains(c));
     let can_pin = can_pin
-        && o.server_cpu != o.client_cpu
-        && allowed.contains(&o.server_cpu)
-        && allowed.contains(&o.client_cpu);
+        && (o.loops > 1 || o.server_cpus != o.client_cpus)
+        && all_allowed(&o.server_cpus)
+        && all_allowed(&o.client_cpus);
     if can_pin {
         // The driver mostly sleeps; keep it off the server's core.
-        common::pin_current_thread(o.client_cpu);
+        common::pin_current_thread(*o.client_cpus.last().expect("checked"));
     } else {
         eprintln!(
-            "echo: cannot pin the server to CPU {} and the client to CPU {} (allowed CPUs: {allowed:?}); running unpinned",
-            o.server_cpu, o.client_cpu
+            "echo: cannot pin the server to CPUs {} and the client to CPUs {} (allowed CPUs: {allowed:?}); running unpinned",
+            cpu_list(&o.server_cpus), cpu_list(&o.client_cpus)
         );
     }
     println!(
-        "echo: servers {:?}, connections {:?} (main {}), {} B, warm-up {} s, window {} s, {} round(s), server on CPU {}, client on CPU {}{}",
+        "echo: servers {:?}, {} loop(s)/worker(s), connections {:?} (main {}), {} B, warm-up {} s, window {} s, {} round(s), server on CPUs {}, client on CPUs {}{}",
         o.servers.iter().map(|s| s.name()).collect::<Vec<_>>(),
+        o.loops,
         o.counts,
         o.main_conns,
         o.size,
         o.warmup,
         o.duration,
         o.rounds,
-        o.server_cpu,
-        o.client_cpu,
+        cpu_list(&o.server_cpus),
+        cpu_list(&o.client_cpus),
         if can_pin { "" } else { " (NOT pinned)" },
     );
 
@@ -814,57 +874,75 @@ fn main() -> ExitCode {
                     jzx: j.iter().map(|r| r.cpu_per_echo).collect(),
                     tokio: t.iter().map(|r| r.cpu_per_echo).collect(),
                 };
-                Report::new(
-                    "echo",
-                    Kind::Micros { unit: "us/echo" },
-                    &samples,
-                    false,
-                    0.9,
-                )
-                .param("conns", conns)
-                .param("size", o.size)
-                .param("window", &window)
-                .param("metric", "server_cpu_per_echo")
-                .context(backend, 1)
-                .extra("jzx_rps", si(rps_j.median))
-                .extra("tokio_rps", si(rps_t.median))
-                .extra("rps_ratio", format!("{rps_ratio:.2}"))
-                .extra("paired_ratio", format!("{:.2}", paired(|r| r.cpu_per_echo)))
-                .extra(
-                    "user_us/echo",
-                    format!(
-                        "{:.2}/{:.2}",
-                        Stats::of(&j.iter().map(|r| r.user_per_echo * 1e6).collect::<Vec<_>>())
-                            .median,
-                        Stats::of(&t.iter().map(|r| r.user_per_echo * 1e6).collect::<Vec<_>>())
-                            .median
-                    ),
-                )
-                .extra("paired_rps_ratio", format!("{:.2}", paired(|r| r.rps)))
-                .extra(
-                    "jzx_rps[min,med,max]",
-                    format!("{},{},{}", si(rps_j.min), si(rps_j.median), si(rps_j.max)),
-                )
-                .extra(
-                    "tokio_rps[min,med,max]",
-                    format!("{},{},{}", si(rps_t.min), si(rps_t.median), si(rps_t.max)),
-                )
-                .extra(
-                    "server_util",
-                    format!("{:.2}/{:.2}", util_j.median, util_t.median),
-                )
-                .extra("other_cpu_max", format!("{other_max:.2}"))
-                .extra("steal_max", format!("{steal_max:.2}"))
-                .extra("load1_max", format!("{load_max:.2}"))
-                .check("rps>=1.0x", rps_ratio >= 1.0)
-                .print();
+                let report = if o.loops > 1 {
+                    // N loops against tokio's multi-thread runtime with N
+                    // workers: a separate line and target.
+                    Report::new(
+                        "echo_loops",
+                        Kind::Micros { unit: "us/echo" },
+                        &samples,
+                        false,
+                        1.0,
+                    )
+                    .param("loops", o.loops)
+                } else {
+                    Report::new(
+                        "echo",
+                        Kind::Micros { unit: "us/echo" },
+                        &samples,
+                        false,
+                        0.9,
+                    )
+                };
+                report
+                    .param("conns", conns)
+                    .param("size", o.size)
+                    .param("window", &window)
+                    .param("metric", "server_cpu_per_echo")
+                    .context(backend, o.server_cpus.len())
+                    .extra("jzx_rps", si(rps_j.median))
+                    .extra("tokio_rps", si(rps_t.median))
+                    .extra("rps_ratio", format!("{rps_ratio:.2}"))
+                    .extra("paired_ratio", format!("{:.2}", paired(|r| r.cpu_per_echo)))
+                    .extra(
+                        "user_us/echo",
+                        format!(
+                            "{:.2}/{:.2}",
+                            Stats::of(&j.iter().map(|r| r.user_per_echo * 1e6).collect::<Vec<_>>())
+                                .median,
+                            Stats::of(&t.iter().map(|r| r.user_per_echo * 1e6).collect::<Vec<_>>())
+                                .median
+                        ),
+                    )
+                    .extra("paired_rps_ratio", format!("{:.2}", paired(|r| r.rps)))
+                    .extra(
+                        "jzx_rps[min,med,max]",
+                        format!("{},{},{}", si(rps_j.min), si(rps_j.median), si(rps_j.max)),
+                    )
+                    .extra(
+                        "tokio_rps[min,med,max]",
+                        format!("{},{},{}", si(rps_t.min), si(rps_t.median), si(rps_t.max)),
+                    )
+                    .extra(
+                        "server_util",
+                        format!("{:.2}/{:.2}", util_j.median, util_t.median),
+                    )
+                    .extra("other_cpu_max", format!("{other_max:.2}"))
+                    .extra("steal_max", format!("{steal_max:.2}"))
+                    .extra("load1_max", format!("{load_max:.2}"))
+                    .check("rps>=1.0x", rps_ratio >= 1.0)
+                    .print();
             } else {
                 let samples = Samples {
                     jzx: j.iter().map(|r| 1.0 / r.rps).collect(),
                     tokio: t.iter().map(|r| 1.0 / r.rps).collect(),
                 };
-                Report::new(
-                    "echo_sweep",
+                let report = Report::new(
+                    if o.loops > 1 {
+                        "echo_loops_sweep"
+                    } else {
+                        "echo_sweep"
+                    },
                     Kind::Rate {
                         count: 1.0,
                         unit: "/s",
@@ -872,20 +950,26 @@ fn main() -> ExitCode {
                     &samples,
                     true,
                     1.0,
-                )
-                .param("conns", conns)
-                .param("size", o.size)
-                .param("window", &window)
-                .param("metric", "req/s")
-                .context(backend, 1)
-                .extra("jzx_us_per_echo", format!("{:.2}", cpu_j.median * 1e6))
-                .extra("tokio_us_per_echo", format!("{:.2}", cpu_t.median * 1e6))
-                .extra("cpu_ratio", format!("{:.2}", cpu_j.median / cpu_t.median))
-                .extra(
-                    "server_util",
-                    format!("{:.2}/{:.2}", util_j.median, util_t.median),
-                )
-                .print();
+                );
+                let report = if o.loops > 1 {
+                    report.param("loops", o.loops)
+                } else {
+                    report
+                };
+                report
+                    .param("conns", conns)
+                    .param("size", o.size)
+                    .param("window", &window)
+                    .param("metric", "req/s")
+                    .context(backend, o.server_cpus.len())
+                    .extra("jzx_us_per_echo", format!("{:.2}", cpu_j.median * 1e6))
+                    .extra("tokio_us_per_echo", format!("{:.2}", cpu_t.median * 1e6))
+                    .extra("cpu_ratio", format!("{:.2}", cpu_j.median / cpu_t.median))
+                    .extra(
+                        "server_util",
+                        format!("{:.2}/{:.2}", util_j.median, util_t.median),
+                    )
+                    .print();
             }
         }
     }
@@ -956,8 +1040,8 @@ fn main() -> ExitCode {
             ),
             format!(
                 "server pinned to CPU {}, load client (echo_bench, 1 thread) on CPU {}; {}",
-                o.server_cpu,
-                o.client_cpu,
+                cpu_list(&o.server_cpus),
+                cpu_list(&o.client_cpus),
                 machine()
             ),
         ];

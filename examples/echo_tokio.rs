@@ -3,9 +3,13 @@
 //! `#[tokio::main(flavor = "current_thread")]` builds it), one task per
 //! connection, each reading into its own 64 KiB buffer and `write_all`-ing
 //! back what it read. `benches/echo.rs` runs it against `echo_server`.
+//! With `--workers N` the runtime is tokio's multi-thread one with N worker
+//! threads (as `#[tokio::main(worker_threads = N)]` builds it; the
+//! accepting task spawns each connection's task, which the workers share by
+//! work stealing): the baseline of `echo_server --loops N`.
 //!
 //! ```text
-//! cargo run --release --example echo_tokio -- [PORT] [--seconds S]
+//! cargo run --release --example echo_tokio -- [PORT] [--seconds S] [--workers N]
 //! ```
 //!
 //! It listens on 127.0.0.1:PORT (default 5556; 0 picks a free port) and prints
@@ -22,7 +26,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-const USAGE: &str = "usage: echo_tokio [PORT (5556)] [--seconds S]";
+const USAGE: &str = "usage: echo_tokio [PORT (5556)] [--seconds S] [--workers N]";
 
 /// Size of each connection's buffer (as in the jzx echo server).
 const BUF_SIZE: usize = 64 * 1024;
@@ -30,12 +34,18 @@ const BUF_SIZE: usize = 64 * 1024;
 fn main() -> ExitCode {
     let mut port: u16 = 5556;
     let mut seconds: Option<f64> = None;
+    // 0: the current-thread runtime.
+    let mut workers: usize = 0;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--seconds" => match args.next().and_then(|v| v.parse::<f64>().ok()) {
                 Some(s) if s.is_finite() && s > 0.0 => seconds = Some(s),
                 _ => return usage("--seconds needs a positive number"),
+            },
+            "--workers" => match args.next().and_then(|v| v.parse::<usize>().ok()) {
+                Some(n) if n >= 1 => workers = n,
+                _ => return usage("--workers needs a number of threads (at least 1)"),
             },
             "-h" | "--help" => return usage(""),
             _ => match arg.parse() {
@@ -67,17 +77,24 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
 
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let built = if workers == 0 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(workers)
+            .enable_all()
+            .build()
+    };
+    let rt = match built {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("echo_tokio: cannot build the runtime: {e}");
             return ExitCode::FAILURE;
         }
     };
-    match rt.block_on(serve(port, seconds, stop_rx)) {
+    match rt.block_on(serve(port, seconds, workers, stop_rx)) {
         Ok(accepted) => {
             println!("stopped: {accepted} connections accepted");
             ExitCode::SUCCESS
@@ -101,11 +118,16 @@ fn usage(msg: &str) -> ExitCode {
 async fn serve(
     port: u16,
     seconds: Option<f64>,
+    workers: usize,
     mut stop: tokio::sync::oneshot::Receiver<()>,
 ) -> std::io::Result<u64> {
     let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await?;
+    let flavor = match workers {
+        0 => "current-thread runtime".to_string(),
+        n => format!("multi-thread runtime, {n} workers"),
+    };
     println!(
-        "tokio echo server listening on {} (current-thread runtime)",
+        "tokio echo server listening on {} ({flavor})",
         listener.local_addr()?
     );
     // A far deadline stands for "no limit".

@@ -2,7 +2,8 @@
 # Starts the echo server example. On a fresh machine it first installs what
 # building jzx needs (Zig 0.16.0 from PyPI, libclang; see scripts/install-deps.sh).
 #
-# Usage: bash scripts/echo_server.sh [PORT]     (PORT defaults to 5555)
+# Usage: bash scripts/echo_server.sh [PORT] [--loops N]   (PORT defaults to 5555,
+#        N to 1: with N > 1 it serves on N loops, see the example's docs)
 # Then, from another terminal: nc 127.0.0.1 PORT
 set -euo pipefail
 

@@ -1,11 +1,12 @@
-//! The echo server (`examples/echo/mod.rs`, SPEC §7, §9) on every backend:
-//! concurrent transfers, backpressure, resets, half-close, connection churn,
-//! 2,000 concurrent connections, fd exhaustion at accept, and the example
-//! binary itself.
+//! The echo server (`examples/echo/mod.rs`, SPEC §7, §9, R29) on every
+//! backend, on one loop and on two: concurrent transfers, backpressure,
+//! resets, half-close, connection churn, 2,000 concurrent connections, fd
+//! exhaustion at accept, connections spread over the loops, and the example
+//! binary itself (`--loops 2` for two).
 //!
 //! Each test runs the server's loop on its own thread (a `Loop` is not
-//! `Send`, so it is created there) and drives it with blocking clients from
-//! the test thread. The tests count the fds of this process
+//! `Send`, so it is created there), or its runtime's loops on theirs, and
+//! drives it with blocking clients from the test thread. The tests count the fds of this process
 //! (`/proc/self/fd`) and change its `RLIMIT_NOFILE`, so they run one at a
 //! time (`serial()`). Every socket has read/write timeouts and every wait is
 //! bounded, so a bug fails a test instead of hanging it.
@@ -15,7 +16,7 @@ mod util;
 mod echo;
 
 use echo::{ListenerMsg, Snapshot, Stats};
-use jzx::{Addr, BackendKind, LoopHandle};
+use jzx::{Addr, BackendKind, Config, LoopHandle, Runtime, RuntimeConfig};
 use socket2::{Domain, Protocol, SockRef, Socket, Type};
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -109,7 +110,34 @@ fn reset(stream: TcpStream) {
 
 // ------------------------------------------------------------------- server
 
-/// The loop's state after `run` returned.
+/// What the server runs on: a backend, and one loop (a lone `Loop`, as
+/// `echo_server` runs by default) or several (a `Runtime`, as
+/// `echo_server --loops N`).
+#[derive(Clone, Copy, Debug)]
+struct Setup {
+    backend: BackendKind,
+    loops: usize,
+}
+
+impl std::fmt::Display for Setup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.loops {
+            1 => write!(f, "{}", self.backend),
+            n => write!(f, "{}, {n} loops", self.backend),
+        }
+    }
+}
+
+/// Every setup the echo tests run on: each backend of this machine, with
+/// one loop and with two.
+fn setups() -> Vec<Setup> {
+    backends()
+        .into_iter()
+        .flat_map(|backend| [1, 2].map(|loops| Setup { backend, loops }))
+        .collect()
+}
+
+/// What the loops held after `run` returned, summed over them.
 #[derive(Debug, PartialEq, Eq)]
 struct Final {
     actors: usize,
@@ -117,75 +145,170 @@ struct Final {
     bridge_watches: usize,
 }
 
-/// An echo server on its own thread, on 127.0.0.1 and an ephemeral port.
+/// An echo server on its own thread(s), on 127.0.0.1 and an ephemeral port.
 struct TestServer {
-    backend: BackendKind,
+    setup: Setup,
     addr: SocketAddr,
-    handle: LoopHandle,
-    listener: Addr<ListenerMsg>,
-    stats: Arc<Stats>,
-    /// The kernel's id of the loop's thread (for its CPU time).
-    tid: libc::pid_t,
+    /// Per loop: its handle, its listener actor, its counters, and the
+    /// kernel's id of its thread (for its CPU time and its waits).
+    handles: Vec<LoopHandle>,
+    listeners: Vec<Addr<ListenerMsg>>,
+    stats: Vec<Arc<Stats>>,
+    tids: Vec<libc::pid_t>,
     thread: Option<JoinHandle<Final>>,
 }
 
-fn start_server(backend: BackendKind) -> TestServer {
+/// What a loop holds, read on its thread.
+fn final_of(lp: &jzx::Loop) -> Final {
+    Final {
+        actors: lp.actor_count(),
+        watches: lp.watch_count(),
+        bridge_watches: lp.bridge_watch_count(),
+    }
+}
+
+fn start_server(setup: Setup) -> TestServer {
+    let addr = SocketAddr::from(([127, 0, 0, 1], 0));
+    if setup.loops > 1 {
+        return start_runtime_server(setup, addr);
+    }
     let (tx, rx) = mpsc::channel();
     let thread = thread::spawn(move || {
-        let mut lp = util::new_loop(backend);
-        let server = echo::start(&mut lp, SocketAddr::from(([127, 0, 0, 1], 0)))
-            .expect("start the echo server");
+        let mut lp = util::new_loop(setup.backend);
+        let server = echo::start(&mut lp, addr).expect("start the echo server");
         tx.send((
             server.local_addr,
             lp.handle(),
             server.listener,
             server.stats.clone(),
-            // SAFETY: gettid has no preconditions.
-            unsafe { libc::gettid() },
+            util::current_tid(),
         ))
         .unwrap();
         lp.run().expect("run");
-        Final {
-            actors: lp.actor_count(),
-            watches: lp.watch_count(),
-            bridge_watches: lp.bridge_watch_count(),
-        }
+        final_of(&lp)
     });
     let (addr, handle, listener, stats, tid) = rx.recv_timeout(WAIT).expect("server started");
     TestServer {
-        backend,
+        setup,
         addr,
-        handle,
-        listener,
-        stats,
-        tid,
+        handles: vec![handle],
+        listeners: vec![listener],
+        stats: vec![stats],
+        tids: vec![tid],
+        thread: Some(thread),
+    }
+}
+
+/// The server on a `Runtime` of `setup.loops` loops, run on a thread.
+fn start_runtime_server(setup: Setup, addr: SocketAddr) -> TestServer {
+    let mut rt = Runtime::with_config(RuntimeConfig {
+        loops: setup.loops,
+        config: Config {
+            backend: setup.backend,
+            ..Config::default()
+        },
+        ..RuntimeConfig::default()
+    })
+    .expect("runtime");
+    let servers = echo::start_on(&rt, addr).expect("start the echo server");
+    let tids = (0..setup.loops)
+        .map(|i| rt.on_loop(i, |_| util::current_tid()).expect("loop"))
+        .collect();
+    let handle = rt.handle();
+    let thread = thread::spawn(move || {
+        rt.run().expect("run");
+        (0..rt.loops())
+            .map(|i| rt.on_loop(i, |lp| final_of(lp)).expect("loop"))
+            .fold(
+                Final {
+                    actors: 0,
+                    watches: 0,
+                    bridge_watches: 0,
+                },
+                |a, b| Final {
+                    actors: a.actors + b.actors,
+                    watches: a.watches + b.watches,
+                    bridge_watches: a.bridge_watches + b.bridge_watches,
+                },
+            )
+    });
+    TestServer {
+        setup,
+        addr: servers[0].local_addr,
+        handles: (0..setup.loops)
+            .map(|i| handle.loop_handle(i).expect("loop").clone())
+            .collect(),
+        listeners: servers.iter().map(|s| s.listener).collect(),
+        stats: servers.iter().map(|s| s.stats.clone()).collect(),
+        tids,
         thread: Some(thread),
     }
 }
 
 impl TestServer {
-    /// What the loop holds, asked from inside it.
+    /// What the loops hold, asked from inside each, summed.
     fn snapshot(&self) -> Snapshot {
-        let (tx, rx) = mpsc::channel();
-        self.handle
-            .send(self.listener, ListenerMsg::Snapshot(tx))
-            .expect("send to the loop");
-        rx.recv_timeout(WAIT).expect("snapshot reply")
+        let mut sum = Snapshot {
+            actors: 0,
+            watches: 0,
+            bridge_watches: 0,
+            timers: 0,
+        };
+        for (handle, &listener) in self.handles.iter().zip(&self.listeners) {
+            let (tx, rx) = mpsc::channel();
+            handle
+                .send(listener, ListenerMsg::Snapshot(tx))
+                .expect("send to the loop");
+            let s = rx.recv_timeout(WAIT).expect("snapshot reply");
+            sum.actors += s.actors;
+            sum.watches += s.watches;
+            sum.bridge_watches += s.bridge_watches;
+            sum.timers += s.timers;
+        }
+        sum
     }
 
+    /// A counter, summed over the loops.
     fn get(&self, f: impl Fn(&Stats) -> &std::sync::atomic::AtomicU64) -> u64 {
-        Stats::get(f(&self.stats))
+        self.stats.iter().map(|s| Stats::get(f(s))).sum()
+    }
+
+    /// A counter, per loop.
+    fn per_loop(&self, f: impl Fn(&Stats) -> &std::sync::atomic::AtomicU64) -> Vec<u64> {
+        self.stats.iter().map(|s| Stats::get(f(s))).collect()
+    }
+
+    /// Whether every loop's thread waits in its event loop.
+    fn blocked_in_reactor(&self) -> bool {
+        self.tids.iter().all(|&t| util::blocked_in_reactor(t))
+    }
+
+    /// The CPU time all the loops' threads have used so far.
+    fn cpu_time(&self) -> Duration {
+        self.tids.iter().map(|&t| thread_cpu_time(t)).sum()
+    }
+
+    /// The loops holding nothing but their listeners: one actor and one
+    /// watched listening socket per loop.
+    fn idle(&self) -> Final {
+        let n = self.setup.loops;
+        Final {
+            actors: n,
+            watches: n,
+            bridge_watches: n,
+        }
     }
 
     /// Waits until every connection is gone: no connection actor, only the
-    /// listener's watch (in the runtime and in the bridge), no timer, and
+    /// listeners' watches (in the runtime and in the bridge), no timer, and
     /// this process back to `fds` open fds.
     #[track_caller]
     fn wait_idle(&self, fds: usize) {
+        let want = self.idle();
         let idle = Snapshot {
-            actors: 1,
-            watches: 1,
-            bridge_watches: 1,
+            actors: want.actors,
+            watches: want.watches,
+            bridge_watches: want.bridge_watches,
             timers: 0,
         };
         let mut last = None;
@@ -199,42 +322,38 @@ impl TestServer {
         assert!(
             back,
             "{}: server not back to idle: {snap:?}, {open} connections open, {now_fds} fds (baseline {fds})",
-            self.backend
+            self.setup
         );
     }
 
-    /// Stops the loop, joins its thread and returns what it held.
+    /// Stops every loop, joins the thread and returns what they held.
     fn stop(mut self) -> Final {
-        self.handle.request_stop();
+        for h in &self.handles {
+            h.request_stop();
+        }
         let thread = self.thread.take().unwrap();
         wait_for(
             || thread.is_finished(),
-            || "the server loop did not stop".into(),
+            || "the server loops did not stop".into(),
         );
         thread.join().expect("server thread")
     }
 
-    /// Stops the server and checks that only the listener was left.
+    /// Stops the server and checks that only the listeners were left.
     fn stop_clean(self) {
-        let backend = self.backend;
+        let (setup, idle) = (self.setup, self.idle());
         let fin = self.stop();
-        assert_eq!(
-            fin,
-            Final {
-                actors: 1,
-                watches: 1,
-                bridge_watches: 1
-            },
-            "{backend}: after run returned"
-        );
+        assert_eq!(fin, idle, "{setup}: after run returned");
     }
 }
 
 impl Drop for TestServer {
     fn drop(&mut self) {
-        // A failed test: stop the loop, but never hang on a stuck one.
+        // A failed test: stop the loops, but never hang on a stuck one.
         if let Some(thread) = self.thread.take() {
-            self.handle.request_stop();
+            for h in &self.handles {
+                h.request_stop();
+            }
             if util::wait_until(Duration::from_secs(5), || thread.is_finished()) {
                 let _ = thread.join();
             }
@@ -249,8 +368,8 @@ fn fifty_connections_each_echo_one_mebibyte() {
     let _serial = serial();
     const CONNS: usize = 50;
     const SIZE: usize = 1 << 20;
-    for backend in backends() {
-        let server = start_server(backend);
+    for setup in setups() {
+        let server = start_server(setup);
         let fds = fd_count();
         let addr = server.addr;
         thread::scope(|s| {
@@ -260,7 +379,7 @@ fn fifty_connections_each_echo_one_mebibyte() {
                         let data = random_bytes(i as u64 + 1, SIZE);
                         let stream = connect(addr);
                         let got = echo_concurrently(&stream, &data);
-                        assert_same(&got, &data, &format!("{backend}: connection {i}"));
+                        assert_same(&got, &data, &format!("{setup}: connection {i}"));
                     })
                 })
                 .collect();
@@ -269,13 +388,13 @@ fn fifty_connections_each_echo_one_mebibyte() {
             }
         });
         server.wait_idle(fds);
-        assert_eq!(server.get(|s| &s.accepted), CONNS as u64, "{backend}");
+        assert_eq!(server.get(|s| &s.accepted), CONNS as u64, "{setup}");
         assert_eq!(
             server.get(|s| &s.bytes_echoed),
             (CONNS * SIZE) as u64,
-            "{backend}"
+            "{setup}"
         );
-        assert_eq!(server.get(|s| &s.accept_errors), 0, "{backend}");
+        assert_eq!(server.get(|s| &s.accept_errors), 0, "{setup}");
         server.stop_clean();
     }
 }
@@ -286,8 +405,8 @@ fn a_client_that_writes_8_mib_before_reading_gets_it_all_back_in_order() {
     // while the client does not read, and nothing is lost or reordered.
     let _serial = serial();
     const SIZE: usize = 8 << 20;
-    for backend in backends() {
-        let server = start_server(backend);
+    for setup in setups() {
+        let server = start_server(setup);
         let fds = fd_count();
         let data = random_bytes(8, SIZE);
         let stream = connect(server.addr);
@@ -304,7 +423,7 @@ fn a_client_that_writes_8_mib_before_reading_gets_it_all_back_in_order() {
             // Read nothing until the server has hit a short write...
             wait_for(
                 || server.get(|s| &s.short_writes) > 0,
-                || format!("{backend}: the server never saw a short write"),
+                || format!("{setup}: the server never saw a short write"),
             );
             // ...and check that it then stops: its loop waits with nothing to
             // do while the writer cannot send more (or has sent it all: more
@@ -314,9 +433,9 @@ fn a_client_that_writes_8_mib_before_reading_gets_it_all_back_in_order() {
                 || {
                     (writer.is_finished()
                         || util::wait::blocked_in(writer_tid, &util::wait::socket_writes()))
-                        && util::blocked_in_reactor(server.tid)
+                        && server.blocked_in_reactor()
                 },
-                || format!("{backend}: the server kept reading from a client that does not read"),
+                || format!("{setup}: the server kept reading from a client that does not read"),
             );
             // ...and a turn of its loop later, has echoed nothing more.
             let before = server.get(|s| &s.bytes_echoed);
@@ -324,20 +443,20 @@ fn a_client_that_writes_8_mib_before_reading_gets_it_all_back_in_order() {
             let after = server.get(|s| &s.bytes_echoed);
             assert_eq!(
                 before, after,
-                "{backend}: the server kept writing to a client that does not read"
+                "{setup}: the server kept writing to a client that does not read"
             );
             assert!(
                 (before as usize) < SIZE,
-                "{backend}: everything was echoed without reading"
+                "{setup}: everything was echoed without reading"
             );
             let mut got = Vec::with_capacity(SIZE);
             (&stream).read_to_end(&mut got).expect("read the echo");
             writer.join().expect("writer");
-            assert_same(&got, &data, &format!("{backend}: 8 MiB echo"));
+            assert_same(&got, &data, &format!("{setup}: 8 MiB echo"));
         });
         drop(stream);
         server.wait_idle(fds);
-        assert_eq!(server.get(|s| &s.bytes_echoed), SIZE as u64, "{backend}");
+        assert_eq!(server.get(|s| &s.bytes_echoed), SIZE as u64, "{setup}");
         server.stop_clean();
     }
 }
@@ -345,8 +464,8 @@ fn a_client_that_writes_8_mib_before_reading_gets_it_all_back_in_order() {
 #[test]
 fn abrupt_resets_mid_transfer_leak_nothing() {
     let _serial = serial();
-    for backend in backends() {
-        let server = start_server(backend);
+    for setup in setups() {
+        let server = start_server(setup);
         let fds = fd_count();
         for round in 0..10u64 {
             // A client that does not read: the server is blocked in a write
@@ -363,12 +482,12 @@ fn abrupt_resets_mid_transfer_leak_nothing() {
                         match retry_eintr(|| (&stream).write(&chunk)) {
                             Ok(_) => continue,
                             Err(e) if e.kind() == ErrorKind::WouldBlock => break,
-                            Err(e) => panic!("{backend}: write: {e}"),
+                            Err(e) => panic!("{setup}: write: {e}"),
                         }
                     }
                     server.get(|s| &s.short_writes) > short_writes
                 },
-                || format!("{backend}: round {round}: no short write"),
+                || format!("{setup}: round {round}: no short write"),
             );
             reset(stream);
 
@@ -387,13 +506,10 @@ fn abrupt_resets_mid_transfer_leak_nothing() {
         }
         wait_for(
             || server.get(|s| &s.accepted) + server.get(|s| &s.accept_errors) == 30,
-            || format!("{backend}: not every connection was accepted"),
+            || format!("{setup}: not every connection was accepted"),
         );
         server.wait_idle(fds);
-        assert!(
-            server.get(|s| &s.conn_errors) > 0,
-            "{backend}: no reset seen"
-        );
+        assert!(server.get(|s| &s.conn_errors) > 0, "{setup}: no reset seen");
         // The server still works.
         let stream = connect(server.addr);
         let got = echo_concurrently(&stream, b"still alive");
@@ -407,8 +523,8 @@ fn abrupt_resets_mid_transfer_leak_nothing() {
 #[test]
 fn half_closed_clients_get_the_full_echo_then_eof() {
     let _serial = serial();
-    for backend in backends() {
-        let server = start_server(backend);
+    for setup in setups() {
+        let server = start_server(setup);
         let fds = fd_count();
         // Concurrently: on epoll the EOF comes late (see
         // `a_closed_connection_reaches_the_client_promptly`).
@@ -429,7 +545,7 @@ fn half_closed_clients_get_the_full_echo_then_eof() {
                         (&stream).read_to_end(&mut got).expect("read until EOF");
                         writer.join().unwrap().expect("write then shutdown");
                     });
-                    assert_same(&got, &data, &format!("{backend}: half-close, {size} bytes"));
+                    assert_same(&got, &data, &format!("{setup}: half-close, {size} bytes"));
                     // And EOF stays EOF.
                     let eof = retry_eintr(|| (&stream).read(&mut [0; 16]));
                     assert_eq!(eof.expect("read at EOF"), 0);
@@ -437,7 +553,7 @@ fn half_closed_clients_get_the_full_echo_then_eof() {
             }
         });
         server.wait_idle(fds);
-        assert_eq!(server.get(|s| &s.conn_errors), 0, "{backend}");
+        assert_eq!(server.get(|s| &s.conn_errors), 0, "{setup}");
         server.stop_clean();
     }
 }
@@ -449,8 +565,8 @@ fn a_closed_connection_reaches_the_client_promptly() {
     // The server closes right after echoing what a half-closed client sent;
     // the client must see that EOF at once, not when the loop next wakes up.
     let _serial = serial();
-    for backend in backends() {
-        let server = start_server(backend);
+    for setup in setups() {
+        let server = start_server(setup);
         for i in 0..5 {
             let stream = connect(server.addr);
             (&stream).write_all(b"bye").unwrap();
@@ -462,7 +578,7 @@ fn a_closed_connection_reaches_the_client_promptly() {
             assert_eq!(got, b"bye");
             assert!(
                 took < Duration::from_millis(200),
-                "{backend}: round {i}: EOF came {took:?} after the half-close"
+                "{setup}: round {i}: EOF came {took:?} after the half-close"
             );
         }
         server.stop_clean();
@@ -473,8 +589,8 @@ fn a_closed_connection_reaches_the_client_promptly() {
 fn a_thousand_connect_disconnect_cycles_leave_nothing_behind() {
     let _serial = serial();
     const CYCLES: u64 = 1000;
-    for backend in backends() {
-        let server = start_server(backend);
+    for setup in setups() {
+        let server = start_server(setup);
         let fds = fd_count();
         for i in 0..CYCLES {
             let stream = connect(server.addr);
@@ -486,7 +602,7 @@ fn a_thousand_connect_disconnect_cycles_leave_nothing_behind() {
                     (&stream).write_all(&i.to_le_bytes()).unwrap();
                     let mut got = [0; 8];
                     (&stream).read_exact(&mut got).unwrap();
-                    assert_eq!(got, i.to_le_bytes(), "{backend}: cycle {i}");
+                    assert_eq!(got, i.to_le_bytes(), "{setup}: cycle {i}");
                 }
                 // Half-close, read the echo, close (not waiting for the
                 // server's EOF: see `a_closed_connection_reaches_the_client_promptly`).
@@ -495,7 +611,7 @@ fn a_thousand_connect_disconnect_cycles_leave_nothing_behind() {
                     stream.shutdown(Shutdown::Write).unwrap();
                     let mut got = [0; 3];
                     (&stream).read_exact(&mut got).unwrap();
-                    assert_eq!(&got, b"bye", "{backend}: cycle {i}");
+                    assert_eq!(&got, b"bye", "{setup}: cycle {i}");
                 }
                 // Write and reset.
                 _ => {
@@ -508,7 +624,7 @@ fn a_thousand_connect_disconnect_cycles_leave_nothing_behind() {
             || server.get(|s| &s.accepted) + server.get(|s| &s.accept_errors) == CYCLES,
             || {
                 format!(
-                    "{backend}: {} accepted, {} accept errors",
+                    "{setup}: {} accepted, {} accept errors",
                     server.get(|s| &s.accepted),
                     server.get(|s| &s.accept_errors)
                 )
@@ -518,7 +634,7 @@ fn a_thousand_connect_disconnect_cycles_leave_nothing_behind() {
         assert_eq!(
             server.get(|s| &s.closed),
             server.get(|s| &s.accepted),
-            "{backend}"
+            "{setup}"
         );
         server.stop_clean();
     }
@@ -542,8 +658,8 @@ fn two_thousand_concurrent_connections_are_held_and_served() {
         );
         return;
     }
-    for backend in backends() {
-        let server = start_server(backend);
+    for setup in setups() {
+        let server = start_server(setup);
         let fds = fd_count();
         let clients: Vec<TcpStream> = (0..CONNS)
             .map(|i| {
@@ -554,15 +670,15 @@ fn two_thousand_concurrent_connections_are_held_and_served() {
             .collect();
         // All of them are held at once.
         wait_for(
-            || server.snapshot().actors == CONNS + 1,
-            || format!("{backend}: {:?}", server.snapshot()),
+            || server.snapshot().actors == CONNS + setup.loops,
+            || format!("{setup}: {:?}", server.snapshot()),
         );
-        assert_eq!(server.get(|s| &s.open), CONNS as u64, "{backend}");
+        assert_eq!(server.get(|s| &s.open), CONNS as u64, "{setup}");
         for (i, s) in clients.iter().enumerate() {
             let mut got = [0; 11];
             let mut s: &TcpStream = s;
             s.read_exact(&mut got).expect("read the echo");
-            assert_eq!(&got, format!("hello {i:05}").as_bytes(), "{backend}");
+            assert_eq!(&got, format!("hello {i:05}").as_bytes(), "{setup}");
         }
         // A second round while all are still open.
         for s in &clients {
@@ -571,13 +687,70 @@ fn two_thousand_concurrent_connections_are_held_and_served() {
         for s in &clients {
             let mut got = [0; 5];
             (&*s).read_exact(&mut got).unwrap();
-            assert_eq!(&got, b"again", "{backend}");
+            assert_eq!(&got, b"again", "{setup}");
         }
-        assert_eq!(server.get(|s| &s.accept_errors), 0, "{backend}");
+        assert_eq!(server.get(|s| &s.accept_errors), 0, "{setup}");
         drop(clients);
         server.wait_idle(fds);
         server.stop_clean();
     }
+}
+
+#[test]
+fn on_two_loops_both_loops_accept_and_serve_connections() {
+    // R29: `--loops 2` spreads connections over the loops (with enough of
+    // them: the kernel's choice is a hash of the addresses).
+    let _serial = serial();
+    const CONNS: usize = 64;
+    for setup in setups().into_iter().filter(|s| s.loops == 2) {
+        let server = start_server(setup);
+        let fds = fd_count();
+        let clients: Vec<TcpStream> = (0..CONNS).map(|_| connect(server.addr)).collect();
+        for (i, s) in clients.iter().enumerate() {
+            let msg = format!("connection {i:03}");
+            let got = echo_concurrently(s, msg.as_bytes());
+            assert_eq!(got, msg.as_bytes(), "{setup}");
+        }
+        let accepted = server.per_loop(|s| &s.accepted);
+        let echoed = server.per_loop(|s| &s.bytes_echoed);
+        assert_eq!(accepted.iter().sum::<u64>(), CONNS as u64, "{setup}");
+        assert_eq!(echoed.iter().sum::<u64>(), CONNS as u64 * 14, "{setup}");
+        assert!(
+            accepted.iter().all(|&n| n > 0) && echoed.iter().all(|&n| n > 0),
+            "{setup}: a loop served nothing: accepted {accepted:?}, echoed {echoed:?}"
+        );
+        // Each loop's open connections are its own actors.
+        assert_eq!(server.snapshot().actors, CONNS + setup.loops, "{setup}");
+        drop(clients);
+        server.wait_idle(fds);
+        server.stop_clean();
+    }
+}
+
+/// The index of the first of `socks` to have bytes to read (`poll(2)`,
+/// bounded by `WAIT`).
+fn first_readable(socks: &[Socket]) -> usize {
+    let mut fds: Vec<libc::pollfd> = socks
+        .iter()
+        .map(|s| libc::pollfd {
+            fd: std::os::fd::AsRawFd::as_raw_fd(s),
+            events: libc::POLLIN,
+            revents: 0,
+        })
+        .collect();
+    let ms = WAIT.as_millis() as libc::c_int;
+    // SAFETY: `fds` is a valid array of `fds.len()` pollfd structures.
+    let n = retry_eintr(|| {
+        match unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) } {
+            -1 => Err(std::io::Error::last_os_error()),
+            n => Ok(n),
+        }
+    })
+    .expect("poll");
+    assert!(n > 0, "no echo within {WAIT:?}");
+    fds.iter()
+        .position(|p| p.revents & libc::POLLIN != 0)
+        .expect("a readable socket")
 }
 
 /// Restores `RLIMIT_NOFILE` when dropped (also when a test fails).
@@ -597,8 +770,8 @@ fn running_out_of_fds_pauses_accepting_without_spinning_then_recovers() {
     // fds are free again.
     let _serial = serial();
     const CLIENTS: usize = 12;
-    for backend in backends() {
-        let server = start_server(backend);
+    for setup in setups() {
+        let server = start_server(setup);
         let fds = fd_count();
         // The client sockets exist before the limit drops: connecting them
         // takes no new fd.
@@ -628,47 +801,67 @@ fn running_out_of_fds_pauses_accepting_without_spinning_then_recovers() {
         }
         wait_for(
             || server.get(|s| &s.accept_errors) > 0,
-            || format!("{backend}: no accept error with no fd left"),
+            || format!("{setup}: no accept error with no fd left"),
         );
-        // The connection accepted before fds ran out is served meanwhile.
-        (&clients[0]).write_all(b"first").unwrap();
+        // A connection accepted before fds ran out is served meanwhile
+        // (which ones were accepted depends on the loops' race on several):
+        // all are sent to, the first echo to come back is checked, and the
+        // others' echo comes once they are accepted (below).
+        let mut expect: Vec<Vec<u8>> = vec![b"first".to_vec(); CLIENTS];
+        for c in &clients {
+            (&*c).write_all(b"first").unwrap();
+        }
+        let served = first_readable(&clients);
         let mut got = [0; 5];
-        (&clients[0]).read_exact(&mut got).unwrap();
-        assert_eq!(&got, b"first", "{backend}");
+        (&clients[served]).read_exact(&mut got).unwrap();
+        assert_eq!(&got, b"first", "{setup}");
+        expect[served].clear();
         // Not spinning: accepting pauses for 20 ms after each error (one
-        // attempt per pause, not thousands), on the real clock.
+        // attempt per pause, not thousands), on the real clock. Pauses are
+        // per listener: watch the loop that pauses first.
         const PAUSES: u64 = 5;
         let t1 = Instant::now();
         let (e1, p1) = (
-            server.get(|s| &s.accept_errors),
-            server.get(|s| &s.accept_pauses),
+            server.per_loop(|s| &s.accept_errors),
+            server.per_loop(|s| &s.accept_pauses),
         );
+        let mut pausing = 0;
         wait_for(
-            || server.get(|s| &s.accept_pauses) >= p1 + PAUSES,
-            || format!("{backend}: accepting never paused again"),
+            || {
+                let p = server.per_loop(|s| &s.accept_pauses);
+                match (0..p.len()).find(|&i| p[i] >= p1[i] + PAUSES) {
+                    Some(i) => {
+                        pausing = i;
+                        true
+                    }
+                    None => false,
+                }
+            },
+            || format!("{setup}: accepting never paused again"),
         );
-        let (e2, took) = (server.get(|s| &s.accept_errors), t1.elapsed());
+        let (e2, took) = (server.per_loop(|s| &s.accept_errors), t1.elapsed());
+        let errors = e2[pausing] - e1[pausing];
         assert!(
-            e2 - e1 <= 2 * PAUSES + 2,
-            "{backend}: {} accept errors for {PAUSES} pauses: the listener spins",
-            e2 - e1
+            errors <= 2 * PAUSES + 2,
+            "{setup}: {errors} accept errors for {PAUSES} pauses: the listener spins"
         );
         // Pauses p1 + 2 to p1 + 5 each came a whole pause after the one
         // before (timers are never early), all after t1.
         assert!(
             took >= echo::ACCEPT_PAUSE * (PAUSES - 1) as u32,
-            "{backend}: {PAUSES} pauses in {took:?}"
+            "{setup}: {PAUSES} pauses in {took:?}"
         );
         // Fds free again: every queued client is accepted and served.
         drop(restore);
-        for (i, c) in clients.iter().enumerate() {
+        for (i, (c, mut want)) in clients.iter().zip(expect).enumerate() {
             let msg = format!("client {i:02}");
             (&*c).write_all(msg.as_bytes()).unwrap();
-            let mut got = vec![0; msg.len()];
+            want.extend_from_slice(msg.as_bytes());
+            let mut got = vec![0; want.len()];
             (&*c).read_exact(&mut got).expect("echo after recovery");
-            assert_eq!(got, msg.as_bytes(), "{backend}");
+            assert_eq!(got, want, "{setup}");
         }
-        assert_eq!(server.get(|s| &s.accepted), CLIENTS as u64, "{backend}");
+        assert_eq!(server.get(|s| &s.accepted), CLIENTS as u64, "{setup}");
         drop(clients);
         server.wait_idle(fds);
         server.stop_clean();
@@ -734,13 +927,14 @@ impl Drop for Server {
     }
 }
 
-/// The example binary started on a free port and `backend`, with its soft
-/// and hard `RLIMIT_NOFILE` set to `nofile` when given (the example raises
-/// its soft limit to the hard one); once its banner is checked, the process,
-/// its port and the rest of its stdout, line by line.
+/// The example binary started on a free port, `setup.backend` and
+/// `--loops setup.loops` (none for one loop), with its soft and hard
+/// `RLIMIT_NOFILE` set to `nofile` when given (the example raises its soft
+/// limit to the hard one); once its banner is checked, the process, its port
+/// and the rest of its stdout, line by line.
 fn start_example(
     bin: &std::path::Path,
-    backend: BackendKind,
+    setup: Setup,
     nofile: Option<libc::rlim_t>,
 ) -> (Server, u16, mpsc::Receiver<String>) {
     let port = {
@@ -748,8 +942,11 @@ fn start_example(
         l.local_addr().unwrap().port()
     };
     let mut cmd = Command::new(bin);
-    cmd.arg(port.to_string())
-        .env("JZX_BACKEND", backend.to_string())
+    cmd.arg(port.to_string());
+    if setup.loops > 1 {
+        cmd.args(["--loops", &setup.loops.to_string()]);
+    }
+    cmd.env("JZX_BACKEND", setup.backend.to_string())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
@@ -774,7 +971,7 @@ fn start_example(
         let left = deadline.saturating_duration_since(Instant::now());
         match lines.recv_timeout(left) {
             Ok(line) => seen.push(line),
-            Err(e) => panic!("{backend}: no banner from the example ({e}); saw {seen:?}"),
+            Err(e) => panic!("{setup}: no banner from the example ({e}); saw {seen:?}"),
         }
     }
     let banner = seen.join("\n");
@@ -782,7 +979,16 @@ fn start_example(
         banner.contains(&format!("listening on 0.0.0.0:{port}")),
         "{banner}"
     );
-    assert!(banner.contains(&format!("backend: {backend}")), "{banner}");
+    assert!(
+        banner.contains(&format!("backend: {})", setup.backend)),
+        "{banner}"
+    );
+    if setup.loops > 1 {
+        assert!(
+            banner.contains(&format!(" on {} loops", setup.loops)),
+            "{banner}"
+        );
+    }
     assert!(
         banner.contains(&format!("connect with: nc 127.0.0.1 {port}")),
         "{banner}"
@@ -794,6 +1000,20 @@ fn start_example(
         );
     }
     (server, port, lines)
+}
+
+/// The example's per-loop lines ("loop I: N connections accepted, ..."),
+/// printed on exit when it runs on several loops: N of each, in loop order.
+fn accepted_per_loop(tail: &str) -> Vec<u64> {
+    tail.lines()
+        .filter(|l| l.starts_with("loop ") && !l.starts_with("loop metrics"))
+        .map(|l| {
+            l.split_once(": ")
+                .and_then(|(_, rest)| rest.split_whitespace().next())
+                .and_then(|n| n.parse().ok())
+                .unwrap_or_else(|| panic!("bad per-loop line {l:?}"))
+        })
+        .collect()
 }
 
 /// Sends `sig` to the example and waits (at most 5 s) for it to exit with
@@ -808,35 +1028,44 @@ fn stop_example(server: &mut Server, sig: libc::c_int, lines: mpsc::Receiver<Str
 fn the_example_binary_echoes_and_stops_on_sigterm_or_sigint() {
     let _serial = serial();
     let bin = example_binary();
-    for backend in backends() {
+    for setup in setups() {
         for (sig, name) in [(libc::SIGTERM, "SIGTERM"), (libc::SIGINT, "SIGINT")] {
-            let (mut server, port, lines) = start_example(&bin, backend, None);
+            let (mut server, port, lines) = start_example(&bin, setup, None);
             let stream = connect(SocketAddr::from(([127, 0, 0, 1], port)));
             let got = echo_concurrently(&stream, b"hello from the test\n");
-            assert_eq!(got, b"hello from the test\n", "{backend}");
+            assert_eq!(got, b"hello from the test\n", "{setup}");
 
             let tail = stop_example(&mut server, sig, lines);
             // Its closing lines: the signal seen, the connection counted.
             assert!(tail.contains(&format!("{name} received")), "{tail}");
             assert!(tail.contains("1 connections accepted"), "{tail}");
-            // The loop's metrics: at least the listener's readiness and the
-            // connection's.
-            let metrics = tail
+            // The loops' metrics (one line each): at least the listener's
+            // readiness and the connection's.
+            let metrics: Vec<&str> = tail
                 .lines()
-                .find_map(|l| l.strip_prefix("loop metrics: "))
-                .unwrap_or_else(|| panic!("{backend}: no metrics line in {tail}"));
+                .filter_map(|l| l.split_once("metrics: ").map(|(_, m)| m))
+                .collect();
+            assert_eq!(
+                metrics.len(),
+                setup.loops,
+                "{setup}: metrics lines in {tail}"
+            );
             let io_events: u64 = metrics
-                .split(", ")
-                .find_map(|f| f.strip_prefix("I/O events "))
-                .and_then(|n| n.parse().ok())
-                .unwrap_or_else(|| panic!("{backend}: no I/O events in {metrics}"));
-            assert!(io_events >= 2, "{backend}: {metrics}");
+                .iter()
+                .map(|m| {
+                    m.split(", ")
+                        .find_map(|f| f.strip_prefix("I/O events "))
+                        .and_then(|n| n.parse::<u64>().ok())
+                        .unwrap_or_else(|| panic!("{setup}: no I/O events in {m}"))
+                })
+                .sum();
+            assert!(io_events >= 2, "{setup}: {metrics:?}");
             // The connection was closed by the server's exit.
             let mut buf = [0; 8];
             match retry_eintr(|| (&stream).read(&mut buf)) {
                 Ok(0) => {}
                 Err(e) if e.kind() == ErrorKind::ConnectionReset => {}
-                other => panic!("{backend}: expected EOF after exit, got {other:?}"),
+                other => panic!("{setup}: expected EOF after exit, got {other:?}"),
             }
         }
     }
@@ -882,8 +1111,8 @@ fn tcp_state(s: &TcpStream) -> u8 {
 fn a_slow_half_closed_client_costs_the_server_no_cpu() {
     let _serial = serial();
     const TCP_FIN_WAIT2: u8 = 5;
-    for backend in backends() {
-        let server = start_server(backend);
+    for setup in setups() {
+        let server = start_server(setup);
         let fds = fd_count();
         let stream = connect(server.addr);
         // Send until the server's echo comes up short (this client does not
@@ -895,7 +1124,7 @@ fn a_slow_half_closed_client_costs_the_server_no_cpu() {
         while server.get(|s| &s.short_writes) == 0 {
             assert!(
                 sent.len() < 64 << 20,
-                "{backend}: no short write after {} bytes",
+                "{setup}: no short write after {} bytes",
                 sent.len()
             );
             (&stream).write_all(&chunk).expect("write");
@@ -906,27 +1135,27 @@ fn a_slow_half_closed_client_costs_the_server_no_cpu() {
                     server.get(|s| &s.short_writes) > 0
                         || server.get(|s| &s.bytes_echoed) == sent.len() as u64
                 },
-                || format!("{backend}: the server neither echoed nor came up short"),
+                || format!("{setup}: the server neither echoed nor came up short"),
             );
         }
         stream.shutdown(Shutdown::Write).unwrap();
         wait_for(
             || tcp_state(&stream) == TCP_FIN_WAIT2,
-            || format!("{backend}: the server's kernel never acknowledged the half-close"),
+            || format!("{setup}: the server's kernel never acknowledged the half-close"),
         );
         // Once its loop has handled the half-close and waits.
         wait_for(
-            || util::blocked_in_reactor(server.tid),
-            || format!("{backend}: the server's loop never waited"),
+            || server.blocked_in_reactor(),
+            || format!("{setup}: the server's loop never waited"),
         );
-        let before = thread_cpu_time(server.tid);
+        let before = server.cpu_time();
         // Real clock: the CPU time the server's thread uses in a second of
         // it (a loop that spins would use most of it).
         thread::sleep(Duration::from_secs(1));
-        let used = thread_cpu_time(server.tid) - before;
+        let used = server.cpu_time() - before;
         assert!(
             used < Duration::from_millis(100),
-            "{backend}: the server used {used:?} of CPU in 1 s with nothing ready"
+            "{setup}: the server used {used:?} of CPU in 1 s with nothing ready"
         );
         // The client reads at last: everything comes back, then EOF.
         let mut got = Vec::with_capacity(sent.len());
@@ -936,13 +1165,13 @@ fn a_slow_half_closed_client_costs_the_server_no_cpu() {
                 Ok(0) => break,
                 Ok(n) => got.extend_from_slice(&buf[..n]),
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(e) => panic!("{backend}: read the echo: {e}"),
+                Err(e) => panic!("{setup}: read the echo: {e}"),
             }
         }
         assert_same(
             &got,
             &sent,
-            &format!("{backend}: the echo after the half-close"),
+            &format!("{setup}: the echo after the half-close"),
         );
         drop(stream);
         server.wait_idle(fds);
@@ -973,8 +1202,8 @@ fn ten_thousand_concurrent_connections_fit_in_a_10240_fd_limit() {
         rlim_max: orig.rlim_max,
     });
     let bin = example_binary();
-    for backend in backends() {
-        let (mut server, port, lines) = start_example(&bin, backend, Some(SERVER_NOFILE));
+    for setup in setups() {
+        let (mut server, port, lines) = start_example(&bin, setup, Some(SERVER_NOFILE));
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
         let mut clients: Vec<TcpStream> = Vec::with_capacity(CONNS);
         let mut sent = 0usize;
@@ -985,7 +1214,7 @@ fn ten_thousand_concurrent_connections_fit_in_a_10240_fd_limit() {
             for i in first..first + BATCH {
                 let s = connect(addr);
                 (&s).write_all(format!("hello {i:05}").as_bytes())
-                    .unwrap_or_else(|e| panic!("{backend}: connection {i}: {e}"));
+                    .unwrap_or_else(|e| panic!("{setup}: connection {i}: {e}"));
                 sent += 11;
                 clients.push(s);
             }
@@ -993,8 +1222,8 @@ fn ten_thousand_concurrent_connections_fit_in_a_10240_fd_limit() {
                 let mut got = [0; 11];
                 (&*s)
                     .read_exact(&mut got)
-                    .unwrap_or_else(|e| panic!("{backend}: connection {i} got no echo: {e}"));
-                assert_eq!(&got, format!("hello {i:05}").as_bytes(), "{backend}");
+                    .unwrap_or_else(|e| panic!("{setup}: connection {i} got no echo: {e}"));
+                assert_eq!(&got, format!("hello {i:05}").as_bytes(), "{setup}");
             }
         }
         // A second round while all 10,000 are open.
@@ -1006,16 +1235,27 @@ fn ten_thousand_concurrent_connections_fit_in_a_10240_fd_limit() {
             let mut got = [0; 5];
             (&*s)
                 .read_exact(&mut got)
-                .unwrap_or_else(|e| panic!("{backend}: connection {i}, second round: {e}"));
-            assert_eq!(&got, b"again", "{backend}");
+                .unwrap_or_else(|e| panic!("{setup}: connection {i}, second round: {e}"));
+            assert_eq!(&got, b"again", "{setup}");
         }
         let tail = stop_example(&mut server, libc::SIGTERM, lines);
         assert!(
             tail.contains(&format!(
                 "{CONNS} connections accepted, {CONNS} still open, 0 accept errors, {sent} bytes echoed"
             )),
-            "{backend}: {tail}"
+            "{setup}: {tail}"
         );
+        if setup.loops > 1 {
+            // Every loop served its share.
+            let per_loop = accepted_per_loop(&tail);
+            assert_eq!(per_loop.len(), setup.loops, "{setup}: {tail}");
+            assert_eq!(
+                per_loop.iter().sum::<u64>(),
+                CONNS as u64,
+                "{setup}: {tail}"
+            );
+            assert!(per_loop.iter().all(|&n| n > 0), "{setup}: {per_loop:?}");
+        }
         drop(clients);
     }
 }

@@ -19,6 +19,16 @@
 //!   nothing is pending, so when it reads EOF every byte has been echoed, and
 //!   it then closes, which the client sees as EOF.
 //!
+//! **On N loops** ([`start_on`], for `echo_server --loops N`): every loop
+//! of a [`Runtime`] has a listener actor of its own, with its own counters,
+//! on its own listening socket; all are bound to the same port with
+//! `SO_REUSEPORT`, so the kernel spreads the connections over them (by a
+//! hash of the addresses) and each loop accepts and serves its own: a
+//! connection, its actor and its watch live on one loop's thread, and the
+//! loops never talk to each other. (Handing every connection from one
+//! acceptor on loop 0 to the loops in turn was measured too, and cost more
+//! CPU per echo: see BENCHMARKS.md, "Echo on N loops".)
+//!
 //! **Accept errors.** `ECONNABORTED` (the client went away while queued) is
 //! counted and the drain goes on. Running out of resources — `EMFILE`,
 //! `ENFILE`, `ENOBUFS`, `ENOMEM`, or the runtime refusing to watch a new
@@ -32,7 +42,7 @@
 //! keep being served meanwhile.
 #![allow(dead_code)] // Not every user of this module uses every item.
 
-use jzx::{Actor, Addr, Context, Core, Flow, Interest, IoEvent};
+use jzx::{Actor, Addr, Context, Core, Flow, Interest, IoEvent, Runtime};
 use socket2::{Domain, Protocol, Socket, Type};
 use std::convert::Infallible;
 use std::io::{self, ErrorKind, Read, Write};
@@ -118,7 +128,32 @@ pub struct Server {
 /// The socket cannot be created, bound or listened on, or the runtime refuses
 /// to spawn the listener or watch its socket.
 pub fn start(core: &mut Core, addr: SocketAddr) -> anyhow::Result<Server> {
-    let sock = listen_socket(addr)?;
+    start_with(core, listen_socket(addr, false)?)
+}
+
+/// Binds `addr` once per loop of `rt`, with `SO_REUSEPORT`, and starts an
+/// echo server on every loop (call it between runs: they serve while the
+/// runtime runs). Returns one [`Server`] per loop, in loop order, each with
+/// its own counters; with port 0 all listen on the port the first bind got.
+///
+/// # Errors
+///
+/// As [`start`], on any loop; or a loop cannot be reached.
+pub fn start_on(rt: &Runtime, addr: SocketAddr) -> anyhow::Result<Vec<Server>> {
+    let mut addr = addr;
+    let mut servers = Vec::with_capacity(rt.loops());
+    for index in 0..rt.loops() {
+        let sock = listen_socket(addr, true)?;
+        let server = rt.on_loop(index, move |lp| start_with(lp, sock))??;
+        // Port 0 is resolved by the first bind; the others take the same.
+        addr = server.local_addr;
+        servers.push(server);
+    }
+    Ok(servers)
+}
+
+/// Starts a listener on the bound and listening `sock`.
+fn start_with(core: &mut Core, sock: Socket) -> anyhow::Result<Server> {
     let local_addr = sock
         .local_addr()?
         .as_socket()
@@ -142,11 +177,15 @@ pub fn start(core: &mut Core, addr: SocketAddr) -> anyhow::Result<Server> {
     })
 }
 
-/// A non-blocking, close-on-exec listening socket with `SO_REUSEADDR`.
-fn listen_socket(addr: SocketAddr) -> io::Result<Socket> {
+/// A non-blocking, close-on-exec listening socket with `SO_REUSEADDR`, and
+/// `SO_REUSEPORT` when `reuse_port`.
+fn listen_socket(addr: SocketAddr, reuse_port: bool) -> io::Result<Socket> {
     // socket2 creates sockets close-on-exec.
     let sock = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
     sock.set_reuse_address(true)?;
+    if reuse_port {
+        sock.set_reuse_port(true)?;
+    }
     sock.set_nonblocking(true)?;
     sock.bind(&addr.into())?;
     sock.listen(BACKLOG)?;

@@ -266,6 +266,7 @@ impl Core {
         let Some(peers) = self.peers.as_deref_mut() else {
             return;
         };
+        peers.talked = true;
         let Some(out) = peers.out[index].as_mut() else {
             return;
         };
@@ -370,6 +371,7 @@ impl Core {
             self.peer_runs = runs;
             return;
         }
+        peers.talked = true;
         for taken in &mut runs {
             let done = taken.run.deliver(self);
             // Those parked count against this loop's cross-thread bound
@@ -408,12 +410,18 @@ impl Core {
 
     /// With nothing to run, polls the inbound rings for a while before the
     /// loop blocks: a loop that answers another is usually sent to again
-    /// within microseconds, sooner than a blocked thread wakes. True when
-    /// something arrived.
+    /// within microseconds, sooner than a blocked thread wakes. Only when
+    /// it has sent to or taken from another loop since it last spun: a loop
+    /// that serves its own fds (the echo server on N loops) would otherwise
+    /// spend most of its CPU polling empty rings. True when something
+    /// arrived.
     pub(crate) fn spin_for_peers(&mut self) -> bool {
         let Some(peers) = self.peers.as_deref_mut() else {
             return false;
         };
+        if !std::mem::take(&mut peers.talked) {
+            return false;
+        }
         for _ in 0..SPIN_POLLS {
             if peers
                 .inbound

@@ -4,7 +4,7 @@
 //! (`ring.rs`): one carries runs of messages from the source to the
 //! destination, the other hands the emptied runs back for reuse, so a steady
 //! stream allocates nothing. A send to an actor on another loop is the same
-//! [`Core::send`]; its id's loop index routes it here (`send_to_loop`),
+//! [`Core::send`](super::Core::send); its id's loop index routes it here (`send_to_loop`),
 //! where it joins the source's *outbox* for that destination: the open run,
 //! if its messages have the same type, else a new run. Outboxes are flushed
 //! into their rings at the end of every turn (`flush_peers`), and earlier
@@ -47,7 +47,9 @@ const RING_RUNS: usize = 1024;
 /// Emptied runs an outbox keeps for reuse.
 const MAX_LOCAL_SPARES: usize = 8;
 
-/// Polls of the inbound rings before a loop with nothing to do blocks.
+/// Polls of the inbound rings before a loop with nothing to do blocks
+/// (only when it has sent to or taken from another loop since it last
+/// spun: see `Peers::talked`).
 pub(super) const SPIN_POLLS: u32 = 4096;
 
 /// Counts that two sides share, each written by one side only.
@@ -208,6 +210,11 @@ pub(crate) struct Peers<C: 'static> {
     pub(super) next: usize,
     /// How `Core::spawn_placed` chooses a loop.
     pub(super) placement: crate::Placement,
+    /// This loop has sent to or taken from another loop since it last spun
+    /// for news: a reply or the next message is then likely within
+    /// microseconds. A loop whose work comes from elsewhere (its own fds,
+    /// timers) blocks at once instead of burning its CPU on empty rings.
+    pub(super) talked: bool,
 }
 
 /// What a loop holds to send to one other loop.
@@ -322,6 +329,7 @@ pub(crate) fn connect<C>(
             // Loops start their rounds at different loops.
             next: index,
             placement,
+            talked: false,
         })
         .collect();
     (peers, quiet)
