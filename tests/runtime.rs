@@ -819,6 +819,40 @@ fn a_stop_that_comes_after_a_loop_ended_idle_is_used_up_too() {
     }
 }
 
+// R25: a loop whose messages for another loop wait in its outbox (the ring
+// of runs is full) while that loop has ended its run does not wait for it
+// forever: the run returns, and the next run delivers them all, in order.
+#[test]
+fn messages_waiting_for_a_loop_that_has_ended_its_run_do_not_hold_up_run() {
+    // More turns, each one run, than the ring of a pair holds (1024).
+    const TURNS: u32 = 1_500;
+    for backend in backends() {
+        let mut rt = runtime(backend, 2);
+        let got: Log<u32> = Log::default();
+        let consumer = rt.spawn_on(1, collector(&got, TURNS as usize)).unwrap();
+        let mut n = 0;
+        let producer = starter(move |cx| {
+            cx.send(consumer, n).unwrap();
+            n += 1;
+            if n == TURNS {
+                return Flow::Stop;
+            }
+            let me = cx.addr();
+            cx.send(me, ()).unwrap();
+            Flow::Continue
+        });
+        rt.spawn_on(0, producer).unwrap();
+        // Loop 1 ends its part of the run at once.
+        rt.handle().loop_handle(1).unwrap().request_stop();
+        run_within(&mut rt);
+        assert_eq!(got.get(), [], "{backend}");
+        assert_eq!(actor_counts(&rt), [0, 1], "{backend}");
+        run_within(&mut rt);
+        assert_eq!(got.get(), (0..TURNS).collect::<Vec<_>>(), "{backend}");
+        assert_eq!(actor_counts(&rt), [0, 0], "{backend}");
+    }
+}
+
 // -------------------------------------------------------------- placement
 
 /// An actor that does nothing (it stays alive until the runtime is dropped).
