@@ -4,13 +4,13 @@
 //! (`ring.rs`): one carries runs of messages from the source to the
 //! destination, the other hands the emptied runs back for reuse, so a steady
 //! stream allocates nothing. A send to an actor on another loop is the same
-//! [`Core::send`]; its id's loop index routes it here (`send_to_loop`),
-//! where it joins the source's *outbox* for that destination: the open run,
-//! if its messages have the same type, else a new run. Outboxes are flushed
-//! into their rings at the end of every turn (`flush_peers`), and earlier
-//! when a run holds `FLUSH_AT` messages, so a destination takes a turn's
-//! sends in a few ring slots and is woken at most once per flush, only if
-//! it said it was about to block. The destination takes the runs at the
+//! [`Core::send`](crate::Core::send); its id's loop index routes it here
+//! (`send_to_loop`), where it joins the source's *outbox* for that
+//! destination: the open run, if its messages have the same type, else a
+//! new run. Outboxes are flushed into their rings at the end of every turn
+//! (`flush_peers`), and earlier when a run holds `FLUSH_AT` messages, so a
+//! destination takes a turn's sends in a few ring slots and is woken at
+//! most once per flush, only if it said it was about to block. The destination takes the runs at the
 //! start of its turns (`drain_peers`) and delivers them as it delivers
 //! messages from other threads (`remote.rs`): into the mailbox, or, when
 //! it is full, into the target's park, after which they count against the
