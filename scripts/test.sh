@@ -9,7 +9,8 @@
 # on the CI workflow, clippy (default features, then all), the API docs and
 # the internal ones (broken intra-doc links and missing docs fail), the docs build as docs.rs
 # runs it (no Zig, no libclang, no network), `cargo test`, the tracing feature's tests and
-# the tell benchmark's build with it, `cargo test --release`.
+# the tell benchmark's build with it, `cargo test --release`, and the loom models of the
+# ring between the loops of a runtime.
 #
 # Usage: bash scripts/test.sh        (.ci/run and CI call exactly this)
 set -euo pipefail
@@ -82,6 +83,14 @@ cargo_test() {
     cargo test "$@" 2>&1 | tee -a "$test_log"
 }
 
+# The models of the ring between the loops of a runtime (src/core/ring.rs) under
+# loom, which runs them in every interleaving the memory model allows. `--cfg loom`
+# changes the build of every crate, so it has a target folder of its own and the
+# other steps' builds stay as they are.
+loom_models() {
+    RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom cargo_test --release --lib loom
+}
+
 start=$SECONDS
 step "install: rustfmt and clippy" jzx_ensure_rust rustfmt clippy
 step "install: Zig $JZX_ZIG_VERSION" jzx_ensure_zig
@@ -106,9 +115,10 @@ step "cargo bench --bench tell --features tracing --no-run" cargo bench --bench 
 # The dependent-project test builds its own project (debug, fresh cargo home)
 # whatever the profile of the test binary: once, in the run above, is enough.
 step "cargo test --release" cargo_test --release -- --skip a_new_project_builds_and_runs_the_packaged_crate
+step "loom models of the ring (--cfg loom, --release --lib loom)" loom_models
 
 printf '\nTimings:\n%s%6d s  total\n' "$timings" "$((SECONDS - start))"
-# One closing line over both cargo test runs ("ignored" counted as skipped).
+# One closing line over the cargo test runs ("ignored" counted as skipped).
 awk '/^test result:/ {
         for (i = 1; i <= NF; i++) {
             if ($(i) ~ /^passed/) p += $(i - 1)

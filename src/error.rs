@@ -54,9 +54,10 @@ pub enum Error {
     /// `JZX_ERR_UNKNOWN`). See [`ChildSpec::new`](crate::ChildSpec::new).
     FactoryPanicked,
     /// A loop of a [`Runtime`](crate::Runtime) panicked outside any
-    /// behavior (in the runtime itself, or in a closure given to
-    /// [`Runtime::on_loop`](crate::Runtime::on_loop)); its thread is gone
-    /// (C code `JZX_ERR_UNKNOWN`).
+    /// behavior: in a closure given to
+    /// [`Runtime::on_loop`](crate::Runtime::on_loop) (the loop goes on), or
+    /// in the runtime itself, or its thread is gone (C code
+    /// `JZX_ERR_UNKNOWN`).
     LoopPanicked,
 }
 

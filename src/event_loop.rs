@@ -161,7 +161,11 @@ fn run_turns(core: &mut Core) -> Result<(), Error> {
             }
             continue;
         }
-        if core.is_idle() && !core.peers_pending() && core.quiesce() {
+        // Read once: it changes when a loop this one sends to ends its run,
+        // and a loop found idle but for those messages must come back here
+        // (and return) rather than block with nothing to wake it.
+        let peers_pending = core.peers_pending();
+        if core.is_idle() && !peers_pending && core.quiesce() {
             return Ok(());
         }
         if core.jump_to_next_timer()? {
@@ -172,9 +176,10 @@ fn run_turns(core: &mut Core) -> Result<(), Error> {
         if core.spin_for_peers() {
             continue;
         }
-        // A loop whose messages for another loop wait for room in its ring
-        // polls until they are out: that loop does not wake it.
-        let flags = if !core.peers_pending() && core.enter_sleep() {
+        // A loop whose messages for another loop (still in its run) wait
+        // for room in their ring polls until they are out: that loop does
+        // not wake it.
+        let flags = if !peers_pending && core.enter_sleep() {
             let flags = core.reactor.run(Timeout::Forever);
             core.remote.leave_sleep();
             flags

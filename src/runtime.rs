@@ -328,15 +328,31 @@ impl Runtime {
         let (tx, rx) = mpsc::channel();
         let mut started = 0;
         let mut result = Ok(());
-        for thread in &self.threads {
-            let tx = tx.clone();
+        // Every loop is in the run before any starts, so that none takes a
+        // loop that has not started yet for one that has ended (a loop stops
+        // waiting for room in the rings of ended ones: `Core::peers_pending`).
+        for l in &self.handle.loops {
+            l.remote().set_in_runtime_run(true);
+        }
+        for (index, (thread, handle)) in self.threads.iter().zip(&self.handle.loops).enumerate() {
+            let (tx, remote) = (tx.clone(), handle.remote().clone());
+            let quiet = self.quiet.clone();
             let command: Command = Box::new(move |lp| {
                 let r = catch_unwind(AssertUnwindSafe(|| lp.run()));
+                remote.set_in_runtime_run(false);
+                // A loop out of the run (stopped on its own, or failed) is
+                // idle for the others: they may end theirs without it.
+                if let Some(q) = &quiet {
+                    q.go_idle(index);
+                }
                 let _ = tx.send(r.unwrap_or(Err(Error::LoopPanicked)));
             });
             match thread.commands.as_ref().map(|c| c.send(command)) {
                 Some(Ok(())) => started += 1,
-                _ => result = Err(Error::LoopPanicked),
+                _ => {
+                    handle.remote().set_in_runtime_run(false);
+                    result = Err(Error::LoopPanicked);
+                }
             }
         }
         drop(tx);

@@ -716,3 +716,27 @@ fn a_child_failing_on_another_loop_makes_its_supervisor_escalate_to_its_parent()
     assert_eq!(*l.lock().unwrap(), ["supervisor Fail"]);
     assert_eq!(rt.on_loop(1, |lp| lp.actor_count()).unwrap(), 0);
 }
+
+#[test]
+fn one_loop_of_a_runtime_run_on_its_own_returns_when_it_is_idle() {
+    struct Once;
+    impl Actor for Once {
+        type Msg = ();
+        fn handle(&mut self, _cx: &mut Context<'_, Self>, _: ()) -> Flow {
+            Flow::Stop
+        }
+    }
+    let mut rt = runtime(2);
+    let a = rt.spawn_on(1, Once).unwrap();
+    let b = rt.spawn_on(0, Once).unwrap();
+    let solo = rt
+        .on_loop(1, move |lp| {
+            lp.send(a, ()).unwrap();
+            lp.run().map(|()| lp.actor_count())
+        })
+        .unwrap();
+    assert_eq!(solo, Ok(0));
+    // Loop 0 was not asked to stop by it: the whole runtime still runs.
+    kick_and_run(&mut rt, b);
+    assert_eq!(rt.on_loop(0, |lp| lp.actor_count()).unwrap(), 0);
+}

@@ -402,10 +402,22 @@ impl Core {
             .any(|i| i.ring.has_items())
     }
 
-    /// Messages of this loop not yet pushed to their loops' rings (which
-    /// were full).
+    /// Messages of this loop not yet pushed to the rings (which were full)
+    /// of loops that are still in their run: only those can make room.
+    ///
+    /// A loop whose run has ended (idle, or stopped on its own) takes
+    /// nothing more in this run of the runtime. Waiting for it would keep
+    /// this loop from ever being idle and the runtime's `run` from
+    /// returning (R25); its messages stay in the outbox, to be pushed in
+    /// the next run or dropped with the loop.
     pub(crate) fn peers_pending(&self) -> bool {
-        self.peers.as_ref().is_some_and(|p| !p.dirty.is_empty())
+        self.peers.as_ref().is_some_and(|p| {
+            p.dirty.iter().any(|&d| {
+                p.out[d]
+                    .as_ref()
+                    .is_some_and(|o| o.dest.is_in_runtime_run())
+            })
+        })
     }
 
     /// With nothing to run, polls the inbound rings for a while before the

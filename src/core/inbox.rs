@@ -80,6 +80,10 @@ pub(crate) struct Remote<C: 'static> {
     cap: usize,
     sleeping: AtomicBool,
     stop: AtomicBool,
+    /// Whether the loop is in a run of its runtime: set for every loop
+    /// before any starts, cleared by each as its run returns. Other loops
+    /// wait for room in its rings only while it is set (`peers.rs`).
+    in_runtime_run: AtomicBool,
     waker: Waker,
 }
 
@@ -174,6 +178,7 @@ impl<C> Remote<C> {
             cap: cap as usize,
             sleeping: AtomicBool::new(false),
             stop: AtomicBool::new(false),
+            in_runtime_run: AtomicBool::new(false),
             waker,
         })
     }
@@ -322,6 +327,16 @@ impl<C> Remote<C> {
     /// Consumes a stop request.
     pub(crate) fn take_stop(&self) -> bool {
         self.stop.swap(false, SeqCst)
+    }
+
+    /// Marks the loop as in, or out of, a run of its runtime.
+    pub(crate) fn set_in_runtime_run(&self, running: bool) {
+        self.in_runtime_run.store(running, SeqCst);
+    }
+
+    /// Whether the loop is in a run of its runtime (or about to start it).
+    pub(crate) fn is_in_runtime_run(&self) -> bool {
+        self.in_runtime_run.load(SeqCst)
     }
 
     /// Whether the loop has work from other threads to take before it may

@@ -4,13 +4,14 @@
 //! (`ring.rs`): one carries runs of messages from the source to the
 //! destination, the other hands the emptied runs back for reuse, so a steady
 //! stream allocates nothing. A send to an actor on another loop is the same
-//! [`Core::send`](super::Core::send); its id's loop index routes it here (`send_to_loop`),
-//! where it joins the source's *outbox* for that destination: the open run,
-//! if its messages have the same type, else a new run. Outboxes are flushed
-//! into their rings at the end of every turn (`flush_peers`), and earlier
-//! when a run holds `FLUSH_AT` messages, so a destination takes a turn's
-//! sends in a few ring slots and is woken at most once per flush, only if
-//! it said it was about to block. The destination takes the runs at the
+//! [`Core::send`](crate::Core::send); its id's loop index routes it here
+//! (`send_to_loop`), where it joins the source's *outbox* for that
+//! destination: the open run, if its messages have the same type, else a
+//! new run. Outboxes are flushed into their rings at the end of every turn
+//! (`flush_peers`), and earlier when a run holds `FLUSH_AT` messages, so a
+//! destination takes a turn's sends in a few ring slots and is woken at
+//! most once per flush, only if it said it was about to block. The
+//! destination takes the runs at the
 //! start of its turns (`drain_peers`) and delivers them as it delivers
 //! messages from other threads (`remote.rs`): into the mailbox, or, when
 //! it is full, into the target's park, after which they count against the
@@ -147,7 +148,8 @@ impl<C: 'static> RemoteBatch<C> for Controls<C> {
 /// with no live actors, timers or watched fds).
 pub(crate) struct Quiet<C: 'static> {
     idle: std::sync::Mutex<Vec<bool>>,
-    pairs: Vec<Arc<PairCounts>>,
+    /// Every pair's counts, with the destination's index.
+    pairs: Vec<(usize, Arc<PairCounts>)>,
     remotes: Vec<Arc<Remote<C>>>,
 }
 
@@ -157,12 +159,21 @@ impl<C> Quiet<C> {
     pub(crate) fn go_idle(&self, index: usize) -> bool {
         let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
         idle[index] = true;
-        let quiet = idle.iter().all(|&i| i) && self.pairs.iter().all(|p| p.is_drained());
+        // A ring into a loop whose run has ended is not waited for: that loop
+        // takes nothing more in this run (its messages wait for the next).
+        // A loop out of the runtime's run (ended, or a loop run on its own)
+        // counts as idle.
+        let in_run = |i: usize| self.remotes[i].is_in_runtime_run();
+        let quiet = idle.iter().enumerate().all(|(i, &idle)| idle || !in_run(i))
+            && self
+                .pairs
+                .iter()
+                .all(|(dst, p)| p.is_drained() || !in_run(*dst));
         if quiet {
             idle.iter_mut().for_each(|i| *i = false);
             drop(idle);
             for (i, r) in self.remotes.iter().enumerate() {
-                if i != index {
+                if i != index && in_run(i) {
                     r.request_stop();
                 }
             }
@@ -279,7 +290,7 @@ pub(crate) fn connect<C>(
                 taken: AtomicUsize::new(0),
                 sent: Padded(AtomicUsize::new(0)),
             });
-            pairs.push(counts.clone());
+            pairs.push((dst, counts.clone()));
             let pool = Arc::new(SlotPool(std::sync::Mutex::new(Vec::new())));
             out[src][dst] = Some(Outbox {
                 index: dst as u8,

@@ -16,8 +16,8 @@
 //! methods take `&mut self`: the type system keeps each side to one thread
 //! at a time. Items left in the ring when both halves are gone are dropped.
 //!
-//! Under `--cfg loom` the atomics and cells are loom's, and the model in
-//! `tests` checks every interleaving of a producer and a consumer.
+//! Under `--cfg loom` the atomics and cells are loom's, and the models in
+//! `loom_tests` check every interleaving of a producer and a consumer.
 
 #[cfg(loom)]
 use loom::sync::{
@@ -256,5 +256,84 @@ mod tests {
         }
         producer.join().unwrap();
         assert_eq!(c.pop(), None);
+    }
+}
+
+/// The ring under loom: every interleaving of a producer and a consumer
+/// thread that the memory model allows (`RUSTFLAGS="--cfg loom" cargo test
+/// --release --lib loom`). Loom also checks that no slot is read while it
+/// is written: each access to a slot's cell must happen-after the last one
+/// on the other thread, through `head`'s and `tail`'s release/acquire pairs.
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use super::ring;
+    use loom::sync::atomic::{AtomicUsize, Ordering};
+    use loom::sync::Arc;
+    use loom::thread;
+
+    /// Counts its drops.
+    struct Item(Arc<AtomicUsize>);
+
+    impl Drop for Item {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    // Three items through a ring of two, the producer retrying while it is
+    // full: the consumer takes each once, in order, and nothing more.
+    #[test]
+    fn loom_items_cross_once_in_order_through_a_full_ring() {
+        const ITEMS: u32 = 3;
+        loom::model(|| {
+            let (mut p, mut c) = ring::<u32>(2);
+            let producer = thread::spawn(move || {
+                for i in 0..ITEMS {
+                    let mut item = i;
+                    while let Err(back) = p.push(item) {
+                        item = back;
+                        thread::yield_now();
+                    }
+                }
+            });
+            let mut next = 0;
+            while next < ITEMS {
+                match c.pop() {
+                    Some(i) => {
+                        assert_eq!(i, next);
+                        next += 1;
+                    }
+                    None => thread::yield_now(),
+                }
+            }
+            producer.join().unwrap();
+            assert_eq!(c.pop(), None);
+        });
+    }
+
+    // The producer pushes three items into a ring of two (one it cannot
+    // push comes back and is dropped there) and drops its half; the
+    // consumer takes one at most and drops its half, on another thread, in
+    // either order: every item is dropped exactly once, those left in the
+    // ring by the half dropped last.
+    #[test]
+    fn loom_items_left_in_the_ring_are_dropped_once() {
+        const ITEMS: usize = 3;
+        loom::model(|| {
+            let drops = Arc::new(AtomicUsize::new(0));
+            let (mut p, mut c) = ring::<Item>(2);
+            let d = drops.clone();
+            let producer = thread::spawn(move || {
+                for _ in 0..ITEMS {
+                    // A full ring hands the item back: dropped here.
+                    let _ = p.push(Item(d.clone()));
+                }
+                drop(p);
+            });
+            drop(c.pop());
+            drop(c);
+            producer.join().unwrap();
+            assert_eq!(drops.load(Ordering::Relaxed), ITEMS);
+        });
     }
 }
