@@ -16,10 +16,15 @@
 //! - `watch`/`unwatch` of fds, READ, WRITE or both ([`Interest`]). After
 //!   `unwatch` returns, no readiness is reported for that watch.
 //!
+//! Besides the bridge, the loop reads the system's monotonic clock here
+//! (`time.rs`): precisely, and coarsely (a few nanoseconds a read, behind by
+//! up to about a tick), so that a turn can rule out its timers cheaply.
+//!
 //! bindgen's types never leave this module, and every FFI `unsafe` of the
-//! crate lives in `xev.rs`.
+//! crate lives in `xev.rs` (the bridge) and `time.rs` (the clock).
 
 mod sys;
+pub(crate) mod time;
 pub(crate) mod xev;
 
 use std::fmt;

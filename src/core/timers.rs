@@ -47,6 +47,17 @@ impl TimerMsg<Core> for Nothing {
     }
 }
 
+/// Delays count in whole milliseconds, a fraction rounded up: never early
+/// (saturating; without a 128-bit division).
+#[inline]
+fn ms(d: Duration) -> u64 {
+    let fraction = u64::from(d.subsec_nanos()).div_ceil(1_000_000);
+    match d.as_secs().checked_mul(1_000) {
+        Some(whole) => whole.saturating_add(fraction),
+        None => u64::MAX,
+    }
+}
+
 impl Core {
     // --------------------------------------------------------------- timers
 
@@ -103,11 +114,10 @@ impl Core {
         // counting from the next millisecond makes "no earlier than `delay`"
         // hold. Virtual time is exact.
         let now = self.now_ms() + self.clock.rounding_ms();
-        // Delays count in whole milliseconds, a fraction rounded up: never
-        // early.
-        let ms = |d: Duration| u64::try_from(d.as_nanos().div_ceil(1_000_000)).unwrap_or(u64::MAX);
+        let delay = ms(delay);
+        self.clock.expect(now.saturating_add(delay), false);
         self.timers
-            .insert(now, ms(delay), interval.map(ms), target.slot(), msg)
+            .insert(now, delay, interval.map(ms), target.slot(), msg)
     }
 
     /// Sends `msg` to `to` after `delay` (1 ms resolution); returns the
@@ -156,10 +166,12 @@ impl Core {
             .ok_or(Error::TimerInvalid)
     }
 
-    /// Delivers every timer due now.
+    /// Delivers every timer due now. The clock is read precisely only when
+    /// one may be due by the coarse clock (see
+    /// [`Clock::may_be_due`](crate::clock::Clock::may_be_due)).
     #[inline]
     pub(crate) fn fire_timers(&mut self) {
-        if self.timers.len() != 0 {
+        if self.timers.len() != 0 && self.clock.may_be_due() {
             self.fire_due_timers();
         }
     }
@@ -168,7 +180,7 @@ impl Core {
     /// and the destructor of a payload its target cannot take. A panic in
     /// either skips that one delivery; the loop goes on.
     fn fire_due_timers(&mut self) {
-        let now = self.now_ms();
+        let now = self.clock.read_ms();
         while let Some(due) = self.timers.pop_due(now) {
             let target = self.id_of_slot(due.owner);
             let _ = catch_unwind(AssertUnwindSafe(|| {
@@ -185,6 +197,8 @@ impl Core {
                 msg.fire(self, target);
             }));
         }
+        let next = self.timers.next_deadline();
+        self.clock.expect_only(next, false);
     }
 
     /// Arms the bridge timer for the next deadline; returns whether any timer
@@ -195,7 +209,7 @@ impl Core {
     /// and an earlier arming that still bounds the wait is kept, so a busy
     /// loop that blocks often re-arms it at most once per poll timeout.
     pub(crate) fn arm_timer(&mut self) {
-        let now = self.now_ms();
+        let now = self.clock.read_ms();
         let limit = now.saturating_add(u64::from(self.config().io_poll_timeout_ms));
         let target = self.timers.next_deadline().map_or(limit, |d| d.min(limit));
         match self.armed {
@@ -228,6 +242,27 @@ impl Core {
 mod tests {
     use crate::{Actor, Addr, Context, Flow, Loop};
     use std::time::Duration;
+
+    #[test]
+    fn delays_round_up_to_the_millisecond_and_saturate() {
+        let cases = [
+            (Duration::ZERO, 0),
+            (Duration::from_nanos(1), 1),
+            (Duration::from_millis(1), 1),
+            (Duration::from_nanos(1_000_001), 2),
+            (Duration::from_millis(1_500), 1_500),
+            (Duration::new(7, 999_999_999), 8_000),
+            (
+                Duration::from_secs(u64::MAX / 1_000),
+                u64::MAX / 1_000 * 1_000,
+            ),
+            (Duration::new(u64::MAX / 1_000, 999_999_999), u64::MAX),
+            (Duration::MAX, u64::MAX),
+        ];
+        for (d, want) in cases {
+            assert_eq!(super::ms(d), want, "{d:?}");
+        }
+    }
 
     struct Stops;
 
