@@ -135,6 +135,16 @@ impl Clock {
         self.seen_ms
     }
 
+    /// The last reading remembered by [`Clock::read_ms`]: time is at least
+    /// that.
+    #[inline]
+    pub(crate) fn seen_ms(&self) -> u64 {
+        match self.source {
+            Source::Monotonic(_) => self.seen_ms,
+            Source::Virtual(now) => now,
+        }
+    }
+
     /// Whether a timer may be due, reading only the coarse clock: false
     /// when the coarse clock has not reached the threshold that
     /// [`Clock::expect`] keeps. Always true on the virtual clock, whose
@@ -253,7 +263,10 @@ mod tests {
         c.jump_to(70);
         c.expect_only(None, false);
         assert!(c.may_be_due());
-        assert_eq!(c.read_ms(), 70);
+        assert_eq!((c.read_ms(), c.seen_ms()), (70, 70));
+        c.jump_to(90);
+        // Virtual time is what it is: "seen" follows it without a read.
+        assert_eq!(c.seen_ms(), 90);
     }
 
     /// The coarse clock of a monotonic `Clock`, ms since its epoch.

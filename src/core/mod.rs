@@ -66,7 +66,7 @@ use fd_table::FdTable;
 use groups::Groups;
 use inbox::{Remote, RemoteMsg};
 use park::Limited;
-use pending::{DroppedReplies, PendingAsk};
+use pending::{AskTable, DroppedReplies, PendingAsk};
 use scheduler::Scheduler;
 use table::ActorTable;
 
@@ -143,9 +143,8 @@ pub struct Core {
     next_token: u64,
     /// The number of the latest monitor (`links.rs`).
     next_monitor: u64,
-    /// Asks waiting for their answer, by number (`ask.rs`).
-    asks: std::collections::HashMap<u64, PendingAsk<Core>>,
-    next_ask: u64,
+    /// Asks waiting for their answer, with their timeouts (`ask.rs`).
+    asks: AskTable<PendingAsk<Core>>,
     /// Reply handles dropped unanswered, shared with every handle.
     dropped_replies: Arc<DroppedReplies>,
     /// Process groups (`names.rs`).
@@ -225,8 +224,7 @@ impl Core {
             watches: FdTable::default(),
             next_token: 1,
             next_monitor: 0,
-            asks: std::collections::HashMap::new(),
-            next_ask: 0,
+            asks: AskTable::new(),
             dropped_replies,
             groups: Groups::default(),
             observer: ObserverSlot::default(),
@@ -268,9 +266,9 @@ impl Core {
         self.actors.live()
     }
 
-    /// Pending timers.
+    /// Pending timers (an ask's timeout counts as a timer of its asker's).
     pub fn timer_count(&self) -> usize {
-        self.timers.len()
+        self.timers.len() + self.asks.timed()
     }
 
     /// Watched fds.
@@ -598,12 +596,12 @@ impl Core {
                 self.remove_watches_of(id, std::mem::take(&mut e.fds));
             }
             self.signal_exit(id, reason, e);
-            if !e.asks.is_empty() {
-                self.drop_asks_of(e);
-            }
             if !e.groups.is_empty() {
                 self.leave_groups(id, std::mem::take(&mut e.groups));
             }
+        }
+        if self.asks.has_asks_of(slot) {
+            self.drop_asks_of(slot);
         }
         let timers = self.timers.remove_owner(slot);
         let mut park = extras
