@@ -11,7 +11,7 @@
 //! discarded. From a thread outside the loop,
 //! [`LoopHandle::ask`](crate::LoopHandle::ask) blocks for the answer.
 
-use crate::core::pending::{receiver_ended, AskId, DroppedReplies, RawAnswer};
+use crate::core::pending::{receiver_ended, AskId, LoopKey, RawAnswer};
 use crate::core::Core;
 use std::fmt;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -99,10 +99,7 @@ pub struct ReplyTo<R> {
 
 enum Dest<R> {
     /// An actor's ask, waiting in its loop.
-    Ask {
-        id: AskId,
-        dropped: Arc<DroppedReplies>,
-    },
+    Ask { id: AskId, lp: LoopKey },
     /// A thread blocked in `LoopHandle::ask`.
     Thread(Arc<Waiting<R>>),
     /// Answered.
@@ -111,9 +108,9 @@ enum Dest<R> {
 
 impl<R: 'static> ReplyTo<R> {
     #[inline]
-    pub(crate) fn for_ask(id: AskId, dropped: Arc<DroppedReplies>) -> ReplyTo<R> {
+    pub(crate) fn for_ask(id: AskId, lp: LoopKey) -> ReplyTo<R> {
         ReplyTo {
-            to: Dest::Ask { id, dropped },
+            to: Dest::Ask { id, lp },
         }
     }
 
@@ -135,14 +132,14 @@ impl<R: 'static> ReplyTo<R> {
     /// [`Answer::Dropped`].
     pub fn reply(mut self, core: &mut Core, value: R) -> bool {
         match std::mem::replace(&mut self.to, Dest::Done) {
-            Dest::Ask { id, dropped } if core.owns_replies(&dropped) => {
+            Dest::Ask { id, lp } if core.loop_key() == lp => {
                 // Passed by reference: the asker takes it out; left here
                 // (and dropped) when the ask was answered already.
                 let mut value = Some(value);
                 core.resolve_ask(id, RawAnswer::Reply(&mut value))
             }
-            Dest::Ask { id, dropped } => {
-                dropped.push(id, false);
+            Dest::Ask { id, lp } => {
+                lp.push_dropped(id, false);
                 false
             }
             Dest::Thread(to) => to.answer(Answer::Reply(value)),
@@ -154,7 +151,7 @@ impl<R: 'static> ReplyTo<R> {
 impl<R> Drop for ReplyTo<R> {
     fn drop(&mut self) {
         match std::mem::replace(&mut self.to, Dest::Done) {
-            Dest::Ask { id, dropped } => dropped.push(id, receiver_ended()),
+            Dest::Ask { id, lp } => lp.push_dropped(id, receiver_ended()),
             Dest::Thread(to) => {
                 to.answer(if receiver_ended() {
                     Answer::NoSuchActor

@@ -6,20 +6,19 @@
 //! until its outcome: the reply ([`ReplyTo::reply`] resolves it, the value
 //! passed by reference), its timeout (in the FIFO of its duration, or in
 //! the timer queue as a timer of the asker's), or its handle's drop (noted by the handle in
-//! [`DroppedReplies`], settled after each turn: `NoSuchActor` when the
+//! the loop's `DroppedReplies`, settled after each turn: `NoSuchActor` when the
 //! receiver's end dropped it, `Dropped` otherwise). Whichever comes first
 //! resolves it; the others find nothing and are discarded. The answer goes
 //! to the asker's reserved lane, like a timer's message, so a full mailbox
 //! never refuses it. An asker that ends forgets its asks.
 
-use super::pending::{dropping_dead_letters, AskId, DroppedReplies, PendingAsk, RawAnswer};
+use super::pending::{dropping_dead_letters, AskId, LoopKey, PendingAsk, RawAnswer};
 use super::Core;
 use crate::observer::drop_quietly;
 use crate::reply::{Answer, ReplyTo};
 use crate::timer::TimerMsg;
 use crate::{ActorId, Addr, Error, SendError, StopReason};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::Arc;
 use std::time::Duration;
 
 /// The timeout of an ask that waits in the loop's timer queue (see
@@ -70,13 +69,13 @@ impl Core {
                 message: request(ReplyTo::answered()),
             });
         }
-        if self.asks.is_empty() && self.dropped_replies.any() {
+        if self.asks.is_empty() && self.dropped_replies.list().any() {
             // Handles of asks answered long ago, dropped since.
-            drop(self.dropped_replies.take());
+            drop(self.dropped_replies.list().take());
         }
         // The ask is added once the request is built (`request` may panic).
         let id = self.asks.next_id();
-        let req = request(ReplyTo::for_ask(id, self.dropped_replies.clone()));
+        let req = request(ReplyTo::for_ask(id, self.dropped_replies.key()));
         let deliver = Box::new(move |core: &mut Core, to: ActorId, raw: RawAnswer<'_>| {
             let typed = match raw {
                 RawAnswer::Reply(value) => {
@@ -119,11 +118,11 @@ impl Core {
         }
     }
 
-    /// Whether `dropped` is this loop's list of dropped reply handles (a
-    /// reply handle belongs to the loop of its asker).
+    /// This loop's key, which the reply handles of its asks carry (a reply
+    /// handle belongs to the loop of its asker).
     #[inline]
-    pub(crate) fn owns_replies(&self, dropped: &Arc<DroppedReplies>) -> bool {
-        Arc::ptr_eq(dropped, &self.dropped_replies)
+    pub(crate) fn loop_key(&self) -> LoopKey {
+        self.dropped_replies.key()
     }
 
     /// Resolves ask `id` with `raw`; false when it was resolved already
@@ -164,14 +163,14 @@ impl Core {
     pub(crate) fn asks_to_settle(&self) -> bool {
         // With no ask pending there is nothing to answer (`ask` clears what
         // is left over before it adds one).
-        !self.asks.is_empty() && self.dropped_replies.any()
+        !self.asks.is_empty() && self.dropped_replies.list().any()
     }
 
     /// Answers the asks whose handles were dropped unanswered.
     #[inline]
     pub(crate) fn settle_asks(&mut self) {
         if self.asks_to_settle() {
-            for (id, ended) in self.dropped_replies.take() {
+            for (id, ended) in self.dropped_replies.list().take() {
                 let raw = if ended {
                     RawAnswer::NoSuchActor
                 } else {

@@ -66,7 +66,7 @@ use fd_table::FdTable;
 use groups::Groups;
 use inbox::{Remote, RemoteMsg};
 use park::Limited;
-use pending::{AskTable, DroppedReplies, PendingAsk};
+use pending::{AskTable, DroppedReplies, PendingAsk, Registered};
 use scheduler::Scheduler;
 use table::ActorTable;
 
@@ -146,7 +146,7 @@ pub struct Core {
     /// Asks waiting for their answer, with their timeouts (`ask.rs`).
     asks: AskTable<PendingAsk<Core>>,
     /// Reply handles dropped unanswered, shared with every handle.
-    dropped_replies: Arc<DroppedReplies>,
+    dropped_replies: Registered,
     /// Process groups (`names.rs`).
     groups: Groups,
     pub(crate) observer: ObserverSlot,
@@ -212,7 +212,7 @@ impl Core {
             other => backend_error(other),
         })?;
         let remote = Remote::new(reactor.waker(), config.cross_thread_cap);
-        let dropped_replies = Arc::new(DroppedReplies::new(reactor.waker()));
+        let dropped_replies = Registered::new(DroppedReplies::new(reactor.waker()));
         Ok(Core {
             clock: Clock::new(config.clock),
             scheduler: Scheduler::new(config.run_order, config.clock == ClockKind::Virtual),

@@ -20,13 +20,18 @@
 //! ask reads no clock. Until then the timeout is "unstamped" (never early:
 //! its deadline counts from a later reading; late by at most the time to
 //! that reading, see `Clock::expect`).
+//!
+//! A reply handle carries its ask's id and its loop's [`LoopKey`], plain
+//! numbers: making, answering and dropping one on the loop's thread
+//! touches no shared count.
 
 use crate::backend::xev::Waker;
 use crate::{ActorId, TimerId};
 use std::any::Any;
 use std::cell::Cell;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 
 /// An ask's outcome before it is typed again for its asker.
 pub(crate) enum RawAnswer<'a> {
@@ -419,6 +424,76 @@ impl<P> AskTable<P> {
     }
 }
 
+/// Which loop a reply handle's ask waits in: a number unique in the
+/// process. A handle holds only this (no reference count to touch per
+/// ask); the loop's [`DroppedReplies`] are found from it, in a registry of
+/// live loops, only when a handle is dropped unanswered or answered on
+/// another loop.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct LoopKey(u64);
+
+/// The live loops' lists of dropped reply handles, by key.
+static REGISTRY: Mutex<BTreeMap<u64, Weak<DroppedReplies>>> = Mutex::new(BTreeMap::new());
+
+/// The key of the next loop made.
+static NEXT_KEY: AtomicU64 = AtomicU64::new(1);
+
+impl LoopKey {
+    /// Tells the loop, if it is still alive, that the handle of its ask
+    /// `id` was dropped unanswered (from any thread).
+    pub(crate) fn push_dropped(self, id: AskId, receiver_ended: bool) {
+        let registry = REGISTRY.lock().unwrap_or_else(|p| p.into_inner());
+        let dropped = registry.get(&self.0).and_then(Weak::upgrade);
+        drop(registry);
+        if let Some(dropped) = dropped {
+            dropped.push(id, receiver_ended);
+        }
+    }
+}
+
+/// A loop's list of dropped reply handles, registered under its key for as
+/// long as this lives.
+pub(crate) struct Registered {
+    key: LoopKey,
+    dropped: Arc<DroppedReplies>,
+}
+
+impl Registered {
+    pub(crate) fn new(dropped: DroppedReplies) -> Registered {
+        let key = NEXT_KEY.fetch_add(1, Ordering::Relaxed);
+        let dropped = Arc::new(dropped);
+        REGISTRY
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key, Arc::downgrade(&dropped));
+        Registered {
+            key: LoopKey(key),
+            dropped,
+        }
+    }
+
+    /// The key reply handles of this loop's asks carry.
+    #[inline]
+    pub(crate) fn key(&self) -> LoopKey {
+        self.key
+    }
+
+    /// The list.
+    #[inline]
+    pub(crate) fn list(&self) -> &DroppedReplies {
+        &self.dropped
+    }
+}
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        REGISTRY
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.key.0);
+    }
+}
+
 /// Reply handles dropped unanswered, by ask number, with whether their
 /// receiver had ended; filled by the handles' `Drop` (on whatever thread
 /// drops them, which wakes the loop), emptied by the loop after each turn.
@@ -488,6 +563,27 @@ mod tests {
 
     fn actor(slot: u32) -> ActorId {
         ActorId::from_raw((1 << 32) | u64::from(slot)).unwrap()
+    }
+
+    #[test]
+    fn a_loop_key_reaches_its_list_only_while_the_loop_lives() {
+        let reactor = crate::backend::xev::Reactor::new(crate::BackendKind::Auto).unwrap();
+        let a = Registered::new(DroppedReplies::new(reactor.waker()));
+        let b = Registered::new(DroppedReplies::new(reactor.waker()));
+        assert_ne!(a.key(), b.key());
+        let id = AskId { n: 7, slot: 3 };
+        // From another thread, as a handle may be dropped anywhere.
+        let key = a.key();
+        std::thread::spawn(move || key.push_dropped(id, true))
+            .join()
+            .unwrap();
+        assert!(a.list().any() && !b.list().any());
+        assert_eq!(a.list().take(), [(id, true)]);
+        assert!(!a.list().any());
+        drop(a);
+        // Its loop gone: nothing to tell, and nothing else told.
+        key.push_dropped(id, false);
+        assert!(!b.list().any());
     }
 
     #[test]
