@@ -11,7 +11,7 @@
 //! discarded. From a thread outside the loop,
 //! [`LoopHandle::ask`](crate::LoopHandle::ask) blocks for the answer.
 
-use crate::core::pending::{receiver_ended, AskId, LoopKey, RawAnswer};
+use crate::core::pending::{receiver_ended, AskId, LoopKey, Outcome};
 use crate::core::Core;
 use std::fmt;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -136,7 +136,7 @@ impl<R: 'static> ReplyTo<R> {
                 // Passed by reference: the asker takes it out; left here
                 // (and dropped) when the ask was answered already.
                 let mut value = Some(value);
-                core.resolve_ask(id, RawAnswer::Reply(&mut value))
+                core.resolve_ask(id, Outcome::Reply, Some(&mut value))
             }
             Dest::Ask { id, lp } => {
                 lp.push_dropped(id, false);

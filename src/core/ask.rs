@@ -12,12 +12,13 @@
 //! to the asker's reserved lane, like a timer's message, so a full mailbox
 //! never refuses it. An asker that ends forgets its asks.
 
-use super::pending::{dropping_dead_letters, AskId, LoopKey, PendingAsk, RawAnswer};
+use super::pending::{dropping_dead_letters, AskId, LoopKey, Outcome, PendingAsk};
 use super::Core;
 use crate::observer::drop_quietly;
 use crate::reply::{Answer, ReplyTo};
 use crate::timer::TimerMsg;
 use crate::{ActorId, Addr, Error, SendError, StopReason};
+use std::any::Any;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Duration;
 
@@ -27,7 +28,7 @@ pub(super) struct AskTimeout(pub(super) AskId);
 
 impl TimerMsg<Core> for AskTimeout {
     fn fire(self: Box<Self>, core: &mut Core, _asker: ActorId) {
-        core.resolve_ask(self.0, RawAnswer::Timeout);
+        core.resolve_ask(self.0, Outcome::Timeout, None);
     }
     fn copy(&self) -> Box<dyn TimerMsg<Core>> {
         Box::new(AskTimeout(self.0))
@@ -76,21 +77,23 @@ impl Core {
         // The ask is added once the request is built (`request` may panic).
         let id = self.asks.next_id();
         let req = request(ReplyTo::for_ask(id, self.dropped_replies.key()));
-        let deliver = Box::new(move |core: &mut Core, to: ActorId, raw: RawAnswer<'_>| {
-            let typed = match raw {
-                RawAnswer::Reply(value) => {
-                    match value.downcast_mut::<Option<R>>().and_then(Option::take) {
-                        Some(value) => Answer::Reply(value),
-                        None => Answer::Dropped,
+        let deliver = Box::new(
+            move |core: &mut Core, to: ActorId, outcome: Outcome, reply: Option<&mut dyn Any>| {
+                let typed = match outcome {
+                    Outcome::Reply => {
+                        match reply.and_then(|r| r.downcast_mut::<Option<R>>()?.take()) {
+                            Some(value) => Answer::Reply(value),
+                            None => Answer::Dropped,
+                        }
                     }
-                }
-                RawAnswer::Timeout => Answer::Timeout,
-                RawAnswer::NoSuchActor => Answer::NoSuchActor,
-                RawAnswer::Dropped => Answer::Dropped,
-            };
-            let msg = answer(typed);
-            core.push_timer_msg(to, msg);
-        });
+                    Outcome::Timeout => Answer::Timeout,
+                    Outcome::NoSuchActor => Answer::NoSuchActor,
+                    Outcome::Dropped => Answer::Dropped,
+                };
+                let msg = answer(typed);
+                core.push_timer_msg(to, msg);
+            },
+        );
         let added = self.asks.insert(
             to,
             PendingAsk {
@@ -125,9 +128,14 @@ impl Core {
         self.dropped_replies.key()
     }
 
-    /// Resolves ask `id` with `raw`; false when it was resolved already
-    /// (the late reply is discarded).
-    pub(crate) fn resolve_ask(&mut self, id: AskId, raw: RawAnswer<'_>) -> bool {
+    /// Resolves ask `id` with `outcome` (and `reply`, see [`Outcome`]);
+    /// false when it was resolved already (the late reply is discarded).
+    pub(crate) fn resolve_ask(
+        &mut self,
+        id: AskId,
+        outcome: Outcome,
+        reply: Option<&mut dyn Any>,
+    ) -> bool {
         let Some((asker, pending)) = self.asks.remove(id) else {
             return false;
         };
@@ -137,7 +145,7 @@ impl Core {
         }
         let deliver = pending.deliver;
         // `answer` is the asker's code: a panic there is the asker's.
-        if catch_unwind(AssertUnwindSafe(|| deliver(self, asker, raw))).is_err() {
+        if catch_unwind(AssertUnwindSafe(|| deliver(self, asker, outcome, reply))).is_err() {
             let _ = self.kill(asker, StopReason::Panic);
         }
         true
@@ -171,12 +179,12 @@ impl Core {
     pub(crate) fn settle_asks(&mut self) {
         if self.asks_to_settle() {
             for (id, ended) in self.dropped_replies.list().take() {
-                let raw = if ended {
-                    RawAnswer::NoSuchActor
+                let outcome = if ended {
+                    Outcome::NoSuchActor
                 } else {
-                    RawAnswer::Dropped
+                    Outcome::Dropped
                 };
-                self.resolve_ask(id, raw);
+                self.resolve_ask(id, outcome, None);
             }
         }
     }

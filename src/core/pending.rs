@@ -33,20 +33,24 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
-/// An ask's outcome before it is typed again for its asker.
-pub(crate) enum RawAnswer<'a> {
-    /// The reply, in an `Option<R>` that the asker's [`Deliver`] takes it
-    /// from (a reply of another type is left there).
-    Reply(&'a mut dyn Any),
+/// How an ask ended, before its answer is typed again for its asker.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// Replied: the reply comes with it (see [`Deliver`]).
+    Reply,
     Timeout,
     NoSuchActor,
     Dropped,
 }
 
-/// Hands an ask's outcome, typed, to its asker (the id given). For an
-/// `answer` that captures nothing (a function or an enum variant) it is
-/// zero-sized: boxed, it allocates nothing.
-pub(crate) type Deliver<C> = Box<dyn for<'a> FnOnce(&mut C, ActorId, RawAnswer<'a>)>;
+/// Hands an ask's outcome, typed, to its asker (the id given); with
+/// [`Outcome::Reply`], the reply in an `Option<R>` that it takes it from (a
+/// reply of another type is left there). The outcome and the reply are
+/// separate arguments, so both travel in registers. For an `answer` that
+/// captures nothing (a function or an enum variant) it is zero-sized:
+/// boxed, it allocates nothing.
+pub(crate) type Deliver<C> =
+    Box<dyn for<'a> FnOnce(&mut C, ActorId, Outcome, Option<&'a mut dyn Any>)>;
 
 /// An ask waiting for its outcome, for a loop whose state is `C`.
 pub(crate) struct PendingAsk<C> {

@@ -5,7 +5,7 @@ use crate::{ActorId, Addr, Error, SendError, TimerId};
 use std::time::Duration;
 
 use super::ask::AskTimeout;
-use super::pending::{AskId, RawAnswer};
+use super::pending::{AskId, Outcome};
 use super::Core;
 use crate::backend::xev::Timeout;
 use crate::observer::drop_quietly;
@@ -254,7 +254,7 @@ impl Core {
     /// Ask `id`'s timeout came (from its FIFO).
     fn ask_timed_out(&mut self, id: AskId) {
         self.counters.timers_fired += 1;
-        self.resolve_ask(id, RawAnswer::Timeout);
+        self.resolve_ask(id, Outcome::Timeout, None);
     }
 
     /// Fires the timer that comes first (due at `now`).
