@@ -7,6 +7,10 @@
 //! is rebuilt when stale entries outnumber live ones). Same-deadline timers
 //! fire in the order they were set (a sequence number breaks ties).
 //!
+//! Asks' timeouts mostly wait elsewhere, in a FIFO per duration
+//! (`core/pending.rs`), and fire with these timers in one order: their
+//! sequence numbers come from [`TimerQueue::next_seq`].
+//!
 //! Time is passed in (`now`, milliseconds), never read here, so the queue is
 //! tested in virtual time.
 

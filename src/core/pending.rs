@@ -38,8 +38,12 @@ use std::sync::{Arc, Mutex, Weak};
 pub(crate) enum Outcome {
     /// Replied: the reply comes with it (see [`Deliver`]).
     Reply,
+    /// Its timeout came first.
     Timeout,
+    /// Its handle was dropped with its receiver (which ended, or was not
+    /// alive).
     NoSuchActor,
+    /// Its handle was dropped unanswered by the receiver.
     Dropped,
 }
 
