@@ -143,9 +143,11 @@
 //! messages (one of each lane when both hold messages, see
 //! [`Config::max_msgs_per_actor`]); then it polls I/O without blocking. When nothing is runnable it
 //! blocks in libxev until I/O, a timer, a cross-thread message or a stop
-//! request. Timers share the bridge's single timer (a heap in the loop, no
-//! extra thread); fd readiness is level-triggered, with at most one
-//! undelivered event per fd.
+//! request. Timers share the bridge's single timer (a heap in the loop, and
+//! a FIFO per duration for asks' timeouts; no extra thread); a turn reads
+//! the coarse monotonic clock first and the precise one only when a
+//! deadline may have come. fd readiness is level-triggered, with at most
+//! one undelivered event per fd.
 //!
 //! # Backends
 //!

@@ -11,7 +11,7 @@
 //! discarded. From a thread outside the loop,
 //! [`LoopHandle::ask`](crate::LoopHandle::ask) blocks for the answer.
 
-use crate::core::pending::{receiver_ended, DroppedReplies, RawAnswer};
+use crate::core::pending::{receiver_ended, AskId, LoopKey, Outcome};
 use crate::core::Core;
 use std::fmt;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -99,10 +99,7 @@ pub struct ReplyTo<R> {
 
 enum Dest<R> {
     /// An actor's ask, waiting in its loop.
-    Ask {
-        id: u64,
-        dropped: Arc<DroppedReplies>,
-    },
+    Ask { id: AskId, lp: LoopKey },
     /// A thread blocked in `LoopHandle::ask`.
     Thread(Arc<Waiting<R>>),
     /// Answered.
@@ -110,10 +107,16 @@ enum Dest<R> {
 }
 
 impl<R: 'static> ReplyTo<R> {
-    pub(crate) fn for_ask(id: u64, dropped: Arc<DroppedReplies>) -> ReplyTo<R> {
+    #[inline]
+    pub(crate) fn for_ask(id: AskId, lp: LoopKey) -> ReplyTo<R> {
         ReplyTo {
-            to: Dest::Ask { id, dropped },
+            to: Dest::Ask { id, lp },
         }
+    }
+
+    /// A handle that answers nothing (the ask was refused before it began).
+    pub(crate) fn answered() -> ReplyTo<R> {
+        ReplyTo { to: Dest::Done }
     }
 
     pub(crate) fn for_thread(to: Arc<Waiting<R>>) -> ReplyTo<R> {
@@ -129,11 +132,14 @@ impl<R: 'static> ReplyTo<R> {
     /// [`Answer::Dropped`].
     pub fn reply(mut self, core: &mut Core, value: R) -> bool {
         match std::mem::replace(&mut self.to, Dest::Done) {
-            Dest::Ask { id, dropped } if core.owns_replies(&dropped) => {
-                core.resolve_ask(id, RawAnswer::Reply(Box::new(value)))
+            Dest::Ask { id, lp } if core.loop_key() == lp => {
+                // Passed by reference: the asker takes it out; left here
+                // (and dropped) when the ask was answered already.
+                let mut value = Some(value);
+                core.resolve_ask(id, Outcome::Reply, Some(&mut value))
             }
-            Dest::Ask { id, dropped } => {
-                dropped.push(id, false);
+            Dest::Ask { id, lp } => {
+                lp.push_dropped(id, false);
                 false
             }
             Dest::Thread(to) => to.answer(Answer::Reply(value)),
@@ -144,11 +150,10 @@ impl<R: 'static> ReplyTo<R> {
 
 impl<R> Drop for ReplyTo<R> {
     fn drop(&mut self) {
-        let ended = receiver_ended();
         match std::mem::replace(&mut self.to, Dest::Done) {
-            Dest::Ask { id, dropped } => dropped.push(id, ended),
+            Dest::Ask { id, lp } => lp.push_dropped(id, receiver_ended()),
             Dest::Thread(to) => {
-                to.answer(if ended {
+                to.answer(if receiver_ended() {
                     Answer::NoSuchActor
                 } else {
                     Answer::Dropped
@@ -162,7 +167,7 @@ impl<R> Drop for ReplyTo<R> {
 impl<R> fmt::Debug for ReplyTo<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.to {
-            Dest::Ask { id, .. } => write!(f, "ReplyTo(ask {id})"),
+            Dest::Ask { id, .. } => write!(f, "ReplyTo(ask {})", id.number()),
             Dest::Thread(_) => f.write_str("ReplyTo(thread)"),
             Dest::Done => f.write_str("ReplyTo(answered)"),
         }

@@ -7,6 +7,10 @@
 //! is rebuilt when stale entries outnumber live ones). Same-deadline timers
 //! fire in the order they were set (a sequence number breaks ties).
 //!
+//! Asks' timeouts mostly wait elsewhere, in a FIFO per duration
+//! (`core/pending.rs`), and fire with these timers in one order: their
+//! sequence numbers come from [`TimerQueue::next_seq`].
+//!
 //! Time is passed in (`now`, milliseconds), never read here, so the queue is
 //! tested in virtual time.
 
@@ -178,11 +182,29 @@ impl<P> TimerQueue<P> {
     }
 
     /// The earliest deadline of a pending timer.
+    #[inline]
     pub(crate) fn next_deadline(&mut self) -> Option<u64> {
+        self.peek().map(|(deadline, _)| deadline)
+    }
+
+    /// The timer that comes first: its deadline and sequence number (the
+    /// order of timers of one deadline, see [`TimerQueue::next_seq`]).
+    pub(crate) fn peek(&mut self) -> Option<(u64, u64)> {
         while self.top_is_stale()? {
             self.heap.pop();
         }
-        self.heap.peek().map(|Reverse((deadline, _, _))| *deadline)
+        self.heap
+            .peek()
+            .map(|Reverse((deadline, seq, _))| (*deadline, *seq))
+    }
+
+    /// A sequence number after every one given so far, for something that
+    /// fires with these timers (an ask's timeout) and must keep their order
+    /// at equal deadlines: the order in which they were set.
+    #[inline]
+    pub(crate) fn next_seq(&mut self) -> u64 {
+        self.seq += 1;
+        self.seq
     }
 
     /// The next timer due at or before `now`. A one-shot timer is removed; an

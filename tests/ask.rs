@@ -504,3 +504,287 @@ fn a_thread_asking_a_dropped_loop_hears_no_such_actor() {
         assert_eq!(asker.join().unwrap(), Ok(Answer::NoSuchActor));
     }
 }
+
+/// Keeps every request's handle, answering none, until it stops.
+fn util_hoarder() -> Forwarder<impl FnMut(ReplyTo<u32>) + 'static> {
+    let mut kept = Vec::new();
+    Forwarder(move |r| kept.push(r))
+}
+
+/// Logs each answer with its tag and the loop's time; stops once it has
+/// `expect`, stopping the actors in `also` with it.
+struct Timed {
+    log: Log<(u32, Answer<u32>, Duration)>,
+    expect: usize,
+    also: Vec<jzx::ActorId>,
+}
+
+enum TimedMsg {
+    Got(u32, Answer<u32>),
+    Tick(u32),
+}
+
+impl Actor for Timed {
+    type Msg = TimedMsg;
+    fn handle(&mut self, cx: &mut Context<'_, Self>, msg: TimedMsg) -> Flow {
+        let (tag, answer) = match msg {
+            TimedMsg::Got(tag, answer) => (tag, answer),
+            // A timer's message, logged as a reply of its number.
+            TimedMsg::Tick(n) => (n, Answer::Reply(n)),
+        };
+        self.log.push((tag, answer, cx.now()));
+        if self.log.len() < self.expect {
+            return Flow::Continue;
+        }
+        for &id in &self.also {
+            let _ = cx.stop_actor(id);
+        }
+        Flow::Stop
+    }
+}
+
+// R31 on the virtual clock: each timeout comes exactly when due, whatever
+// the mix of durations (more than the loop keeps a FIFO for at a time),
+// and equal deadlines come in the order the asks were made.
+#[test]
+fn timeouts_of_many_durations_each_come_exactly_on_time() {
+    for backend in backends() {
+        let mut lp = virtual_loop(backend);
+        let server = lp.spawn(util_hoarder()).unwrap();
+        let log = Log::default();
+        // 12 durations, 10..120 ms, asked twice each, longest first.
+        let durations: Vec<u64> = (1..=12).rev().map(|k| 10 * k).collect();
+        let client = lp
+            .spawn(Timed {
+                log: log.clone(),
+                expect: 2 * durations.len(),
+                also: vec![server.id()],
+            })
+            .unwrap();
+        let mut tag = 0;
+        for _ in 0..2 {
+            for &d in &durations {
+                tag += 1;
+                let t = tag;
+                lp.ask(client, server, ms(d), |r| r, move |a| TimedMsg::Got(t, a))
+                    .map_err(|e| e.error)
+                    .unwrap();
+            }
+        }
+        assert_eq!(lp.timer_count(), 24, "{backend}: every timeout pending");
+        lp.run().unwrap();
+        let got = log.get();
+        let mut want = Vec::new();
+        for (i, &d) in durations.iter().enumerate().rev() {
+            let first = i as u32 + 1;
+            let second = first + durations.len() as u32;
+            want.push((first, Answer::Timeout, ms(d)));
+            want.push((second, Answer::Timeout, ms(d)));
+        }
+        assert_eq!(got, want, "{backend}");
+        assert_eq!((lp.actor_count(), lp.timer_count()), (0, 0));
+    }
+}
+
+// On the virtual clock an ask's timeout keeps its place among the asker's
+// timers of the same deadline: the order in which they were set.
+#[test]
+fn an_ask_timeout_and_timers_of_one_deadline_come_in_the_order_set() {
+    for backend in backends() {
+        let mut lp = virtual_loop(backend);
+        let server = lp.spawn(util_hoarder()).unwrap();
+        let log = Log::default();
+        let client = lp
+            .spawn(Timed {
+                log: log.clone(),
+                expect: 3,
+                also: vec![server.id()],
+            })
+            .unwrap();
+        lp.send_after(client, ms(50), TimedMsg::Tick(1))
+            .map_err(|e| e.error)
+            .unwrap();
+        lp.ask(client, server, ms(50), |r| r, |a| TimedMsg::Got(2, a))
+            .map_err(|e| e.error)
+            .unwrap();
+        lp.send_after(client, ms(50), TimedMsg::Tick(3))
+            .map_err(|e| e.error)
+            .unwrap();
+        lp.run().unwrap();
+        assert_eq!(
+            log.get(),
+            [
+                (1, Answer::Reply(1), ms(50)),
+                (2, Answer::Timeout, ms(50)),
+                (3, Answer::Reply(3), ms(50)),
+            ],
+            "{backend}"
+        );
+    }
+}
+
+/// Sends itself a message each turn until `stop` is set: a loop that never
+/// waits.
+struct Busy(std::rc::Rc<std::cell::Cell<bool>>);
+
+impl Actor for Busy {
+    type Msg = ();
+    fn handle(&mut self, cx: &mut Context<'_, Self>, _: ()) -> Flow {
+        if self.0.get() {
+            return Flow::Stop;
+        }
+        let me = cx.addr();
+        cx.send(me, ()).unwrap();
+        Flow::Continue
+    }
+}
+
+/// Logs each answer with its tag and the real time; on the last it stops
+/// the server and tells the spinner to stop.
+struct RealTimed {
+    log: Log<(u32, Answer<u32>, std::time::Instant)>,
+    expect: usize,
+    server: jzx::ActorId,
+    stop: std::rc::Rc<std::cell::Cell<bool>>,
+}
+
+impl Actor for RealTimed {
+    type Msg = (u32, Answer<u32>);
+    fn handle(&mut self, cx: &mut Context<'_, Self>, (tag, a): (u32, Answer<u32>)) -> Flow {
+        self.log.push((tag, a, std::time::Instant::now()));
+        if self.log.len() < self.expect {
+            return Flow::Continue;
+        }
+        self.stop.set(true);
+        cx.stop_actor(self.server).unwrap();
+        Flow::Stop
+    }
+}
+
+// R31 on the monotonic clock: a timeout never comes early, on a loop that
+// sleeps between turns and on one that never waits (the loop then reads
+// its clock coarsely, and the deadline comes with a later reading).
+#[test]
+fn ask_timeouts_on_the_monotonic_clock_are_never_early() {
+    for backend in backends() {
+        for busy in [false, true] {
+            let mut lp = util::new_loop(backend);
+            let server = lp.spawn(util_hoarder()).unwrap();
+            let stop = std::rc::Rc::new(std::cell::Cell::new(false));
+            if busy {
+                let spinner = lp.spawn(Busy(stop.clone())).unwrap();
+                lp.send(spinner, ()).unwrap();
+            }
+            let durations = [1, 3, 7, 15, 30];
+            let log = Log::default();
+            let client = lp
+                .spawn(RealTimed {
+                    log: log.clone(),
+                    expect: durations.len(),
+                    server: server.id(),
+                    stop,
+                })
+                .unwrap();
+            let start = std::time::Instant::now();
+            for (i, &d) in durations.iter().enumerate() {
+                let t = i as u32;
+                lp.ask(client, server, ms(d), |r| r, move |a| (t, a))
+                    .map_err(|e| e.error)
+                    .unwrap();
+            }
+            util::run_within(&mut lp, Duration::from_secs(20));
+            let answers = log.get();
+            assert_eq!(answers.len(), durations.len(), "{backend} busy={busy}");
+            for (tag, answer, at) in answers {
+                let d = ms(durations[tag as usize]);
+                let after = at - start;
+                assert_eq!(answer, Answer::Timeout, "{backend} busy={busy}");
+                assert!(after >= d, "{backend} busy={busy}: {d:?} after {after:?}");
+                assert!(
+                    after < d + Duration::from_secs(2),
+                    "{backend} busy={busy}: {d:?} only after {after:?}"
+                );
+            }
+            assert_eq!((lp.actor_count(), lp.timer_count()), (0, 0));
+        }
+    }
+}
+
+// An answered ask leaves nothing pending: a loop whose asks all got their
+// reply returns from `run` at once, whatever their timeouts.
+#[test]
+fn answered_asks_leave_no_timeout_behind() {
+    for backend in backends() {
+        let mut lp = util::new_loop(backend);
+        let server = lp
+            .spawn(Server {
+                late_taken: Log::default(),
+            })
+            .unwrap();
+        let log = Log::default();
+        let client = lp
+            .spawn(Timed {
+                log: log.clone(),
+                expect: 10_000,
+                also: vec![server.id()],
+            })
+            .unwrap();
+        let hour = Duration::from_secs(3600);
+        for n in 0..10_000u32 {
+            // A few durations, each answered before it could come.
+            let timeout = hour + ms(u64::from(n % 3));
+            lp.ask(
+                client,
+                server,
+                timeout,
+                |r| ServerMsg::Req(n, Mode::Double, r),
+                move |a| TimedMsg::Got(n, a),
+            )
+            .map_err(|e| e.error)
+            .unwrap();
+            if n % 100 == 99 {
+                // Let the replies through (the server's mailbox is bounded).
+                util::run_for(&mut lp, ms(1));
+            }
+        }
+        assert!(lp.timer_count() <= 100, "{backend}: {}", lp.timer_count());
+        util::run_within(&mut lp, Duration::from_secs(10));
+        assert_eq!(log.len(), 10_000);
+        assert!(log.get().iter().all(|a| a.1 == Answer::Reply(2 * a.0)));
+        assert_eq!((lp.actor_count(), lp.timer_count()), (0, 0));
+    }
+}
+
+// An asker that ends takes its pending asks and their timeouts with it
+// (in FIFOs or, past the FIFOs, in the timer queue): nothing keeps the
+// loop from ending, and virtual time does not move to them.
+#[test]
+fn an_asker_that_ends_takes_its_timeouts_with_it() {
+    for backend in backends() {
+        let mut lp = virtual_loop(backend);
+        let server = lp.spawn(util_hoarder()).unwrap();
+        let asker = lp.spawn(util_sink(Log::default())).unwrap();
+        let other = lp
+            .spawn(Timed {
+                log: Log::default(),
+                expect: 1,
+                also: vec![server.id()],
+            })
+            .unwrap();
+        for d in 1..=20 {
+            lp.ask(asker, server, ms(100 * d), |r| r, |a| a)
+                .map_err(|e| e.error)
+                .unwrap();
+        }
+        lp.ask(other, server, ms(50), |r| r, |a| TimedMsg::Got(0, a))
+            .map_err(|e| e.error)
+            .unwrap();
+        assert_eq!(lp.timer_count(), 21);
+        lp.stop_actor(asker.id()).unwrap();
+        lp.run().unwrap();
+        // The other asker's timeout came; the ended one's did not hold the
+        // loop until 2 s.
+        assert_eq!(lp.now(), ms(50), "{backend}");
+        assert_eq!((lp.actor_count(), lp.timer_count()), (0, 0));
+    }
+}

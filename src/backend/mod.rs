@@ -16,12 +16,17 @@
 //! - `watch`/`unwatch` of fds, READ, WRITE or both ([`Interest`]). After
 //!   `unwatch` returns, no readiness is reported for that watch.
 //!
+//! Besides the bridge, the loop reads the system's monotonic clock here
+//! (`time.rs`): precisely, and coarsely (a few nanoseconds a read, behind by
+//! up to about a tick), so that a turn can rule out its timers cheaply.
+//!
 //! bindgen's types never leave this module, and every FFI `unsafe` of the
-//! crate lives in `xev.rs` (the bridge) and `affinity.rs` (pinning a
-//! runtime's loops to CPUs).
+//! crate lives in `xev.rs` (the bridge), `time.rs` (the clock) and
+//! `affinity.rs` (pinning a runtime's loops to CPUs).
 
 pub(crate) mod affinity;
 mod sys;
+pub(crate) mod time;
 pub(crate) mod xev;
 
 use std::fmt;

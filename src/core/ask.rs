@@ -2,32 +2,33 @@
 //! [`Answer`] for its asker (R31; the types and their doc are in
 //! `reply.rs`).
 //!
-//! An ask is a [`PendingAsk`] under its number until its outcome: the
-//! reply ([`ReplyTo::reply`] resolves it), its timeout (a timer of the
-//! asker's), or its handle's drop (noted by the handle in
-//! [`DroppedReplies`], settled after each turn: `NoSuchActor` when the
+//! An ask is a [`PendingAsk`] in the loop's table of asks (`pending.rs`)
+//! until its outcome: the reply ([`ReplyTo::reply`] resolves it, the value
+//! passed by reference), its timeout (in the FIFO of its duration, or in
+//! the timer queue as a timer of the asker's), or its handle's drop (noted by the handle in
+//! the loop's `DroppedReplies`, settled after each turn: `NoSuchActor` when the
 //! receiver's end dropped it, `Dropped` otherwise). Whichever comes first
 //! resolves it; the others find nothing and are discarded. The answer goes
 //! to the asker's reserved lane, like a timer's message, so a full mailbox
 //! never refuses it. An asker that ends forgets its asks.
 
-use super::pending::{dropping_dead_letters, DroppedReplies, PendingAsk, RawAnswer};
-use super::table::Extras;
+use super::pending::{dropping_dead_letters, AskId, LoopKey, Outcome, PendingAsk};
 use super::Core;
 use crate::observer::drop_quietly;
 use crate::reply::{Answer, ReplyTo};
 use crate::timer::TimerMsg;
 use crate::{ActorId, Addr, Error, SendError, StopReason};
+use std::any::Any;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::Arc;
 use std::time::Duration;
 
-/// The timer of an ask's timeout.
-struct AskTimeout(u64);
+/// The timeout of an ask that waits in the loop's timer queue (see
+/// `Core::arm_ask_timeout`).
+pub(super) struct AskTimeout(pub(super) AskId);
 
 impl TimerMsg<Core> for AskTimeout {
     fn fire(self: Box<Self>, core: &mut Core, _asker: ActorId) {
-        core.resolve_ask(self.0, RawAnswer::Timeout);
+        core.resolve_ask(self.0, Outcome::Timeout, None);
     }
     fn copy(&self) -> Box<dyn TimerMsg<Core>> {
         Box::new(AskTimeout(self.0))
@@ -45,6 +46,10 @@ impl Core {
     /// the message `answer` makes of it, in its reserved lane. A
     /// `Duration::MAX` timeout never fires. See [`ReplyTo`] for an example.
     ///
+    /// An ask allocates nothing when `answer` captures nothing (an enum
+    /// variant such as `MyMsg::Answer`, or a function) and no other
+    /// timeout duration is in use at the time (see `core/pending.rs`).
+    ///
     /// # Errors
     ///
     /// No answer will come, and the request comes back: `NoSuchActor` when
@@ -58,44 +63,48 @@ impl Core {
         request: impl FnOnce(ReplyTo<R>) -> Req,
         answer: impl FnOnce(Answer<R>) -> M + 'static,
     ) -> Result<(), SendError<Req>> {
-        if self.asks.is_empty() && self.dropped_replies.any() {
-            // Handles of asks answered long ago, dropped since.
-            drop(self.dropped_replies.take());
-        }
-        self.next_ask += 1;
-        let id = self.next_ask;
-        let req = request(ReplyTo::for_ask(id, self.dropped_replies.clone()));
-        if !self.is_alive(asker.id()) {
+        let to = asker.id();
+        if !self.is_alive(to) {
             return Err(SendError {
                 error: Error::NoSuchActor,
-                message: req,
+                message: request(ReplyTo::answered()),
             });
         }
-        let to = asker.id();
-        let deliver = Box::new(move |core: &mut Core, raw: RawAnswer| {
-            let typed = match raw {
-                RawAnswer::Reply(value) => match value.downcast::<R>() {
-                    Ok(value) => Answer::Reply(*value),
-                    Err(_) => Answer::Dropped,
-                },
-                RawAnswer::Timeout => Answer::Timeout,
-                RawAnswer::NoSuchActor => Answer::NoSuchActor,
-                RawAnswer::Dropped => Answer::Dropped,
-            };
-            let msg = answer(typed);
-            core.push_timer_msg(to, msg);
-        });
-        let timer = (timeout != Duration::MAX)
-            .then(|| self.add_timer(to, timeout, None, Box::new(AskTimeout(id))));
-        self.asks.insert(
-            id,
-            PendingAsk {
-                asker: to,
-                timer,
-                deliver,
+        if self.asks.is_empty() && self.dropped_replies.list().any() {
+            // Handles of asks answered long ago, dropped since.
+            drop(self.dropped_replies.list().take());
+        }
+        // The ask is added once the request is built (`request` may panic).
+        let id = self.asks.next_id();
+        let req = request(ReplyTo::for_ask(id, self.dropped_replies.key()));
+        let deliver = Box::new(
+            move |core: &mut Core, to: ActorId, outcome: Outcome, reply: Option<&mut dyn Any>| {
+                let typed = match outcome {
+                    Outcome::Reply => {
+                        match reply.and_then(|r| r.downcast_mut::<Option<R>>()?.take()) {
+                            Some(value) => Answer::Reply(value),
+                            None => Answer::Dropped,
+                        }
+                    }
+                    Outcome::Timeout => Answer::Timeout,
+                    Outcome::NoSuchActor => Answer::NoSuchActor,
+                    Outcome::Dropped => Answer::Dropped,
+                };
+                let msg = answer(typed);
+                core.push_timer_msg(to, msg);
             },
         );
-        self.actors.extras_mut(to.slot()).asks.push(id);
+        let added = self.asks.insert(
+            to,
+            PendingAsk {
+                deliver,
+                timer: None,
+            },
+        );
+        debug_assert_eq!(added, id);
+        if timeout != Duration::MAX {
+            self.arm_ask_timeout(id, to, timeout);
+        }
         match self.send(target, req) {
             Ok(()) => Ok(()),
             Err(e) if e.error == Error::NoSuchActor => {
@@ -112,78 +121,78 @@ impl Core {
         }
     }
 
-    /// Whether `dropped` is this loop's list of dropped reply handles (a
-    /// reply handle belongs to the loop of its asker).
-    pub(crate) fn owns_replies(&self, dropped: &Arc<DroppedReplies>) -> bool {
-        Arc::ptr_eq(dropped, &self.dropped_replies)
+    /// This loop's key, which the reply handles of its asks carry (a reply
+    /// handle belongs to the loop of its asker).
+    #[inline]
+    pub(crate) fn loop_key(&self) -> LoopKey {
+        self.dropped_replies.key()
     }
 
-    /// Resolves ask `id` with `raw`; false when it was resolved already
-    /// (the late reply is discarded).
-    pub(crate) fn resolve_ask(&mut self, id: u64, raw: RawAnswer) -> bool {
-        let timed_out = matches!(raw, RawAnswer::Timeout);
-        let Some(pending) = self.take_ask(id, !timed_out) else {
+    /// Resolves ask `id` with `outcome` (and `reply`, see [`Outcome`]);
+    /// false when it was resolved already (the late reply is discarded).
+    pub(crate) fn resolve_ask(
+        &mut self,
+        id: AskId,
+        outcome: Outcome,
+        reply: Option<&mut dyn Any>,
+    ) -> bool {
+        let Some((asker, pending)) = self.asks.remove(id) else {
             return false;
         };
+        if let Some(timer) = pending.timer {
+            // Fired already when this is its timeout: then nothing to do.
+            let _ = self.cancel_timer(timer);
+        }
         let deliver = pending.deliver;
         // `answer` is the asker's code: a panic there is the asker's.
-        if catch_unwind(AssertUnwindSafe(|| deliver(self, raw))).is_err() {
-            let _ = self.kill(pending.asker, StopReason::Panic);
+        if catch_unwind(AssertUnwindSafe(|| deliver(self, asker, outcome, reply))).is_err() {
+            let _ = self.kill(asker, StopReason::Panic);
         }
         true
     }
 
     /// Removes ask `id` with no answer.
-    fn forget_ask(&mut self, id: u64) {
-        if let Some(pending) = self.take_ask(id, true) {
-            drop_quietly(pending.deliver);
+    fn forget_ask(&mut self, id: AskId) {
+        if let Some((_, pending)) = self.asks.remove(id) {
+            self.drop_pending(pending);
         }
     }
 
-    /// Takes ask `id` out of the tables (its asker's list, and its timer
-    /// when `cancel_timer`).
-    fn take_ask(&mut self, id: u64, cancel_timer: bool) -> Option<PendingAsk<Core>> {
-        let pending = self.asks.remove(&id)?;
-        if let (Some(timer), true) = (pending.timer, cancel_timer) {
+    /// Drops an ask removed unanswered, with its timer if it has one.
+    fn drop_pending(&mut self, pending: PendingAsk<Core>) {
+        if let Some(timer) = pending.timer {
             let _ = self.cancel_timer(timer);
         }
-        let asker = self.actors.get_mut(pending.asker);
-        if let Some(e) = asker.and_then(|s| s.extras.as_mut()) {
-            e.asks.retain(|&a| a != id);
-        }
-        Some(pending)
+        drop_quietly(pending.deliver);
     }
 
-    /// Answers the asks whose handles were dropped unanswered.
     /// Whether a dropped reply handle answers a pending ask.
     #[inline]
     pub(crate) fn asks_to_settle(&self) -> bool {
         // With no ask pending there is nothing to answer (`ask` clears what
         // is left over before it adds one).
-        !self.asks.is_empty() && self.dropped_replies.any()
+        !self.asks.is_empty() && self.dropped_replies.list().any()
     }
 
+    /// Answers the asks whose handles were dropped unanswered.
     #[inline]
     pub(crate) fn settle_asks(&mut self) {
         if self.asks_to_settle() {
-            for (id, ended) in self.dropped_replies.take() {
-                let raw = if ended {
-                    RawAnswer::NoSuchActor
+            for (id, ended) in self.dropped_replies.list().take() {
+                let outcome = if ended {
+                    Outcome::NoSuchActor
                 } else {
-                    RawAnswer::Dropped
+                    Outcome::Dropped
                 };
-                self.resolve_ask(id, raw);
+                self.resolve_ask(id, outcome, None);
             }
         }
     }
 
-    /// An asker ended (`extras` are what it held): its asks go, unanswered
-    /// (their timers went with its other timers).
-    pub(super) fn drop_asks_of(&mut self, extras: &mut Extras) {
-        for id in std::mem::take(&mut extras.asks) {
-            if let Some(pending) = self.asks.remove(&id) {
-                drop_quietly(pending.deliver);
-            }
+    /// The asker in actor slot `slot` ended: its asks go, unanswered.
+    pub(super) fn drop_asks_of(&mut self, slot: u32) {
+        while let Some(pending) = self.asks.remove_one_of(slot) {
+            self.drop_pending(pending);
         }
     }
 }

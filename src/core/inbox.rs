@@ -324,9 +324,12 @@ impl<C> Remote<C> {
         let _ = self.waker.wake();
     }
 
-    /// Consumes a stop request.
+    /// Consumes a stop request. The loop asks at every turn: a load first,
+    /// as the swap (a locked instruction) costs a turn a few nanoseconds;
+    /// only the loop clears the flag, so a request seen is still there.
+    #[inline]
     pub(crate) fn take_stop(&self) -> bool {
-        self.stop.swap(false, SeqCst)
+        self.stop.load(SeqCst) && self.stop.swap(false, SeqCst)
     }
 
     /// Marks the loop as in, or out of, a run of its runtime.

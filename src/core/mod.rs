@@ -77,7 +77,7 @@ use fd_table::FdTable;
 use groups::SharedGroups;
 use inbox::{Remote, RemoteMsg};
 use park::Limited;
-use pending::{DroppedReplies, PendingAsk};
+use pending::{AskTable, DroppedReplies, PendingAsk, Registered};
 use scheduler::Scheduler;
 use table::ActorTable;
 
@@ -154,11 +154,10 @@ pub struct Core {
     next_token: u64,
     /// The number of the latest monitor (`links.rs`).
     next_monitor: u64,
-    /// Asks waiting for their answer, by number (`ask.rs`).
-    asks: std::collections::HashMap<u64, PendingAsk<Core>>,
-    next_ask: u64,
+    /// Asks waiting for their answer, with their timeouts (`ask.rs`).
+    asks: AskTable<PendingAsk<Core>>,
     /// Reply handles dropped unanswered, shared with every handle.
-    dropped_replies: Arc<DroppedReplies>,
+    dropped_replies: Registered,
     /// Process groups (`names.rs`): this loop's, or its runtime's.
     groups: SharedGroups,
     pub(crate) observer: ObserverSlot,
@@ -230,7 +229,7 @@ impl Core {
             other => backend_error(other),
         })?;
         let remote = Remote::new(reactor.waker(), config.cross_thread_cap);
-        let dropped_replies = Arc::new(DroppedReplies::new(reactor.waker()));
+        let dropped_replies = Registered::new(DroppedReplies::new(reactor.waker()));
         Ok(Core {
             clock: Clock::new(config.clock),
             scheduler: Scheduler::new(config.run_order, config.clock == ClockKind::Virtual),
@@ -242,8 +241,7 @@ impl Core {
             watches: FdTable::default(),
             next_token: 1,
             next_monitor: 0,
-            asks: std::collections::HashMap::new(),
-            next_ask: 0,
+            asks: AskTable::new(),
             dropped_replies,
             groups: SharedGroups::default(),
             observer: ObserverSlot::default(),
@@ -288,9 +286,9 @@ impl Core {
         self.actors.actors()
     }
 
-    /// Pending timers.
+    /// Pending timers (an ask's timeout counts as a timer of its asker's).
     pub fn timer_count(&self) -> usize {
-        self.timers.len()
+        self.timers.len() + self.asks.timed()
     }
 
     /// Watched fds.
@@ -696,12 +694,12 @@ impl Core {
                 self.remove_watches_of(id, std::mem::take(&mut e.fds));
             }
             self.signal_exit(id, reason, e);
-            if !e.asks.is_empty() {
-                self.drop_asks_of(e);
-            }
             if !e.groups.is_empty() {
                 self.leave_groups(id, std::mem::take(&mut e.groups));
             }
+        }
+        if self.asks.has_asks_of(slot) {
+            self.drop_asks_of(slot);
         }
         let timers = self.timers.remove_owner(slot);
         let mut park = extras

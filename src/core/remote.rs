@@ -382,7 +382,7 @@ impl Core {
     /// messages (R2).
     pub(crate) fn is_idle(&self) -> bool {
         self.actors.actors() == 0
-            && self.timers.len() == 0
+            && self.timer_count() == 0
             && !self.has_io()
             && self.remote.in_flight() == 0
     }

@@ -101,8 +101,6 @@ pub(crate) struct Extras {
     pub(crate) links: Vec<ActorId>,
     /// Linked exits arrive as messages instead of ending this actor.
     pub(crate) trap_exits: bool,
-    /// The asks it waits for (`ask.rs`).
-    pub(crate) asks: Vec<u64>,
     /// The groups it is a member of (`names.rs`).
     pub(crate) groups: Vec<Box<str>>,
 }

@@ -4,6 +4,8 @@
 use crate::{ActorId, Addr, Error, SendError, TimerId};
 use std::time::Duration;
 
+use super::ask::AskTimeout;
+use super::pending::{AskId, Outcome};
 use super::Core;
 use crate::backend::xev::Timeout;
 use crate::observer::drop_quietly;
@@ -47,6 +49,17 @@ impl TimerMsg<Core> for Nothing {
     }
 }
 
+/// Delays count in whole milliseconds, a fraction rounded up: never early
+/// (saturating; without a 128-bit division).
+#[inline]
+fn ms(d: Duration) -> u64 {
+    let fraction = u64::from(d.subsec_nanos()).div_ceil(1_000_000);
+    match d.as_secs().checked_mul(1_000) {
+        Some(whole) => whole.saturating_add(fraction),
+        None => u64::MAX,
+    }
+}
+
 impl Core {
     // --------------------------------------------------------------- timers
 
@@ -75,7 +88,7 @@ impl Core {
         // A deadline that saturated (`Duration::MAX`) is "never", as on the
         // monotonic clock: the loop blocks instead of reaching the end of
         // time, where every timer would be due at once.
-        let Some(deadline) = self.timers.next_deadline().filter(|&d| d != u64::MAX) else {
+        let Some(deadline) = self.next_deadline().filter(|&d| d != u64::MAX) else {
             return Ok(false);
         };
         // What other threads sent (or a stop request) is taken at the
@@ -92,6 +105,55 @@ impl Core {
         Ok(self.clock.jump_to(deadline))
     }
 
+    /// The earliest deadline of a timer or an ask's timeout; an ask's
+    /// timeout that waits for its deadline counts from the last reading.
+    fn next_deadline(&mut self) -> Option<u64> {
+        let timer = self.timers.next_deadline();
+        if self.asks.timed() == 0 {
+            return timer;
+        }
+        let base = self.clock.seen_ms() + self.clock.rounding_ms();
+        match (timer, self.asks.earliest(base)) {
+            (Some(t), Some(a)) => Some(t.min(a)),
+            (t, a) => t.or(a),
+        }
+    }
+
+    /// Reads the clock precisely, remembering the reading, and gives the
+    /// asks' timeouts that wait for a deadline theirs (counted from this
+    /// reading, which comes after they were set: never early).
+    fn read_time(&mut self) -> u64 {
+        let now = self.clock.read_ms();
+        if self.asks.has_unstamped() {
+            self.asks.stamp(now + self.clock.rounding_ms());
+        }
+        now
+    }
+
+    /// Arms the timeout of ask `id` (of `asker`): in the FIFO of its
+    /// duration, which reads no clock on the monotonic clock (the deadline
+    /// comes with the loop's next precise reading, see `core/pending.rs`);
+    /// in the timer queue when no FIFO is free for that duration.
+    #[inline]
+    pub(super) fn arm_ask_timeout(&mut self, id: AskId, asker: ActorId, timeout: Duration) {
+        let seq = self.timers.next_seq();
+        // Virtual time is exact and free to read: the deadline at once.
+        let now = self
+            .clock
+            .is_virtual()
+            .then(|| self.clock.now_ms() + self.clock.rounding_ms());
+        let ms = ms(timeout);
+        if self.asks.queue_timeout(id, ms, seq, now) {
+            let base = now.unwrap_or(self.clock.seen_ms() + self.clock.rounding_ms());
+            self.clock.expect(base.saturating_add(ms), now.is_none());
+        } else {
+            let timer = self.add_timer(asker, timeout, None, Box::new(AskTimeout(id)));
+            if let Some(pending) = self.asks.payload_mut(id) {
+                pending.timer = Some(timer);
+            }
+        }
+    }
+
     pub(super) fn add_timer(
         &mut self,
         target: ActorId,
@@ -103,11 +165,10 @@ impl Core {
         // counting from the next millisecond makes "no earlier than `delay`"
         // hold. Virtual time is exact.
         let now = self.now_ms() + self.clock.rounding_ms();
-        // Delays count in whole milliseconds, a fraction rounded up: never
-        // early.
-        let ms = |d: Duration| u64::try_from(d.as_nanos().div_ceil(1_000_000)).unwrap_or(u64::MAX);
+        let delay = ms(delay);
+        self.clock.expect(now.saturating_add(delay), false);
         self.timers
-            .insert(now, ms(delay), interval.map(ms), target.slot(), msg)
+            .insert(now, delay, interval.map(ms), target.slot(), msg)
     }
 
     /// Sends `msg` to `to` after `delay` (1 ms resolution); returns the
@@ -156,20 +217,49 @@ impl Core {
             .ok_or(Error::TimerInvalid)
     }
 
-    /// Delivers every timer due now.
+    /// Delivers every timer (and answers every ask's timeout) due now. The
+    /// clock is read precisely only when one may be due by the coarse clock
+    /// (see [`Clock::may_be_due`](crate::clock::Clock::may_be_due)).
     #[inline]
     pub(crate) fn fire_timers(&mut self) {
-        if self.timers.len() != 0 {
+        if (self.timers.len() != 0 || self.asks.timed() != 0) && self.clock.may_be_due() {
             self.fire_due_timers();
         }
     }
 
     /// User code runs here, outside any behavior: an interval's `clone`,
-    /// and the destructor of a payload its target cannot take. A panic in
-    /// either skips that one delivery; the loop goes on.
+    /// the destructor of a payload its target cannot take, and an asker's
+    /// `answer` to a timeout. A panic in either skips that one delivery; the
+    /// loop goes on. Timers and asks' timeouts fire in the order of their
+    /// deadlines, then in the order they were set.
     fn fire_due_timers(&mut self) {
-        let now = self.now_ms();
-        while let Some(due) = self.timers.pop_due(now) {
+        let now = self.read_time();
+        loop {
+            let timer = self.timers.peek().filter(|&(deadline, _)| deadline <= now);
+            let ask = self.asks.first_due(now);
+            match (timer, ask) {
+                (None, None) => break,
+                (Some(t), Some((deadline, seq, id))) if (deadline, seq) < t => {
+                    self.ask_timed_out(id);
+                }
+                (None, Some((_, _, id))) => self.ask_timed_out(id),
+                _ => self.fire_one_timer(now),
+            }
+        }
+        let next = self.next_deadline();
+        let stamping = self.asks.has_unstamped();
+        self.clock.expect_only(next, stamping);
+    }
+
+    /// Ask `id`'s timeout came (from its FIFO).
+    fn ask_timed_out(&mut self, id: AskId) {
+        self.counters.timers_fired += 1;
+        self.resolve_ask(id, Outcome::Timeout, None);
+    }
+
+    /// Fires the timer that comes first (due at `now`).
+    fn fire_one_timer(&mut self, now: u64) {
+        if let Some(due) = self.timers.pop_due(now) {
             let target = self.id_of_slot(due.owner);
             let _ = catch_unwind(AssertUnwindSafe(|| {
                 let msg = match due.payload {
@@ -195,9 +285,9 @@ impl Core {
     /// and an earlier arming that still bounds the wait is kept, so a busy
     /// loop that blocks often re-arms it at most once per poll timeout.
     pub(crate) fn arm_timer(&mut self) {
-        let now = self.now_ms();
+        let now = self.read_time();
         let limit = now.saturating_add(u64::from(self.config().io_poll_timeout_ms));
-        let target = self.timers.next_deadline().map_or(limit, |d| d.min(limit));
+        let target = self.next_deadline().map_or(limit, |d| d.min(limit));
         match self.armed {
             Some(armed) if armed > now && armed <= target => {}
             _ => {
@@ -228,6 +318,27 @@ impl Core {
 mod tests {
     use crate::{Actor, Addr, Context, Flow, Loop};
     use std::time::Duration;
+
+    #[test]
+    fn delays_round_up_to_the_millisecond_and_saturate() {
+        let cases = [
+            (Duration::ZERO, 0),
+            (Duration::from_nanos(1), 1),
+            (Duration::from_millis(1), 1),
+            (Duration::from_nanos(1_000_001), 2),
+            (Duration::from_millis(1_500), 1_500),
+            (Duration::new(7, 999_999_999), 8_000),
+            (
+                Duration::from_secs(u64::MAX / 1_000),
+                u64::MAX / 1_000 * 1_000,
+            ),
+            (Duration::new(u64::MAX / 1_000, 999_999_999), u64::MAX),
+            (Duration::MAX, u64::MAX),
+        ];
+        for (d, want) in cases {
+            assert_eq!(super::ms(d), want, "{d:?}");
+        }
+    }
 
     struct Stops;
 
