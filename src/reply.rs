@@ -127,8 +127,11 @@ impl<R: 'static> ReplyTo<R> {
 
     /// Answers the request with `value`. Returns whether the asker takes
     /// it: false when the ask timed out (or its asker ended) first, and the
-    /// reply is discarded. An actor's ask is answered on the asker's loop
-    /// (`core`); on another loop the reply is discarded and the asker gets
+    /// reply is discarded. On another loop of the asker's
+    /// [`Runtime`](crate::Runtime), the reply crosses to the asker's loop
+    /// (in order with what this loop sent there before) and is taken or
+    /// discarded there: the call returns true once it is sent. On a loop of
+    /// no common runtime the reply is discarded and the asker gets
     /// [`Answer::Dropped`].
     pub fn reply(mut self, core: &mut Core, value: R) -> bool {
         match std::mem::replace(&mut self.to, Dest::Done) {
@@ -138,10 +141,13 @@ impl<R: 'static> ReplyTo<R> {
                 let mut value = Some(value);
                 core.resolve_ask(id, Outcome::Reply, Some(&mut value))
             }
-            Dest::Ask { id, lp } => {
-                lp.push_dropped(id, false);
-                false
-            }
+            Dest::Ask { id, lp } => match core.reply_across(id, lp, value) {
+                Ok(()) => true,
+                Err(_) => {
+                    lp.push_dropped(id, false);
+                    false
+                }
+            },
             Dest::Thread(to) => to.answer(Answer::Reply(value)),
             Dest::Done => false,
         }

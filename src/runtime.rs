@@ -212,7 +212,10 @@ impl Runtime {
             0 => RuntimeConfig::DEFAULT_RING_CAP,
             c => c,
         };
-        let (peers, quiet) = peers::connect(&remotes, ring_cap as usize, config.placement);
+        let keys = (0..n)
+            .map(|i| rt.on_loop(i, |lp| lp.loop_key()))
+            .collect::<Result<Vec<_>, _>>()?;
+        let (peers, quiet) = peers::connect(&remotes, &keys, ring_cap as usize, config.placement);
         rt.quiet = Some(quiet);
         for (index, p) in peers.into_iter().enumerate() {
             rt.on_loop(index, move |lp| lp.attach_peers(p))?;

@@ -740,3 +740,129 @@ fn one_loop_of_a_runtime_run_on_its_own_returns_when_it_is_idle() {
     kick_and_run(&mut rt, b);
     assert_eq!(rt.on_loop(0, |lp| lp.actor_count()).unwrap(), 0);
 }
+
+/// Answers `Ask(n, reply)` with `n * 2`, or drops the handle for `n == 0`;
+/// for `u64::MAX`, replies only once the asker has recorded its timeout,
+/// then tells the asker it is done (after the late reply, in ring order).
+struct Doubler(Answers);
+struct Ask(u64, jzx::ReplyTo<u64>);
+type Answers = Arc<Mutex<Vec<(u64, jzx::Answer<u64>)>>>;
+
+impl Actor for Doubler {
+    type Msg = Ask;
+    fn handle(&mut self, cx: &mut Context<'_, Self>, Ask(n, reply): Ask) -> Flow {
+        match n {
+            0 => drop(reply),
+            u64::MAX => {
+                while !self.0.lock().unwrap().contains(&(n, jzx::Answer::Timeout)) {
+                    std::thread::yield_now();
+                }
+                // Sent to the asker's loop, discarded there.
+                assert!(reply.reply(cx, 1));
+                let asker = cx.lookup("asker").unwrap();
+                let asker: Addr<AskerMsg> = cx.remote_addr(asker).unwrap();
+                cx.send(asker, AskerMsg::Done).unwrap();
+            }
+            n => assert!(reply.reply(cx, n * 2)),
+        }
+        Flow::Continue
+    }
+}
+
+enum AskerMsg {
+    Go,
+    Answer(u64, jzx::Answer<u64>),
+    Done,
+}
+
+/// Asks the doubler across loops with each number in turn, records the
+/// answers, and ends both once the doubler is done and every answer is in
+/// (answers come in the reserved lane, `Done` in the other: either may be
+/// handled first).
+struct Asker {
+    server: Addr<Ask>,
+    questions: Vec<(u64, u64)>,
+    answers: Answers,
+    done: bool,
+}
+
+impl Asker {
+    fn maybe_end(&mut self, cx: &mut Context<'_, Self>) -> Flow {
+        if !self.done || self.answers.lock().unwrap().len() < self.questions.len() {
+            return Flow::Continue;
+        }
+        cx.stop_actor(self.server.id()).unwrap();
+        Flow::Stop
+    }
+}
+
+impl Actor for Asker {
+    type Msg = AskerMsg;
+    fn on_start(&mut self, cx: &mut Context<'_, Self>) {
+        let me = cx.id();
+        cx.register_name("asker", me).unwrap();
+    }
+    fn handle(&mut self, cx: &mut Context<'_, Self>, msg: AskerMsg) -> Flow {
+        match msg {
+            AskerMsg::Go => {
+                for (n, timeout_ms) in self.questions.clone() {
+                    cx.ask(
+                        self.server,
+                        std::time::Duration::from_millis(timeout_ms),
+                        move |reply| Ask(n, reply),
+                        move |a| AskerMsg::Answer(n, a),
+                    )
+                    .unwrap();
+                }
+                Flow::Continue
+            }
+            AskerMsg::Answer(n, a) => {
+                self.answers.lock().unwrap().push((n, a));
+                self.maybe_end(cx)
+            }
+            AskerMsg::Done => {
+                self.done = true;
+                self.maybe_end(cx)
+            }
+        }
+    }
+}
+
+#[test]
+fn an_ask_across_loops_gets_its_reply_its_timeout_or_its_dropped_handle() {
+    let mut rt = runtime(2);
+    let answers = Answers::default();
+    let server = rt.spawn_on(1, Doubler(answers.clone())).unwrap();
+    // The late one (last: the doubler is done after it) times out at once
+    // (0 ms); the others have time.
+    let questions = vec![(21, 60_000), (0, 60_000), (4, 60_000), (u64::MAX, 0)];
+    let asker = rt
+        .spawn_on(
+            0,
+            Asker {
+                server,
+                questions,
+                answers: answers.clone(),
+                done: false,
+            },
+        )
+        .unwrap();
+    rt.handle()
+        .loop_handle(0)
+        .unwrap()
+        .send(asker, AskerMsg::Go)
+        .unwrap();
+    rt.run().unwrap();
+    let mut got = answers.lock().unwrap().clone();
+    got.sort_by_key(|(n, _)| *n);
+    // One answer each: the late reply was discarded.
+    assert_eq!(
+        got,
+        [
+            (0, jzx::Answer::Dropped),
+            (4, jzx::Answer::Reply(8)),
+            (21, jzx::Answer::Reply(42)),
+            (u64::MAX, jzx::Answer::Timeout),
+        ]
+    );
+}

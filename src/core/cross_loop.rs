@@ -204,6 +204,31 @@ impl Core {
         self.peers.as_deref().map(|p| p.names.clone())
     }
 
+    /// Sends the reply to ask `id` of loop `lp`, another loop of this
+    /// loop's runtime, where it resolves the ask (or is discarded if the
+    /// ask was resolved already). Gives the value back when `lp` is no loop
+    /// of this runtime.
+    pub(crate) fn reply_across<R: 'static>(
+        &mut self,
+        id: super::pending::AskId,
+        lp: super::pending::LoopKey,
+        value: R,
+    ) -> Result<(), R> {
+        let Some(index) = self
+            .peers
+            .as_deref()
+            .and_then(|p| p.keys.iter().position(|&k| k == lp))
+        else {
+            return Err(value);
+        };
+        let value = super::pending::CrossingReply::new(value);
+        self.post_to_loop(index, move |core| {
+            let mut value = Some(value.into_inner());
+            core.resolve_ask(id, super::pending::Outcome::Reply, Some(&mut value));
+        });
+        Ok(())
+    }
+
     /// The runtime's names, for a loop of a runtime.
     pub(super) fn runtime_names(&self) -> Option<&super::peers::Names> {
         self.peers.as_deref().map(|p| &*p.names)

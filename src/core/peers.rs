@@ -226,6 +226,9 @@ pub(crate) struct Peers<C: 'static> {
     /// microseconds. A loop whose work comes from elsewhere (its own fds,
     /// timers) blocks at once instead of burning its CPU on empty rings.
     pub(super) talked: bool,
+    /// Every loop's key (`LoopKey`), by index: where a reply to an ask of
+    /// another loop goes.
+    pub(super) keys: Vec<super::pending::LoopKey>,
 }
 
 /// What a loop holds to send to one other loop.
@@ -269,6 +272,7 @@ pub(super) struct Inbound<C: 'static> {
 /// Also returns what tells whether the runtime is quiet.
 pub(crate) fn connect<C>(
     remotes: &[Arc<Remote<C>>],
+    keys: &[super::pending::LoopKey],
     ring_cap: usize,
     placement: crate::Placement,
 ) -> (Vec<Peers<C>>, Arc<Quiet<C>>) {
@@ -341,6 +345,7 @@ pub(crate) fn connect<C>(
             next: index,
             placement,
             talked: false,
+            keys: keys.to_vec(),
         })
         .collect();
     (peers, quiet)

@@ -565,6 +565,30 @@ pub(crate) fn receiver_ended() -> bool {
     RECEIVER_ENDED.with(Cell::get)
 }
 
+/// A reply on its way to the asker's loop, another loop of the same
+/// runtime (`Core::reply_across`).
+pub(crate) struct CrossingReply<R>(R);
+
+impl<R> CrossingReply<R> {
+    /// `value`, to send to the asker's loop.
+    pub(crate) fn new(value: R) -> Self {
+        CrossingReply(value)
+    }
+
+    /// The reply, on the asker's loop.
+    pub(crate) fn into_inner(self) -> R {
+        self.0
+    }
+}
+
+// SAFETY: a reply crosses to another loop only from a `ReplyTo<R>` that is
+// on a loop other than its asker's, so the handle itself crossed threads
+// (in a message, or moved): that needs `ReplyTo<R>: Send`, which holds only
+// when `R: Send` (a handle may hold an `Arc<Waiting<R>>`, `Send` only for
+// `R: Send`, and `ReplyTo` has no `Send` impl of its own).
+#[allow(unsafe_code)]
+unsafe impl<R> Send for CrossingReply<R> {}
+
 #[cfg(test)]
 mod tests {
     use super::*;
