@@ -258,6 +258,7 @@ mod timer;
 mod trace;
 
 pub use crate::core::names::Broadcast;
+pub use crate::core::peers::Placement;
 pub use crate::core::scheduler::RunOrder;
 pub use crate::core::spawn::SpawnOptions;
 pub use crate::core::Core;
@@ -274,7 +275,7 @@ pub use message::{ChildExit, Down, DownReason, Exit, IoEvent, MonitorRef, StopRe
 pub use metrics::Metrics;
 pub use observer::Observer;
 pub use reply::{Answer, ReplyTo};
-pub use runtime::{Placement, Runtime, RuntimeConfig, RuntimeHandle};
+pub use runtime::{Runtime, RuntimeConfig, RuntimeHandle};
 pub use supervisor::{
     Backoff, BackoffKind, ChildRef, ChildSpec, RestartMode, Strategy, Supervisor, SupervisorSpec,
 };

@@ -10,21 +10,11 @@
 use crate::backend::affinity;
 use crate::core::peers;
 use crate::id::MAX_LOOPS;
-use crate::{Actor, Addr, Config, Core, Error, Loop, LoopHandle};
+use crate::{Actor, Addr, Config, Core, Error, Loop, LoopHandle, Placement};
 use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
-
-/// How [`Runtime::spawn`] chooses a loop.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum Placement {
-    /// Each spawn on the next loop, in turn. The default.
-    #[default]
-    RoundRobin,
-    /// On the loop with the fewest live actors (the lowest index on a tie).
-    LeastLoaded,
-}
 
 /// How to build a [`Runtime`]. Zero fields mean their default.
 #[derive(Clone, Debug, Default)]

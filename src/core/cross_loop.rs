@@ -55,12 +55,12 @@ impl Core {
         };
         let n = peers.loads.len();
         match peers.placement {
-            crate::Placement::RoundRobin => {
+            super::peers::Placement::RoundRobin => {
                 let index = peers.next % n;
                 peers.next = index + 1;
                 index
             }
-            crate::Placement::LeastLoaded => (0..n)
+            super::peers::Placement::LeastLoaded => (0..n)
                 .min_by_key(|&i| {
                     if i == here {
                         own

@@ -53,6 +53,17 @@ const MAX_LOCAL_SPARES: usize = 8;
 /// spun: see `Peers::talked`).
 pub(super) const SPIN_POLLS: u32 = 4096;
 
+/// How [`Runtime::spawn`](crate::Runtime::spawn) and
+/// [`Core::spawn_placed`](crate::Core::spawn_placed) choose a loop.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Placement {
+    /// Each spawn on the next loop, in turn. The default.
+    #[default]
+    RoundRobin,
+    /// On the loop with the fewest live actors (the lowest index on a tie).
+    LeastLoaded,
+}
+
 /// Counts that two sides share, each written by one side only.
 pub(crate) struct PairCounts {
     /// Messages the destination has taken from the ring (written by it).
@@ -220,7 +231,7 @@ pub(crate) struct Peers<C: 'static> {
     /// The next loop of a round-robin spawn from this loop.
     pub(super) next: usize,
     /// How `Core::spawn_placed` chooses a loop.
-    pub(super) placement: crate::Placement,
+    pub(super) placement: Placement,
     /// This loop has sent to or taken from another loop since it last spun
     /// for news: a reply or the next message is then likely within
     /// microseconds. A loop whose work comes from elsewhere (its own fds,
@@ -274,7 +285,7 @@ pub(crate) fn connect<C>(
     remotes: &[Arc<Remote<C>>],
     keys: &[super::pending::LoopKey],
     ring_cap: usize,
-    placement: crate::Placement,
+    placement: Placement,
 ) -> (Vec<Peers<C>>, Arc<Quiet<C>>) {
     let n = remotes.len();
     let loads: Arc<[AtomicUsize]> = (0..n).map(|_| AtomicUsize::new(0)).collect();
