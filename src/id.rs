@@ -6,10 +6,12 @@ use std::fmt;
 /// Identifies an actor: which loop it lives on, and where in that loop's
 /// actor table. 8 bytes, `Copy`.
 ///
-/// The high 32 bits are a generation; below them, 8 bits say which loop of a
-/// [`Runtime`](crate::Runtime) the actor lives on (0 for a lone
-/// [`Loop`](crate::Loop), so its ids are the same numbers as before loops
-/// had an index) and the low 24 bits are a slot of that loop's actor table
+/// The high 32 bits are a generation; below them, 8 bits say which loop the
+/// actor lives on (0 for a lone [`Loop`](crate::Loop), so its ids are the
+/// same numbers as before loops had an index; `i + 1` for loop `i` of a
+/// [`Runtime`](crate::Runtime), so that no id of a lone loop is ever taken
+/// for one of a runtime's loops) and the low 24 bits are a slot of that
+/// loop's actor table
 /// (so a loop holds at most 2^24 actors at once). When an actor dies its
 /// slot is reused (most recently freed first) with the generation plus one,
 /// so a stale id never reaches the new occupant: calls with it fail with
@@ -21,8 +23,9 @@ use std::fmt;
 ///
 /// ```
 /// use jzx::ActorId;
+/// // Slot 7 of loop 2 of a runtime (loop byte 3), generation 1.
 /// let id = ActorId::from_raw((1 << 32) | (3 << 24) | 7).unwrap();
-/// assert_eq!((id.loop_index(), id.slot(), id.generation()), (3, 7, 1));
+/// assert_eq!((id.loop_index(), id.slot(), id.generation()), (2, 7, 1));
 /// assert!(ActorId::from_raw(0).is_none());
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -34,8 +37,9 @@ pub(crate) const SLOT_BITS: u32 = 24;
 /// The most actors a loop's table can hold (slots are 24 bits).
 pub(crate) const MAX_SLOTS: u32 = 1 << SLOT_BITS;
 
-/// The most loops a runtime can have (loop indexes are 8 bits).
-pub(crate) const MAX_LOOPS: usize = 1 << (32 - SLOT_BITS);
+/// The most loops a runtime can have (loop bytes 1 to 255; 0 is a lone
+/// loop's).
+pub(crate) const MAX_LOOPS: usize = (1 << (32 - SLOT_BITS)) - 1;
 
 impl ActorId {
     /// The id of `slot` of loop `index` at `generation`; `index` is below
@@ -68,7 +72,17 @@ impl ActorId {
     /// [`Runtime`](crate::Runtime), 0 for a lone [`Loop`](crate::Loop).
     #[inline]
     pub fn loop_index(self) -> usize {
-        usize::from(self.loop_byte())
+        usize::from(self.loop_byte().saturating_sub(1))
+    }
+
+    /// Where a loop of a runtime sends for this id: the index of its loop
+    /// in the runtime, or `usize::MAX` (no loop) for a lone loop's id.
+    #[inline]
+    pub(crate) fn route(self) -> usize {
+        match self.loop_byte() {
+            0 => usize::MAX,
+            b => usize::from(b) - 1,
+        }
     }
 
     #[inline]
@@ -87,7 +101,13 @@ impl fmt::Debug for ActorId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.loop_byte() {
             0 => write!(f, "ActorId({}v{})", self.slot(), self.generation()),
-            l => write!(f, "ActorId({l}:{}v{})", self.slot(), self.generation()),
+            _ => write!(
+                f,
+                "ActorId({}:{}v{})",
+                self.loop_index(),
+                self.slot(),
+                self.generation()
+            ),
         }
     }
 }
@@ -96,7 +116,13 @@ impl fmt::Display for ActorId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.loop_byte() {
             0 => write!(f, "<{}.{}>", self.slot(), self.generation()),
-            l => write!(f, "<{l}.{}.{}>", self.slot(), self.generation()),
+            _ => write!(
+                f,
+                "<{}.{}.{}>",
+                self.loop_index(),
+                self.slot(),
+                self.generation()
+            ),
         }
     }
 }

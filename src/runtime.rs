@@ -20,7 +20,7 @@ use std::thread::JoinHandle;
 #[derive(Clone, Debug, Default)]
 pub struct RuntimeConfig {
     /// Loops (threads). Default: one per CPU the process may use
-    /// (`std::thread::available_parallelism`); at most 256.
+    /// (`std::thread::available_parallelism`); at most 255.
     pub loops: usize,
     /// Pins loop `i` to the `i`-th CPU the process may use (modulo their
     /// number). Linux only: elsewhere `Runtime::with_config` fails with
@@ -167,7 +167,7 @@ impl Runtime {
     ///
     /// # Errors
     ///
-    /// `InvalidArg` for more than 256 loops, or pinning where it is not
+    /// `InvalidArg` for more than 255 loops, or pinning where it is not
     /// available; any error of [`Loop::with_config`] from a loop.
     pub fn with_config(config: RuntimeConfig) -> Result<Runtime, Error> {
         let n = match config.loops {
@@ -186,7 +186,8 @@ impl Runtime {
         let mut handles = Vec::with_capacity(n);
         for index in 0..n {
             let cpu = cpus.as_ref().map(|c| c[index % c.len()]);
-            let (thread, handle) = start_loop(index as u8, config.config.clone(), cpu)?;
+            // Loop byte `index + 1`: 0 is a lone loop's (see `ActorId`).
+            let (thread, handle) = start_loop(index as u8 + 1, config.config.clone(), cpu)?;
             threads.push(thread);
             handles.push(handle);
         }

@@ -866,3 +866,28 @@ fn an_ask_across_loops_gets_its_reply_its_timeout_or_its_dropped_handle() {
         ]
     );
 }
+
+#[test]
+fn an_address_of_a_lone_loop_is_not_taken_for_one_of_the_runtime() {
+    // A lone loop made on a runtime loop's thread numbers its actors as a
+    // lone loop does; its addresses (here of messages that cannot cross
+    // threads) must never be routed to another loop of the runtime.
+    struct Local;
+    impl Actor for Local {
+        type Msg = std::rc::Rc<u32>;
+        fn handle(&mut self, _cx: &mut Context<'_, Self>, _: std::rc::Rc<u32>) -> Flow {
+            Flow::Stop
+        }
+    }
+    let rt = runtime(2);
+    let refused = rt
+        .on_loop(1, |lp| {
+            let mut lone = jzx::Loop::new().unwrap();
+            let a = lone.spawn(Local).unwrap();
+            assert_eq!(a.id().loop_index(), 0);
+            let e = lp.send(a, std::rc::Rc::new(7)).unwrap_err();
+            (e.error, *e.message)
+        })
+        .unwrap();
+    assert_eq!(refused, (jzx::Error::NoSuchActor, 7));
+}

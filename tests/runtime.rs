@@ -1053,16 +1053,21 @@ fn ids_name_their_loop() {
         let a2 = rt.spawn_on(2, idle()).unwrap();
         assert_eq!((a0.id().slot(), a2.id().slot()), (65, 66), "{backend}");
         assert_eq!((ids[0].slot(), ids[0].generation()), (64, 1), "{backend}");
-        let first2 = ActorId::from_raw((1 << 32) | (2 << 24) | 64).unwrap();
-        let first0 = ActorId::from_raw((1 << 32) | 64).unwrap();
+        // Loop `i` of a runtime is loop byte `i + 1` in an id (0 is a lone
+        // loop's).
+        let first2 = ActorId::from_raw((1 << 32) | (3 << 24) | 64).unwrap();
+        let first0 = ActorId::from_raw((1 << 32) | (1 << 24) | 64).unwrap();
         assert_eq!((ids[0], ids[1]), (first2, first0), "{backend}");
         assert!(on(&rt, 2, move |lp| lp.is_alive(first2)), "{backend}");
         assert!(on(&rt, 0, move |lp| lp.is_alive(first0)), "{backend}");
         assert!(!on(&rt, 0, move |lp| lp.is_alive(first2)), "{backend}");
         assert_ne!(first0, first2);
-        // Loop 0's ids read as a lone loop's; others carry their index.
-        assert_eq!(first0.to_string(), "<64.1>");
-        assert_eq!(format!("{first0:?}"), "ActorId(64v1)");
+        // A runtime's ids carry their loop's index; a lone loop's do not.
+        assert_eq!(first0.to_string(), "<0.64.1>");
+        assert_eq!(format!("{first0:?}"), "ActorId(0:64v1)");
+        let lone = ActorId::from_raw((1 << 32) | 64).unwrap();
+        assert_eq!((lone.to_string(), lone.loop_index()), ("<64.1>".into(), 0));
+        assert!(!on(&rt, 0, move |lp| lp.is_alive(lone)), "{backend}");
         assert_eq!(first2.to_string(), "<2.64.1>");
         assert_eq!(format!("{first2:?}"), "ActorId(2:64v1)");
         assert_eq!(format!("{a2:?}"), "Addr(<2.66.1>)");

@@ -48,7 +48,7 @@ impl Core {
     /// turns), plus those spawned there since (this loop's own count is
     /// current), the lowest index on a tie. This loop on a lone loop.
     pub fn place_next(&mut self) -> usize {
-        let here = usize::from(self.actors.index());
+        let here = self.here();
         let own = self.actors.actors();
         let Some(peers) = self.peers.as_deref_mut() else {
             return here;
@@ -123,10 +123,10 @@ impl Core {
         A: Actor + Send,
         A::Msg: Send,
     {
-        if index == usize::from(self.actors.index()) {
+        let here = self.here();
+        if index == here {
             return self.spawn_with(actor, opts);
         }
-        let here = usize::from(self.actors.index());
         let closing = self.closing;
         let claimed = match self.outbox(index) {
             _ if closing => Err(Error::LoopClosed),
@@ -249,7 +249,7 @@ impl Core {
         to: Addr<M>,
         msg: M,
     ) -> Result<(), SendError<M>> {
-        let index = to.id().loop_index();
+        let index = to.id().route();
         let Some(out) = self.outbox(index) else {
             return Err(SendError {
                 error: Error::NoSuchActor,
@@ -300,6 +300,11 @@ impl Core {
         } else if out.runs.back().map_or(0, |r| r.len()) >= FLUSH_AT {
             out.flush();
         }
+    }
+
+    /// This loop's index in its runtime (0 for a lone loop).
+    fn here(&self) -> usize {
+        usize::from(self.actors.index().saturating_sub(1))
     }
 
     /// Whether `id` lives on another loop than this one.
@@ -374,18 +379,6 @@ impl Core {
         let Some(peers) = self.peers.as_deref_mut() else {
             return;
         };
-        if peers.idle
-            && peers
-                .inbound
-                .iter_mut()
-                .flatten()
-                .any(|i| i.ring.has_items())
-        {
-            // Work from another loop: not idle any more, said before the
-            // runs are taken (see `Quiet`).
-            peers.quiet.leave_idle(peers.index);
-            peers.idle = false;
-        }
         let mut runs = std::mem::take(&mut self.peer_runs);
         for (src, inb) in peers.inbound.iter_mut().enumerate() {
             if let Some(inb) = inb {
@@ -395,6 +388,14 @@ impl Core {
         if runs.is_empty() {
             self.peer_runs = runs;
             return;
+        }
+        if peers.idle {
+            // Work from another loop: not idle any more, said before the
+            // runs are delivered and their sources told (`settle`), so that
+            // no loop finds every loop idle and every ring drained while
+            // this one still has them (see `Quiet`).
+            peers.quiet.leave_idle(peers.index);
+            peers.idle = false;
         }
         peers.talked = true;
         for taken in &mut runs {

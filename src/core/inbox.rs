@@ -67,7 +67,9 @@ pub(crate) struct Batch<M>(pub(crate) VecDeque<(Addr<M>, M)>);
 // actor on the sending loop's thread: an address is `Send` exactly when `M`
 // is (`addr.rs`), and the runtime builds addresses of actors on other
 // loops only where `M: Send` is required, so the address (and `M: Send`
-// with it) came from another thread.
+// with it) came from another thread. Addresses of a lone loop (made on the
+// same thread, with no `Send` needed) never route to another loop: their
+// loop byte is 0, which names no loop of a runtime (`ActorId::route`).
 #[allow(unsafe_code)]
 unsafe impl<M> Send for Batch<M> {}
 

@@ -58,8 +58,7 @@ impl Core {
     fn watch_target(&mut self, mref: MonitorRef) {
         let (watcher, target) = (mref.watcher, mref.target);
         if self.is_remote(target) {
-            let posted =
-                self.post_to_loop(target.loop_index(), move |core| core.watch_target(mref));
+            let posted = self.post_to_loop(target.route(), move |core| core.watch_target(mref));
             if posted {
                 return;
             }
@@ -97,9 +96,7 @@ impl Core {
     /// Removes monitor `n` from `target`'s watchers, on the target's loop.
     fn unwatch_target(&mut self, target: ActorId, n: u64) {
         if self.is_remote(target) {
-            self.post_to_loop(target.loop_index(), move |core| {
-                core.unwatch_target(target, n)
-            });
+            self.post_to_loop(target.route(), move |core| core.unwatch_target(target, n));
         } else if let Some(e) = self.extras_of(target) {
             e.watchers.retain(|&(m, _)| m != n);
         }
@@ -148,7 +145,7 @@ impl Core {
         }
         self.add_link(a, b);
         if self.is_remote(b) {
-            let posted = self.post_to_loop(b.loop_index(), move |core| {
+            let posted = self.post_to_loop(b.route(), move |core| {
                 if core.is_alive(b) {
                     core.add_link(b, a);
                 } else {
@@ -178,7 +175,7 @@ impl Core {
     pub fn unlink(&mut self, a: ActorId, b: ActorId) {
         for (x, y) in [(a, b), (b, a)] {
             if self.is_remote(x) {
-                self.post_to_loop(x.loop_index(), move |core| {
+                self.post_to_loop(x.route(), move |core| {
                     if let Some(e) = core.extras_of(x) {
                         e.links.retain(|&l| l != y);
                     }
@@ -247,7 +244,7 @@ impl Core {
     /// too when the exit is abnormal.
     fn exit_signal(&mut self, id: ActorId, reason: StopReason, other: ActorId) {
         if self.is_remote(other) {
-            self.post_to_loop(other.loop_index(), move |core| {
+            self.post_to_loop(other.route(), move |core| {
                 core.exit_signal(id, reason, other)
             });
             return;

@@ -486,7 +486,7 @@ impl Core {
     /// loops like messages, and are never refused).
     fn push_sys(&mut self, to: ActorId, event: SysEvent) {
         if self.is_remote(to) {
-            self.post_to_loop(to.loop_index(), move |core| core.push_sys(to, event));
+            self.post_to_loop(to.route(), move |core| core.push_sys(to, event));
             return;
         }
         let Some(slot) = self.actors.get_mut(to) else {
@@ -549,7 +549,7 @@ impl Core {
 
     fn kill(&mut self, id: ActorId, reason: StopReason) -> Result<(), Error> {
         if self.is_remote(id) {
-            let posted = self.post_to_loop(id.loop_index(), move |core| {
+            let posted = self.post_to_loop(id.route(), move |core| {
                 let _ = core.kill(id, reason);
             });
             return if posted {
@@ -618,7 +618,7 @@ impl Core {
     pub(crate) fn terminate_in_order(&mut self, mut ids: std::collections::VecDeque<ActorId>) {
         while let Some(&id) = ids.front() {
             if self.is_remote(id) {
-                let index = id.loop_index();
+                let index = id.route();
                 self.post_to_loop(index, move |core| core.terminate_in_order(ids));
                 return;
             }
@@ -630,7 +630,7 @@ impl Core {
     /// One on another loop is torn down there, at its next turn.
     pub(crate) fn terminate_now(&mut self, id: ActorId) {
         if self.is_remote(id) {
-            self.post_to_loop(id.loop_index(), move |core| core.terminate_now(id));
+            self.post_to_loop(id.route(), move |core| core.terminate_now(id));
             return;
         }
         let Some(s) = self.actors.get_mut(id) else {

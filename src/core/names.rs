@@ -62,7 +62,7 @@ impl Core {
             (Some(_), _) => Ok(()),
             (None, Some(id)) => {
                 let name: Box<str> = name.into();
-                self.post_to_loop(id.loop_index(), move |core| {
+                self.post_to_loop(id.route(), move |core| {
                     if core.actors.lookup(&name) == Some(id) {
                         core.actors.clear_name(&name);
                     }
@@ -88,7 +88,7 @@ impl Core {
     /// when it arrives there. `None` for an id of this loop (use
     /// [`Core::addr_of`], which checks) or of no loop of the runtime.
     pub fn remote_addr<M: Send + 'static>(&self, id: ActorId) -> Option<Addr<M>> {
-        let index = id.loop_index();
+        let index = id.route();
         let known = self
             .peers
             .as_deref()

@@ -308,7 +308,8 @@ pub(crate) fn connect<C>(
             pairs.push((dst, counts.clone()));
             let pool = Arc::new(SlotPool(std::sync::Mutex::new(Vec::new())));
             out[src][dst] = Some(Outbox {
-                index: dst as u8,
+                // Ids of loop `dst` carry loop byte `dst + 1` (`ActorId`).
+                index: dst as u8 + 1,
                 pool: pool.clone(),
                 fresh: fresh[dst].clone(),
                 ring: tx,
