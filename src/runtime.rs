@@ -167,14 +167,18 @@ impl Runtime {
     ///
     /// # Errors
     ///
-    /// `InvalidArg` for more than 255 loops, or pinning where it is not
-    /// available; any error of [`Loop::with_config`] from a loop.
+    /// `InvalidArg` for more than 255 loops, a virtual clock
+    /// ([`Config::simulated`] is for a lone loop), or pinning where it is
+    /// not available; any error of [`Loop::with_config`] from a loop.
     pub fn with_config(config: RuntimeConfig) -> Result<Runtime, Error> {
         let n = match config.loops {
             0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
             n => n,
         };
-        if n > MAX_LOOPS {
+        // Virtual time is one loop's: loops on threads of their own cannot
+        // share it (a loop would jump to a deadline while another is about
+        // to answer).
+        if n > MAX_LOOPS || config.config.clock == crate::ClockKind::Virtual {
             return Err(Error::InvalidArg);
         }
         let cpus = if config.pin {

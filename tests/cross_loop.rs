@@ -891,3 +891,167 @@ fn an_address_of_a_lone_loop_is_not_taken_for_one_of_the_runtime() {
         .unwrap();
     assert_eq!(refused, (jzx::Error::NoSuchActor, 7));
 }
+
+#[test]
+fn reserved_slots_do_not_count_against_max_actors_and_arrivals_over_it_fail() {
+    // Each loop keeps 32 slots reserved for the other's spawns; they are
+    // not actors.
+    let config = jzx::Config {
+        max_actors: 16,
+        ..jzx::Config::default()
+    };
+    let mut rt = Runtime::with_config(RuntimeConfig {
+        loops: 2,
+        config,
+        ..RuntimeConfig::default()
+    })
+    .unwrap();
+    assert!(rt.spawn_on(0, Idle).is_ok());
+    // 40 spawns on loop 1 from loop 0: each address comes at once, but
+    // loop 1 starts only 16 of them; the others fail on arrival, as their
+    // parent hears.
+    struct Many(usize, RuntimeHandle);
+    impl Actor for Many {
+        type Msg = ();
+        fn handle(&mut self, cx: &mut Context<'_, Self>, _: ()) -> Flow {
+            let me = cx.id();
+            for _ in 0..40 {
+                cx.spawn_on_with(1, Idle, SpawnOptions::new().parent(me))
+                    .unwrap();
+            }
+            Flow::Continue
+        }
+        fn on_child_exit(&mut self, _cx: &mut Context<'_, Self>, exit: jzx::ChildExit) -> Flow {
+            assert_eq!(exit.reason, StopReason::Fail);
+            self.0 += 1;
+            if self.0 == 24 {
+                self.1.request_stop();
+            }
+            Flow::Continue
+        }
+    }
+    let m = rt.spawn_on(0, Many(0, rt.handle())).unwrap();
+    kick_and_run(&mut rt, m);
+    assert_eq!(rt.on_loop(1, |lp| lp.actor_count()).unwrap(), 16);
+}
+
+#[test]
+fn a_message_of_another_type_sent_before_an_actor_arrives_is_a_dead_letter() {
+    let mut rt = runtime(3);
+    let got = Arc::new(AtomicUsize::new(0));
+    let log_ = Log::default();
+    let (g, l) = (got.clone(), log_.clone());
+    // Spawned from loop 2 on loop 1; an address of the wrong type is made
+    // on loop 0 (which cannot check it) and used there.
+    let addr = rt
+        .on_loop(2, move |lp| {
+            let c = Counter {
+                got: g,
+                stop_at: 1,
+                log: l,
+            };
+            lp.spawn_on(1, c).unwrap()
+        })
+        .unwrap();
+    let id = addr.id();
+    rt.on_loop(0, move |lp| {
+        let wrong: Addr<String> = lp.remote_addr(id).unwrap();
+        lp.send(wrong, "oops".into()).unwrap();
+    })
+    .unwrap();
+    assert_eq!(
+        rt.on_loop(1, move |lp| lp.addr_of::<String>(id)).unwrap(),
+        None
+    );
+    rt.on_loop(2, move |lp| lp.send(addr, 0).unwrap()).unwrap();
+    rt.run().unwrap();
+    assert_eq!(got.load(SeqCst), 1, "the actor got its own message");
+    assert_eq!(rt.on_loop(1, |lp| lp.metrics().dead_letters).unwrap(), 1);
+}
+
+#[test]
+fn a_runtime_refuses_the_virtual_clock() {
+    let e = Runtime::with_config(RuntimeConfig {
+        loops: 2,
+        config: jzx::Config::simulated(1),
+        ..RuntimeConfig::default()
+    })
+    .unwrap_err();
+    assert_eq!(e, jzx::Error::InvalidArg);
+}
+
+#[test]
+fn one_for_all_restarts_a_named_child_on_another_loop() {
+    let log = supervise(jzx::Strategy::OneForAll, |log| {
+        vec![
+            child_spec(0, "a", false, log),
+            child_spec(1, "b", true, log).name("b"),
+        ]
+    });
+    let of = |tag: &str| -> Vec<&String> { log.iter().filter(|l| l.starts_with(tag)).collect() };
+    assert_eq!(
+        of("b"),
+        [
+            "b start 0 on 1",
+            "b stop Normal",
+            "b start 1 on 1",
+            "b stop Normal"
+        ]
+    );
+}
+
+#[test]
+fn runs_end_exactly_when_work_from_another_loop_is_done_under_a_stream_of_wakeups() {
+    // Loop 1 is idle but kept turning by dead letters from a thread; loop 0
+    // spawns a short actor on it now and then. Every run must end, with no
+    // actor left (a loop taking work while marked idle once made runs hang
+    // or end early).
+    struct Quick;
+    impl Actor for Quick {
+        type Msg = ();
+        fn on_start(&mut self, cx: &mut Context<'_, Self>) {
+            let me = cx.addr();
+            cx.send(me, ()).unwrap();
+        }
+        fn handle(&mut self, _cx: &mut Context<'_, Self>, _: ()) -> Flow {
+            Flow::Stop
+        }
+    }
+    struct Spawner(u32);
+    impl Actor for Spawner {
+        type Msg = ();
+        fn handle(&mut self, cx: &mut Context<'_, Self>, _: ()) -> Flow {
+            if self.0 > 0 {
+                self.0 -= 1;
+                let me = cx.addr();
+                cx.send(me, ()).unwrap();
+                return Flow::Continue;
+            }
+            cx.spawn_on(1, Quick).unwrap();
+            Flow::Stop
+        }
+    }
+    let mut rt = runtime(2);
+    let dead = rt.spawn_on(1, Idle).unwrap();
+    rt.on_loop(1, move |lp| lp.stop_actor(dead.id()).unwrap())
+        .unwrap();
+    rt.run().unwrap();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (h1, s) = (rt.handle().loop_handle(1).unwrap().clone(), stop.clone());
+    let hammer = std::thread::spawn(move || {
+        while !s.load(SeqCst) {
+            let _ = h1.send(dead, ());
+            std::thread::yield_now();
+        }
+    });
+    for trial in 0..400 {
+        let sp = rt.spawn_on(0, Spawner(trial % 7)).unwrap();
+        kick_and_run(&mut rt, sp);
+        let left: Vec<usize> = (0..2)
+            .map(|i| rt.on_loop(i, |lp| lp.actor_count()).unwrap())
+            .collect();
+        assert_eq!(left, [0, 0], "trial {trial}");
+    }
+    stop.store(true, SeqCst);
+    hammer.join().unwrap();
+}

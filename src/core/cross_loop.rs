@@ -5,6 +5,7 @@
 
 use super::peers::{Outbox, Peers, FLUSH_AT, POOL_SLOTS, SPIN_POLLS};
 use super::Core;
+use crate::message::{ChildExit, StopReason, SysEvent};
 use crate::observer::drop_quietly;
 use crate::{Actor, ActorId, Addr, Error, SendError, SpawnOptions};
 use std::sync::atomic::{fence, Ordering};
@@ -33,9 +34,9 @@ impl Core {
         else {
             return;
         };
-        let (cap, max) = (self.config.default_mailbox_cap, self.config.max_actors);
+        let cap = self.config.default_mailbox_cap;
         let ids: Vec<ActorId> = (0..missing)
-            .map_while(|_| self.actors.reserve(cap, max))
+            .map_while(|_| self.actors.reserve(cap))
             .collect();
         if let Some(i) = self.peers.as_deref().and_then(|p| p.inbound[src].as_ref()) {
             i.add_to_pool(ids);
@@ -111,8 +112,12 @@ impl Core {
     /// # Errors
     ///
     /// `InvalidArg` when there is no loop `index` or the name is taken in
-    /// the runtime; `MaxActors` when the other loop's table is full; as
-    /// [`Core::spawn_with`] on this loop.
+    /// the runtime; `MaxActors` when the other loop's table is at its
+    /// largest (2^24 slots); as [`Core::spawn_with`] on this loop. The other
+    /// loop's [`Config::max_actors`](crate::Config::max_actors) is checked
+    /// when the actor arrives there: over it, the actor is dropped without
+    /// starting, and its parent, if any, gets a
+    /// [`ChildExit`](crate::ChildExit) with [`StopReason::Fail`].
     pub fn spawn_on_with<A>(
         &mut self,
         index: usize,
@@ -166,6 +171,24 @@ impl Core {
             drop_quietly(actor);
             return;
         }
+        // (It counts among the actors since `take_reserved`.)
+        if self.actors.actors() > self.config.max_actors as usize {
+            // Over this loop's bound: not started, a failed start for its
+            // parent (the spawning loop could not check the bound).
+            let removed = self.actors.remove(id.slot());
+            super::pending::dropping_dead_letters(|| drop_quietly(removed));
+            drop_quietly(actor);
+            if let Some(parent) = opts.parent {
+                let exit = ChildExit {
+                    child: id,
+                    reason: StopReason::Fail,
+                };
+                self.push_sys(parent, SysEvent::ChildExit(exit));
+            }
+            self.forget_name_of(id);
+            return;
+        }
+        self.take_wrong_mailbox::<A::Msg>(id);
         let cap = self.mailbox_cap(&opts);
         self.actors.occupy(id, cap, opts.parent);
         if let Some(name) = &opts.name {
@@ -232,6 +255,33 @@ impl Core {
     /// The runtime's names, for a loop of a runtime.
     pub(super) fn runtime_names(&self) -> Option<&super::peers::Names> {
         self.peers.as_deref().map(|p| &*p.names)
+    }
+
+    /// Messages sent to the actor arriving in slot `id` before it arrived,
+    /// through an address of another type than its own, cannot reach it:
+    /// they are dropped as dead letters, so that its mailbox takes its own.
+    fn take_wrong_mailbox<M: 'static>(&mut self, id: ActorId) {
+        let s = self.actors.at_mut(id.slot());
+        if !s
+            .mailbox
+            .as_mut()
+            .is_some_and(|m| m.downcast_mut::<M>().is_none())
+        {
+            return;
+        }
+        if let Some(mut wrong) = s.mailbox.take() {
+            let n = super::pending::dropping_dead_letters(|| wrong.drop_each());
+            self.note_dead_letters(id, "?", n);
+        }
+    }
+
+    /// The runtime forgets every name it holds for `id` (an actor of
+    /// another loop that is being stopped, whose name its next incarnation
+    /// may take at once, or one that was never started).
+    pub(crate) fn forget_name_of(&mut self, id: ActorId) {
+        if let Some(names) = self.runtime_names() {
+            names.lock().retain(|_, v| *v != id);
+        }
     }
 
     /// The outbox for loop `index`, if this loop has one.

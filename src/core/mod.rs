@@ -335,7 +335,13 @@ impl Core {
     /// A typed address for `id` if it is a live actor whose message type is
     /// `M` (for ids that come from names or from C).
     pub fn addr_of<M: 'static>(&self, id: ActorId) -> Option<Addr<M>> {
-        let actor = self.actors.get(id)?.actor.as_ref();
+        let slot = self.actors.get(id)?;
+        if slot.reserved {
+            // An actor another loop spawns here, not arrived: its type is
+            // not known yet.
+            return None;
+        }
+        let actor = slot.actor.as_ref();
         // While its behavior or a hook runs the actor is out of its slot
         // (the current actor, or one whose teardown is under way); its type
         // was checked when it was spawned.
@@ -630,6 +636,9 @@ impl Core {
     /// One on another loop is torn down there, at its next turn.
     pub(crate) fn terminate_now(&mut self, id: ActorId) {
         if self.is_remote(id) {
+            // Its name is free at once: a supervisor restarting it with its
+            // name must not find it taken by the incarnation it stops.
+            self.forget_name_of(id);
             self.post_to_loop(id.route(), move |core| core.terminate_now(id));
             return;
         }

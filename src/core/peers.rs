@@ -390,9 +390,11 @@ impl<C> Outbox<C> {
             return;
         }
         while let Some(run) = self.spares_back.pop() {
-            if self.spares.len() < MAX_LOCAL_SPARES {
-                self.spares.push(run);
+            // The newest are kept: the types sent lately.
+            if self.spares.len() == MAX_LOCAL_SPARES {
+                self.spares.remove(0);
             }
+            self.spares.push(run);
         }
         let mut run = match self
             .spares
@@ -415,8 +417,8 @@ impl<C> Outbox<C> {
         if let Some(id) = self.pool.lock().pop() {
             return Some(id);
         }
-        let slot = self.fresh.fetch_add(1, Ordering::Relaxed);
-        (slot < crate::id::MAX_SLOTS).then(|| crate::ActorId::new(self.index, slot, 1))
+        let slot = super::table::claim(&self.fresh)?;
+        Some(crate::ActorId::new(self.index, slot, 1))
     }
 
     /// Adds a control to the open run of controls, or to a new one. Never
@@ -516,8 +518,14 @@ impl<C> Inbound<C> {
 
     /// A run taken from this ring has been delivered: hands it back for
     /// reuse, and tells the source how many messages were taken.
-    pub(super) fn settle(&mut self, run: TakenRun<C>) {
-        if run.run.capacity() <= MAX_SPARE_CAPACITY {
+    pub(super) fn settle(&mut self, mut run: TakenRun<C>)
+    where
+        C: 'static,
+    {
+        // Runs of controls are made anew each time (`add_control`): only
+        // runs of messages go back.
+        let controls = run.run.as_any_mut().is::<Controls<C>>();
+        if !controls && run.run.capacity() <= MAX_SPARE_CAPACITY {
             // A full return ring drops the run instead.
             let _ = self.spares_back.push(run.run);
         }

@@ -139,10 +139,9 @@ impl Core {
             }
             Err(e) => {
                 super::pending::dropping_dead_letters(|| drop_quietly(e.message));
-                if e.error == Error::NoSuchActor {
-                    // Its target is gone: a dead letter.
-                    self.note_dead_letters(to.id(), std::any::type_name::<M>(), 1);
-                }
+                // Its target is gone, or takes messages of another type (an
+                // address made for a type it does not have): a dead letter.
+                self.note_dead_letters(to.id(), std::any::type_name::<M>(), 1);
                 true
             }
         }

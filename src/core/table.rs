@@ -131,6 +131,17 @@ pub(crate) struct ActorTable<A: ?Sized> {
     fresh: Option<std::sync::Arc<std::sync::atomic::AtomicU32>>,
 }
 
+/// Claims a slot never used through a loop's shared count, which stops at
+/// the largest table (so it never wraps around to used slots).
+pub(crate) fn claim(fresh: &std::sync::atomic::AtomicU32) -> Option<u32> {
+    use std::sync::atomic::Ordering::Relaxed;
+    fresh
+        .fetch_update(Relaxed, Relaxed, |n| {
+            (n < crate::id::MAX_SLOTS).then_some(n + 1)
+        })
+        .ok()
+}
+
 impl<A: ?Sized> ActorTable<A> {
     pub(crate) fn new(index: u8) -> Self {
         ActorTable {
@@ -228,10 +239,14 @@ impl<A: ?Sized> ActorTable<A> {
         name: Option<Box<str>>,
         max: u32,
     ) -> Option<ActorId> {
+        // Slots reserved for other loops' spawns do not count as actors.
+        if self.live - self.reserved >= max as usize {
+            return None;
+        }
         let slot = match self.free.pop() {
             Some(slot) => slot,
             None => {
-                if self.slots.len() >= max as usize {
+                if self.slots.len() >= crate::id::MAX_SLOTS as usize {
                     return None;
                 }
                 match &self.fresh {
@@ -240,10 +255,7 @@ impl<A: ?Sized> ActorTable<A> {
                         (self.slots.len() - 1) as u32
                     }
                     Some(fresh) => {
-                        let slot = fresh.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        if slot >= max {
-                            return None;
-                        }
+                        let slot = claim(fresh)?;
                         // Slots other loops claimed meanwhile wait for their
                         // actors.
                         self.materialize(slot);
@@ -286,10 +298,11 @@ impl<A: ?Sized> ActorTable<A> {
         self.reserved -= 1;
     }
 
-    /// Reserves a slot for an actor another loop spawns here: its id, or
-    /// `None` when `max` actors are alive.
-    pub(crate) fn reserve(&mut self, cap: u32, max: u32) -> Option<ActorId> {
-        let id = self.insert(None, cap, None, None, max)?;
+    /// Reserves a slot for an actor another loop spawns here (not counted
+    /// as an actor: the bound is checked when it arrives); `None` when the
+    /// table is at its largest.
+    pub(crate) fn reserve(&mut self, cap: u32) -> Option<ActorId> {
+        let id = self.insert(None, cap, None, None, u32::MAX)?;
         self.slots[id.slot() as usize].reserved = true;
         self.reserved += 1;
         Some(id)

@@ -519,15 +519,22 @@ impl Core {
     /// calls this first, R24).
     fn sup_teardown(&mut self, sup: ActorId) {
         // The table stays attached while the children's `on_stop` hooks
-        // run, so that they can still reach their siblings.
+        // run, so that they can still reach their siblings. Children of
+        // this loop are stopped one by one, as long as none of another loop
+        // comes before them; from the first child of another loop on, the
+        // rest are stopped in a chain across their loops, each after the
+        // ones before it (`terminate_in_order`).
         let n = self.sup_state(sup).map_or(0, |s| s.children.len());
-        let children = (0..n)
-            .rev()
-            .filter_map(|i| self.sup_child_mut(sup, i).and_then(|c| c.current))
-            .collect();
-        // Children on other loops end there, each after the ones started
-        // after it.
-        self.terminate_in_order(children);
+        let mut chain = std::collections::VecDeque::new();
+        for i in (0..n).rev() {
+            let current = self.sup_child_mut(sup, i).and_then(|c| c.current.take());
+            match current {
+                Some(id) if chain.is_empty() && !self.is_remote(id) => self.terminate_now(id),
+                Some(id) => chain.push_back(id),
+                None => {}
+            }
+        }
+        self.terminate_in_order(chain);
         // The specs hold user closures.
         drop_quietly(self.detach(sup));
     }
