@@ -513,33 +513,38 @@ fn a_child_on_another_loop_is_restarted_there_after_a_failure() {
     );
 }
 
-#[test]
-fn one_for_all_stops_and_restarts_a_sibling_on_another_loop() {
-    let log = supervise(jzx::Strategy::OneForAll, |log| {
+/// One-for-all with a child on each loop, `b` (on loop 1) named or not:
+/// `a` fails once, so `b` is stopped there and both restart.
+fn one_for_all_across_loops(named: bool) {
+    let log = supervise(jzx::Strategy::OneForAll, move |log| {
+        let b = child_spec(1, "b", true, log);
         vec![
             child_spec(0, "a", false, log),
-            child_spec(1, "b", true, log),
+            if named { b.name("b") } else { b },
         ]
     });
     let of = |tag: &str| -> Vec<&String> { log.iter().filter(|l| l.starts_with(tag)).collect() };
+    let incarnations = |tag: &str, on: usize, first_end: &str| {
+        vec![
+            format!("{tag} start 0 on {on}"),
+            format!("{tag} stop {first_end}"),
+            format!("{tag} start 1 on {on}"),
+            format!("{tag} stop Normal"),
+        ]
+    };
     assert_eq!(
         of("a"),
-        [
-            "a start 0 on 0",
-            "a stop Fail",
-            "a start 1 on 0",
-            "a stop Normal"
-        ]
+        incarnations("a", 0, "Fail").iter().collect::<Vec<_>>()
     );
     assert_eq!(
         of("b"),
-        [
-            "b start 0 on 1",
-            "b stop Normal",
-            "b start 1 on 1",
-            "b stop Normal"
-        ]
+        incarnations("b", 1, "Normal").iter().collect::<Vec<_>>()
     );
+}
+
+#[test]
+fn one_for_all_stops_and_restarts_a_sibling_on_another_loop() {
+    one_for_all_across_loops(false);
 }
 
 #[test]
@@ -982,22 +987,9 @@ fn a_runtime_refuses_the_virtual_clock() {
 
 #[test]
 fn one_for_all_restarts_a_named_child_on_another_loop() {
-    let log = supervise(jzx::Strategy::OneForAll, |log| {
-        vec![
-            child_spec(0, "a", false, log),
-            child_spec(1, "b", true, log).name("b"),
-        ]
-    });
-    let of = |tag: &str| -> Vec<&String> { log.iter().filter(|l| l.starts_with(tag)).collect() };
-    assert_eq!(
-        of("b"),
-        [
-            "b start 0 on 1",
-            "b stop Normal",
-            "b start 1 on 1",
-            "b stop Normal"
-        ]
-    );
+    // Its name is free for the next incarnation as soon as the old one is
+    // being stopped on its loop.
+    one_for_all_across_loops(true);
 }
 
 #[test]
