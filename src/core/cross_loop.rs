@@ -117,7 +117,7 @@ impl Core {
     /// loop's [`Config::max_actors`](crate::Config::max_actors) is checked
     /// when the actor arrives there: over it, the actor is dropped without
     /// starting, and its parent, if any, gets a
-    /// [`ChildExit`](crate::ChildExit) with [`StopReason::Fail`].
+    /// [`ChildExit`] with [`StopReason::Fail`].
     pub fn spawn_on_with<A>(
         &mut self,
         index: usize,
