@@ -6,13 +6,16 @@
 # One loop on one core (SPEC §8): each benchmark process is pinned with
 # `taskset -c 0` when taskset exists and CPU 0 is allowed. cross_thread gets
 # two CPUs (`taskset -c 0,1`): it pins its loop thread to the first and its
-# producer thread to the second itself. echo runs unpinned: it starts its own
+# producer thread to the second itself. cross_loop gets two CPUs too: it runs
+# runtimes of two loops (and tokio's two workers) on them, pinning its
+# threads only with `-- --pin 1`. echo runs unpinned: it starts its own
 # processes and pins them (echo server on CPU 0, load client on CPU 1); it
 # needs the release examples, which this script builds first, and writes its
 # plot to bench-echo.svg (target/bench-echo-smoke.svg with --smoke).
 #
 # Usage: bash scripts/bench.sh [BENCH...] [-- ARGS...]
-#   BENCH: tell ping_pong spawn skynet cross_thread timers ask echo (default: all)
+#   BENCH: tell ping_pong spawn skynet cross_thread timers ask cross_loop echo
+#          (default: all)
 #   ARGS:  passed to every benchmark, e.g. `-- --runs 7` or `-- --smoke`
 # Environment: JZX_BACKEND=epoll|io_uring picks the backend (default: io_uring
 # where available, else epoll); echo ignores it and runs both.
@@ -20,7 +23,7 @@ set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-all=(tell ping_pong spawn skynet cross_thread timers ask echo)
+all=(tell ping_pong spawn skynet cross_thread timers ask cross_loop echo)
 benches=()
 args=()
 while [ $# -gt 0 ]; do
@@ -80,7 +83,9 @@ for b in "${benches[@]}"; do
         exit 1
     fi
     cpus=0
-    if [ "$b" = cross_thread ] && [ "$ncpu" -ge 2 ]; then cpus=0,1; fi
+    case $b in
+    cross_thread | cross_loop) if [ "$ncpu" -ge 2 ]; then cpus=0,1; fi ;;
+    esac
     prefix=$(pin "$cpus")
     extra=()
     if [ "$b" = echo ]; then

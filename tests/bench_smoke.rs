@@ -24,7 +24,18 @@ const BENCHES: &[&str] = &[
     "cross_thread",
     "timers",
     "ask",
+    "cross_loop",
 ];
+
+/// How many `BENCH` lines a benchmark prints: one, except cross_loop, whose
+/// three cases print `BENCH cross_loop_tell`, `_ping_pong` and `_skynet`.
+fn lines_of(name: &str) -> usize {
+    if name == "cross_loop" {
+        3
+    } else {
+        1
+    }
+}
 
 /// A smoke run should take well under a second; this only catches a hang.
 const LIMIT: Duration = Duration::from_secs(120);
@@ -123,37 +134,53 @@ fn every_benchmark_prints_its_bench_line_in_smoke_mode() {
     eprintln!("built benches in {:.1} s", t0.elapsed().as_secs_f64());
     for (name, exe) in &built {
         let out = run_smoke(name, exe);
-        let prefix = format!("BENCH {name} ");
-        let lines: Vec<&str> = out.lines().filter(|l| l.starts_with(&prefix)).collect();
-        assert_eq!(lines.len(), 1, "bench {name}: one BENCH line, got:\n{out}");
-        let line = lines[0];
-        println!("{line}");
-        for key in [
-            "jzx", "tokio", "ratio", "n", "backend", "profile", "cores", "met",
-        ] {
-            let v = field(line, key).unwrap_or_else(|| panic!("{name}: no {key}= in {line}"));
-            assert!(!v.is_empty(), "{name}: empty {key}= in {line}");
-        }
-        for key in ["jzx", "tokio"] {
-            let v = field(line, key).expect("checked");
-            let digits: String = v
-                .chars()
-                .take_while(|c| c.is_ascii_digit() || *c == '.')
-                .collect();
-            let x: f64 = digits
-                .parse()
-                .unwrap_or_else(|_| panic!("{name}: {key}={v} is not a figure"));
-            assert!(x.is_finite(), "{name}: {key}={v}");
-        }
-        assert!(
-            line.contains(" target>=") || line.contains(" target<="),
-            "{name}: no target in {line}"
+        let (one, cases) = (format!("BENCH {name} "), format!("BENCH {name}_"));
+        let lines: Vec<&str> = out
+            .lines()
+            .filter(|l| l.starts_with(&one) || l.starts_with(&cases))
+            .collect();
+        let want = lines_of(name);
+        assert_eq!(
+            lines.len(),
+            want,
+            "bench {name}: {want} BENCH line(s), got:\n{out}"
         );
+        for line in lines {
+            check_line(name, line);
+        }
     }
     eprintln!(
         "bench smoke: {} benches in {:.1} s",
         built.len(),
         t0.elapsed().as_secs_f64()
+    );
+}
+
+/// A BENCH line has its figures, both finite, its parameters and a target.
+/// The baseline figure is `tokio=`, or the one `baseline=` names.
+fn check_line(name: &str, line: &str) {
+    println!("{line}");
+    let baseline = field(line, "baseline").unwrap_or("tokio");
+    for key in [
+        "jzx", baseline, "ratio", "n", "backend", "profile", "cores", "met",
+    ] {
+        let v = field(line, key).unwrap_or_else(|| panic!("{name}: no {key}= in {line}"));
+        assert!(!v.is_empty(), "{name}: empty {key}= in {line}");
+    }
+    for key in ["jzx", baseline] {
+        let v = field(line, key).expect("checked");
+        let digits: String = v
+            .chars()
+            .take_while(|c| c.is_ascii_digit() || *c == '.')
+            .collect();
+        let x: f64 = digits
+            .parse()
+            .unwrap_or_else(|_| panic!("{name}: {key}={v} is not a figure"));
+        assert!(x.is_finite(), "{name}: {key}={v}");
+    }
+    assert!(
+        line.contains(" target>=") || line.contains(" target<="),
+        "{name}: no target in {line}"
     );
 }
 

@@ -329,6 +329,9 @@ pub struct Report {
     /// that measures other processes, like echo).
     backend: Option<String>,
     cores: Option<usize>,
+    /// What the jzx figure is compared with: `tokio`, or another name (see
+    /// [`Report::baseline`]).
+    baseline: &'static str,
 }
 
 impl Report {
@@ -365,7 +368,18 @@ impl Report {
             checks: Vec::new(),
             backend: None,
             cores: None,
+            baseline: "tokio",
         }
+    }
+
+    /// Names the baseline when it is not tokio (e.g. jzx itself on one
+    /// loop): its figures print as `{label}=` and `{label}[min,med,max]=`
+    /// instead of `tokio=`, and the line says `baseline={label}`. The
+    /// samples are still given as `Samples::tokio`.
+    pub fn baseline(mut self, label: &'static str) -> Self {
+        self.baseline = label;
+        self.params.push(("baseline".into(), label.into()));
+        self
     }
 
     /// Prints `backend=` and `cores=` as given instead of this process's.
@@ -437,11 +451,13 @@ impl Report {
         };
         let _ = write!(
             line,
-            " jzx={} tokio={} ratio={:.2} target{}{target:.1}",
+            " jzx={} {}={} ratio={:.2} target{}{}",
             self.fig(self.jzx.median),
+            self.baseline,
             self.fig(self.tokio.median),
             self.ratio,
             if at_least { ">=" } else { "<=" },
+            target_fig(target),
         );
         for (k, v) in &self.extra {
             let _ = write!(line, " {k}={v}");
@@ -464,11 +480,12 @@ impl Report {
         };
         let _ = write!(
             line,
-            " runs={} jzx[min,med,max]={},{},{}{unit} tokio[min,med,max]={},{},{}{unit}",
+            " runs={} jzx[min,med,max]={},{},{}{unit} {}[min,med,max]={},{},{}{unit}",
             self.runs,
             self.fig_bare(self.jzx.min),
             self.fig_bare(self.jzx.median),
             self.fig_bare(self.jzx.max),
+            self.baseline,
             self.fig_bare(self.tokio.min),
             self.fig_bare(self.tokio.median),
             self.fig_bare(self.tokio.max),
@@ -476,6 +493,16 @@ impl Report {
         println!("{line}");
         use std::io::Write as _;
         let _ = std::io::stdout().flush();
+    }
+}
+
+/// A ratio target as printed: one decimal (`3.0`, `0.5`), or as many as it
+/// has (`0.65`).
+fn target_fig(t: f64) -> String {
+    if (t * 10.0).fract() == 0.0 {
+        format!("{t:.1}")
+    } else {
+        format!("{t}")
     }
 }
 
