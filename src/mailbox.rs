@@ -87,7 +87,6 @@ impl<M> Mailbox<M> {
     }
 
     /// Queues a user message unless `cap` are already queued.
-    #[inline]
     pub(crate) fn push(&mut self, msg: M, cap: u32) -> Result<(), M> {
         if self.user.len() >= cap as usize {
             return Err(msg);
@@ -101,7 +100,6 @@ impl<M> Mailbox<M> {
         self.sys.push_back(Sys::Event(event));
     }
 
-    #[inline]
     pub(crate) fn push_timer(&mut self, msg: M) {
         self.sys.push_back(Sys::Timer(msg));
     }
