@@ -291,6 +291,71 @@ fn sends_between_loops_keep_their_order_per_sender_and_receiver() {
     }
 }
 
+// R26: one loop's sends to another mix message types and spawns (which
+// travel as the loop's own controls) in one stream: a long stretch of one
+// type (past the point where the outbox pushes its open run early), then
+// numbers and words alternating (a run of one message each), a spawn every
+// 100. Each receiver gets its messages once and in order, and every actor
+// spawned there starts.
+#[test]
+fn mixed_message_types_and_spawns_to_another_loop_arrive_in_order() {
+    const N: usize = 1_500;
+    const SPAWNS: usize = 9;
+    for backend in backends() {
+        let mut rt = runtime(backend, 2);
+        let nums: Log<usize> = Log::default();
+        let words: Log<String> = Log::default();
+        let a = rt.spawn_on(1, collector(&nums, N)).unwrap();
+        let b = rt.spawn_on(1, collector(&words, N)).unwrap();
+        let started = Arc::new(AtomicUsize::new(0));
+        let s = started.clone();
+        let (mut num, mut word, mut turn) = (0, 0, 0);
+        let producer = starter(move |cx| {
+            turn += 1;
+            if turn == 1 {
+                while num < 600 {
+                    cx.send(a, num).unwrap();
+                    num += 1;
+                }
+            } else {
+                for i in 0..100 {
+                    if num < N {
+                        cx.send(a, num).unwrap();
+                        num += 1;
+                    }
+                    if word < N && (i % 3 != 0 || num == N) {
+                        cx.send(b, word.to_string()).unwrap();
+                        word += 1;
+                    }
+                }
+                if turn <= SPAWNS + 1 {
+                    let s = s.clone();
+                    let probe = starter(move |_cx| {
+                        s.fetch_add(1, SeqCst);
+                        Flow::Stop
+                    });
+                    cx.spawn_on(1, probe).unwrap();
+                }
+            }
+            if num == N && word == N && turn > SPAWNS {
+                return Flow::Stop;
+            }
+            let me = cx.addr();
+            cx.send(me, ()).unwrap();
+            Flow::Continue
+        });
+        rt.spawn_on(0, producer).unwrap();
+        run_within(&mut rt);
+        assert_eq!(nums.get(), (0..N).collect::<Vec<_>>(), "{backend}");
+        let want: Vec<String> = (0..N).map(|n| n.to_string()).collect();
+        assert_eq!(words.get(), want, "{backend}");
+        assert_eq!(started.load(SeqCst), SPAWNS, "{backend}");
+        assert_eq!(on(&rt, 1, |lp| lp.metrics().dead_letters), 0, "{backend}");
+        assert_eq!(on(&rt, 1, |lp| lp.cross_thread_pending()), 0, "{backend}");
+        assert_eq!(actor_counts(&rt), [0, 0], "{backend}");
+    }
+}
+
 // ----------------------------------------------------------- backpressure
 
 // R26: with the receiving loop not taking anything, a pair's ring accepts

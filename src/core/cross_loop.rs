@@ -300,13 +300,19 @@ impl Core {
         msg: M,
     ) -> Result<(), SendError<M>> {
         let index = to.id().route();
-        let Some(out) = self.outbox(index) else {
+        let Some(peers) = self.peers.as_deref_mut() else {
             return Err(SendError {
                 error: Error::NoSuchActor,
                 message: msg,
             });
         };
-        if !out.has_room() || out.dest.in_flight() >= out.dest.cap() {
+        let Some(out) = peers.out.get_mut(index).and_then(Option::as_mut) else {
+            return Err(SendError {
+                error: Error::NoSuchActor,
+                message: msg,
+            });
+        };
+        if !out.has_room() || !out.dest_has_room() {
             self.note_refused(to.id());
             return Err(SendError {
                 error: Error::MailboxFull,
@@ -314,7 +320,12 @@ impl Core {
             });
         }
         out.add(to, msg);
-        self.queued_for(index);
+        peers.talked = true;
+        if out.pending == 1 {
+            peers.dirty.push(index);
+        } else if out.open_len >= FLUSH_AT {
+            out.flush();
+        }
         Ok(())
     }
 
@@ -347,7 +358,7 @@ impl Core {
         };
         if out.pending == 1 {
             peers.dirty.push(index);
-        } else if out.runs.back().map_or(0, |r| r.len()) >= FLUSH_AT {
+        } else if out.open_len >= FLUSH_AT {
             out.flush();
         }
     }

@@ -48,6 +48,7 @@ pub(crate) mod inbox;
 mod io;
 mod links;
 pub(crate) mod names;
+mod padded;
 mod park;
 pub(crate) mod peers;
 pub(crate) mod pending;

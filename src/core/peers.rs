@@ -25,15 +25,21 @@
 //! the destination (counted by two monotonic counters, each written by one
 //! side only); past that, or while the destination's cross-thread bound is
 //! reached, a send is refused with `MailboxFull` and the message comes back.
-//! Memory is bounded by `ring_cap` per pair plus the destination's
-//! `cross_thread_cap`.
+//! The destination's bound is read at the first send after each flush and
+//! then once every `FLUSH_AT` sends (its count is written by the
+//! destination, so a read per send would fetch that cache line again and
+//! again while messages wait for room there), so it may be passed by up to
+//! `FLUSH_AT - 1` messages per other loop. Memory is bounded by `ring_cap`
+//! per pair plus the destination's `cross_thread_cap` (plus that slack).
 //!
 //! A message for an actor that is dead when it arrives (a stale id) is never
 //! given to the slot's next occupant: it is dropped there as a dead letter.
 
 use super::inbox::{Batch, Remote, RemoteBatch, RemoteMsg, MAX_SPARE_CAPACITY};
+use super::padded::Padded;
 use super::ring::{ring, Consumer, Producer};
 use crate::Addr;
+use std::any::TypeId;
 use std::collections::VecDeque;
 use std::sync::atomic::{fence, AtomicU32, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -67,20 +73,16 @@ pub enum Placement {
 /// Counts that two sides share, each written by one side only.
 pub(crate) struct PairCounts {
     /// Messages the destination has taken from the ring (written by it).
-    taken: AtomicUsize,
+    taken: Padded<AtomicUsize>,
     /// Messages the source has pushed into the ring (written by it), on a
     /// line of its own: read only to tell whether the runtime is quiet.
-    sent: Padded,
+    sent: Padded<AtomicUsize>,
 }
-
-/// A count on a cache line of its own.
-#[repr(align(128))]
-struct Padded(AtomicUsize);
 
 impl PairCounts {
     /// Whether everything pushed into the ring has been taken.
     fn is_drained(&self) -> bool {
-        self.sent.0.load(Ordering::SeqCst) == self.taken.load(Ordering::SeqCst)
+        self.sent.load(Ordering::SeqCst) == self.taken.load(Ordering::SeqCst)
     }
 }
 
@@ -218,14 +220,14 @@ pub(crate) struct Peers<C: 'static> {
     pub(super) idle: bool,
     pub(super) quiet: Arc<Quiet<C>>,
     /// This loop's count of claimed slots (see `SlotPool`).
-    pub(super) fresh: Arc<AtomicU32>,
+    pub(super) fresh: Arc<Padded<AtomicU32>>,
     /// The runtime's names.
     pub(super) names: Arc<Names>,
     /// The runtime's process groups.
     pub(super) groups: super::groups::SharedGroups,
     /// Live actors of every loop, as each last published it (at the end of
     /// its turns), for placement by load.
-    pub(super) loads: Arc<[AtomicUsize]>,
+    pub(super) loads: Arc<[Padded<AtomicUsize>]>,
     /// What this loop last published in `loads`.
     pub(super) load: usize,
     /// The next loop of a round-robin spawn from this loop.
@@ -252,6 +254,16 @@ pub(super) struct Outbox<C: 'static> {
     pub(super) runs: VecDeque<RemoteMsg<C>>,
     /// Messages in `runs`.
     pub(super) pending: usize,
+    /// The message type of the open run (the last of `runs`), when it is a
+    /// run of messages: a send of that type joins it without asking the
+    /// boxed run what it is (two virtual calls per send otherwise).
+    open_type: Option<TypeId>,
+    /// Messages in the open run (0 when there is none), counted here so
+    /// that a send need not ask the run for its length.
+    pub(super) open_len: usize,
+    /// Sends left before the destination's cross-thread bound is read
+    /// again (see `Outbox::dest_has_room`).
+    unchecked: usize,
     /// Messages ever pushed into the ring.
     sent: usize,
     /// `counts.taken` as last read.
@@ -264,7 +276,7 @@ pub(super) struct Outbox<C: 'static> {
     /// Slots reserved there for actors this loop spawns there.
     pool: Arc<SlotPool>,
     /// The destination's count of claimed slots.
-    fresh: Arc<AtomicU32>,
+    fresh: Arc<Padded<AtomicU32>>,
     /// The destination's index.
     index: u8,
 }
@@ -288,8 +300,10 @@ pub(crate) fn connect<C>(
     placement: Placement,
 ) -> (Vec<Peers<C>>, Arc<Quiet<C>>) {
     let n = remotes.len();
-    let loads: Arc<[AtomicUsize]> = (0..n).map(|_| AtomicUsize::new(0)).collect();
-    let fresh: Vec<Arc<AtomicU32>> = (0..n).map(|_| Arc::new(AtomicU32::new(0))).collect();
+    let loads: Arc<[Padded<AtomicUsize>]> = (0..n).map(|_| Padded(AtomicUsize::new(0))).collect();
+    let fresh: Vec<Arc<Padded<AtomicU32>>> = (0..n)
+        .map(|_| Arc::new(Padded(AtomicU32::new(0))))
+        .collect();
     let names = Arc::new(Names::default());
     let groups = super::groups::SharedGroups::default();
     let mut pairs = Vec::new();
@@ -302,7 +316,7 @@ pub(crate) fn connect<C>(
             let (tx, rx) = ring(RING_RUNS);
             let (back_tx, back_rx) = ring(RING_RUNS);
             let counts = Arc::new(PairCounts {
-                taken: AtomicUsize::new(0),
+                taken: Padded(AtomicUsize::new(0)),
                 sent: Padded(AtomicUsize::new(0)),
             });
             pairs.push((dst, counts.clone()));
@@ -317,6 +331,9 @@ pub(crate) fn connect<C>(
                 spares: Vec::new(),
                 runs: VecDeque::new(),
                 pending: 0,
+                open_type: None,
+                open_len: 0,
+                unchecked: 0,
                 sent: 0,
                 taken_seen: 0,
                 counts: counts.clone(),
@@ -374,21 +391,58 @@ impl<C> Outbox<C> {
         self.pending + self.sent.wrapping_sub(self.taken_seen) < self.cap
     }
 
-    /// Adds a message to the open run, or to a new one.
+    /// Whether the destination's cross-thread bound leaves room for one
+    /// more message. Its count is a cache line the destination writes (as
+    /// messages wait for room in its mailboxes and leave), so it is read at
+    /// the first send after each flush and then once every `FLUSH_AT`
+    /// sends, not on each: between two reads the bound can be passed by at
+    /// most `FLUSH_AT - 1` messages from this loop, which only caps memory a
+    /// little higher (see the module's doc).
     #[inline]
+    pub(super) fn dest_has_room(&mut self) -> bool {
+        if self.unchecked != 0 {
+            self.unchecked -= 1;
+            return true;
+        }
+        if self.dest.in_flight() >= self.dest.cap() {
+            return false;
+        }
+        self.unchecked = FLUSH_AT - 1;
+        true
+    }
+
+    /// Adds a message to the open run if it carries messages of this type,
+    /// else to a new run.
+    #[inline]
+    #[allow(unsafe_code)]
     pub(super) fn add<M: 'static>(&mut self, to: Addr<M>, msg: M)
     where
         Batch<M>: RemoteBatch<C>,
     {
         self.pending += 1;
-        if let Some(b) = self
-            .runs
-            .back_mut()
-            .and_then(|r| r.as_any_mut().downcast_mut::<Batch<M>>())
-        {
-            b.0.push_back((to, msg));
-            return;
+        if self.open_type == Some(TypeId::of::<M>()) {
+            if let Some(run) = self.runs.back_mut() {
+                let run: *mut dyn RemoteBatch<C> = &mut **run;
+                // SAFETY: `open_type` is `M` only while the last run is a
+                // `Batch<M>` (set where such a run is pushed, cleared when
+                // another kind is pushed or the runs are emptied).
+                let batch = unsafe { &mut *run.cast::<Batch<M>>() };
+                batch.0.push_back((to, msg));
+                self.open_len += 1;
+                return;
+            }
         }
+        self.open_run(to, msg);
+    }
+
+    /// Opens a run for messages of type `M` with `msg` in it: a spare run
+    /// handed back by the destination if one of that type is at hand, else
+    /// a new one.
+    #[cold]
+    fn open_run<M: 'static>(&mut self, to: Addr<M>, msg: M)
+    where
+        Batch<M>: RemoteBatch<C>,
+    {
         while let Some(run) = self.spares_back.pop() {
             // The newest are kept: the types sent lately.
             if self.spares.len() == MAX_LOCAL_SPARES {
@@ -408,6 +462,8 @@ impl<C> Outbox<C> {
             b.0.push_back((to, msg));
         }
         self.runs.push_back(run);
+        self.open_type = Some(TypeId::of::<M>());
+        self.open_len = 1;
     }
 
     /// A slot on the destination for an actor spawned there: a reserved
@@ -435,14 +491,19 @@ impl<C> Outbox<C> {
             .and_then(|r| r.as_any_mut().downcast_mut::<Controls<C>>())
         {
             c.0.push_back(f);
+            self.open_len += 1;
             return;
         }
         self.runs.push_back(Box::new(Controls(VecDeque::from([f]))));
+        self.open_type = None;
+        self.open_len = 1;
     }
 
     /// Pushes the runs the ring has room for and wakes the destination if
     /// it sleeps. Returns whether messages are left in the outbox.
     pub(super) fn flush(&mut self) -> bool {
+        // The next send reads the destination's bound again.
+        self.unchecked = 0;
         let mut pushed = 0;
         while let Some(run) = self.runs.pop_front() {
             let n = run.len();
@@ -454,10 +515,14 @@ impl<C> Outbox<C> {
                 }
             }
         }
+        if self.runs.is_empty() {
+            self.open_type = None;
+            self.open_len = 0;
+        }
         if pushed != 0 {
             self.pending -= pushed;
             self.sent = self.sent.wrapping_add(pushed);
-            self.counts.sent.0.store(self.sent, Ordering::Release);
+            self.counts.sent.store(self.sent, Ordering::Release);
             // The pushes (release stores) before the read of the sleep
             // flag; the destination orders its flag before its last look
             // at the rings the same way (`Core::peers_have_news`).

@@ -30,6 +30,7 @@ use std::sync::{
     Arc,
 };
 
+use super::padded::Padded;
 use std::mem::MaybeUninit;
 
 #[cfg(loom)]
@@ -51,16 +52,13 @@ impl<T> UnsafeCell<T> {
     }
 }
 
-/// A position on its own cache line, so that the producer's writes of
-/// `tail` do not invalidate the consumer's line holding `head`.
-#[repr(align(128))]
-struct Padded(AtomicUsize);
-
 struct Shared<T> {
-    /// Next slot the consumer takes; written by the consumer only.
-    head: Padded,
+    /// Next slot the consumer takes; written by the consumer only. Each
+    /// position is on its own cache line, so that the producer's writes of
+    /// `tail` do not invalidate the consumer's line holding `head`.
+    head: Padded<AtomicUsize>,
     /// Next slot the producer fills; written by the producer only.
-    tail: Padded,
+    tail: Padded<AtomicUsize>,
     slots: Box<[UnsafeCell<MaybeUninit<T>>]>,
 }
 

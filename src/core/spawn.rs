@@ -123,8 +123,9 @@ impl Core {
         let cap = self.mailbox_cap(&opts);
         let name = opts.name.map(String::into_boxed_str);
         // In a runtime, a name is unique in all its loops (R28): checked
-        // and taken under the runtime's lock.
-        let names = self.runtime_names_arc();
+        // and taken under the runtime's lock, taken only for a named spawn
+        // (other loops spawn at the same time).
+        let names = name.as_ref().and_then(|_| self.runtime_names_arc());
         let mut names = names.as_deref().map(|n| n.lock());
         if let (Some(names), Some(name)) = (&names, &name) {
             if names.contains_key(name) {

@@ -11,6 +11,7 @@
 //! The table is generic over the actor's type (`A`, the loop's type-erased
 //! actor), so that it imports nothing of the loop that drives it.
 
+use super::padded::Padded;
 use super::park::Park;
 use crate::id::next_generation;
 use crate::mailbox::erased::AnyMailbox;
@@ -128,7 +129,7 @@ pub(crate) struct ActorTable<A: ?Sized> {
     /// this count, shared with the other loops, so that one of them can
     /// claim a slot here for an actor it spawns on this loop (when it has
     /// no reserved slot at hand). `None` for a lone loop.
-    fresh: Option<std::sync::Arc<std::sync::atomic::AtomicU32>>,
+    fresh: Option<std::sync::Arc<Padded<std::sync::atomic::AtomicU32>>>,
 }
 
 /// Claims a slot never used through a loop's shared count, which stops at
@@ -157,7 +158,10 @@ impl<A: ?Sized> ActorTable<A> {
 
     /// Shares the count of claimed slots with the other loops of a runtime
     /// (before any actor is spawned).
-    pub(crate) fn share_fresh(&mut self, fresh: std::sync::Arc<std::sync::atomic::AtomicU32>) {
+    pub(crate) fn share_fresh(
+        &mut self,
+        fresh: std::sync::Arc<Padded<std::sync::atomic::AtomicU32>>,
+    ) {
         fresh.store(self.slots.len() as u32, std::sync::atomic::Ordering::SeqCst);
         self.fresh = Some(fresh);
     }
