@@ -161,6 +161,14 @@ fn run_turns(core: &mut Core) -> Result<(), Error> {
             }
             continue;
         }
+        // A loop that has just sent to or taken from another loop polls its
+        // rings for a while first: the answer usually comes within
+        // microseconds, and saying idle (a lock the loops share) and arming
+        // the timer would cost more than that each time (fds, timers and
+        // other threads' sends wait at most the spin).
+        if core.spin_for_peers() {
+            continue;
+        }
         // Read once: it changes when a loop this one sends to ends its run,
         // and a loop found idle but for those messages must come back here
         // (and return) rather than block with nothing to wake it.
@@ -173,9 +181,6 @@ fn run_turns(core: &mut Core) -> Result<(), Error> {
             continue;
         }
         core.arm_timer();
-        if core.spin_for_peers() {
-            continue;
-        }
         // A loop whose messages for another loop (still in its run) wait
         // for room in their ring polls until they are out: that loop does
         // not wake it.
