@@ -27,7 +27,9 @@
 //! where both were on the same thread. So that the baseline is honest either
 //! way, tell and ping_pong also run a variant that cannot share a thread:
 //! two tokio current-thread runtimes on two threads, one task each, the same
-//! channels between them (`split=` figures, and `ratio_split=`); the target
+//! channels between them (`split=` figures, and `ratio_split=`; the split
+//! ping-pong, which parks a thread at every message, makes N/20 round
+//! trips, its time scaled to N); the target
 //! is checked against the multi-thread runtime, as issue #14 states it.
 //!
 //! Threads: a runtime of two loops runs them on two threads (the calling
@@ -68,6 +70,10 @@ use std::time::Instant;
 
 /// The mailbox capacity (jzx's default) and tokio's channel bound in tell.
 const CAP: usize = 1024;
+
+/// The split ping-pong baseline makes this share of N round trips (see
+/// `main`).
+const SPLIT_PING_PONG_PART: u64 = 20;
 
 /// A tokio task records its thread once every this many messages in the
 /// side run that tells which workers tokio used.
@@ -867,7 +873,12 @@ fn main() {
             pin_cpus,
             || jzx_ping_pong(n, pin),
             |probe| tokio_ping_pong(n, pin_cpus, probe),
-            || tokio_split_ping_pong(n, pin_cpus),
+            || {
+                // It parks a thread at every message (20-150 k round
+                // trips/s here): N/20 of them, the time scaled to N.
+                let part = (n / SPLIT_PING_PONG_PART).max(1);
+                tokio_split_ping_pong(part, pin_cpus) * (n as f64 / part as f64)
+            },
             Some(&mut || atomic_floor(n, pin_cpus)),
             &[("size", std::mem::size_of::<Msg>().to_string())],
         );
