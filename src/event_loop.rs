@@ -164,9 +164,14 @@ fn run_turns(core: &mut Core) -> Result<(), Error> {
         // A loop that has just sent to or taken from another loop polls its
         // rings for a while first: the answer usually comes within
         // microseconds, and saying idle (a lock the loops share) and arming
-        // the timer would cost more than that each time (fds, timers and
-        // other threads' sends wait at most the spin).
+        // the timer would cost more than that each time (timers and other
+        // threads' sends wait at most the spin). Fds are polled before the
+        // next turn, as between turns with actors runnable (R5): a loop in a
+        // steady exchange with another would never poll them otherwise.
         if core.spin_for_peers() {
+            if core.has_io() {
+                core.poll_io(Timeout::NoWait)?;
+            }
             continue;
         }
         // Read once: it changes when a loop this one sends to ends its run,

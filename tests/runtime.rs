@@ -356,6 +356,84 @@ fn mixed_message_types_and_spawns_to_another_loop_arrive_in_order() {
     }
 }
 
+/// Watches `fd` when told; at its first readiness, records how many hops
+/// the players had made then, and stops.
+struct Watcher {
+    fd: std::os::fd::RawFd,
+    hops: Arc<AtomicUsize>,
+    seen_at: Arc<AtomicUsize>,
+}
+
+impl Actor for Watcher {
+    type Msg = ();
+    fn handle(&mut self, cx: &mut Context<'_, Self>, _: ()) -> Flow {
+        cx.watch(self.fd, jzx::Interest::READ).unwrap();
+        Flow::Continue
+    }
+    fn on_io(&mut self, _cx: &mut Context<'_, Self>, _event: jzx::IoEvent) -> Flow {
+        self.seen_at.store(self.hops.load(SeqCst), SeqCst);
+        Flow::Stop
+    }
+}
+
+// R5 with R26: a loop kept busy by a steady exchange with another loop
+// (each hop answered within its spin, so it never blocks) still polls its
+// fds between turns: a readable socket watched in the middle of the
+// exchange is reported within a few hops, not when the exchange pauses.
+#[test]
+fn a_loop_in_a_steady_exchange_with_another_still_polls_its_fds() {
+    const GIVE_UP: usize = 2_000_000;
+    // Player 0 handles the even balls.
+    const WATCH_AT: usize = 1_000;
+    for backend in backends() {
+        let mut rt = runtime(backend, 2);
+        let (readable, mut writer) = std::os::unix::net::UnixStream::pair().unwrap();
+        std::io::Write::write_all(&mut writer, b"x").unwrap();
+        let hops = Arc::new(AtomicUsize::new(0));
+        let seen_at = Arc::new(AtomicUsize::new(usize::MAX));
+        let watcher = Watcher {
+            fd: std::os::fd::AsRawFd::as_raw_fd(&readable),
+            hops: hops.clone(),
+            seen_at: seen_at.clone(),
+        };
+        let watcher = rt.spawn_on(0, watcher).unwrap();
+        let player0: Arc<std::sync::OnceLock<Addr<usize>>> = Arc::default();
+        let player = |other: Arc<std::sync::OnceLock<Addr<usize>>>, watcher: Option<Addr<()>>| {
+            let (hops, seen_at) = (hops.clone(), seen_at.clone());
+            actor(move |cx, n: usize| {
+                hops.fetch_add(1, SeqCst);
+                if n == WATCH_AT {
+                    if let Some(w) = watcher {
+                        cx.send(w, ()).unwrap();
+                    }
+                }
+                let done = seen_at.load(SeqCst) != usize::MAX || n >= GIVE_UP;
+                // The last ball tells the other player to stop too (its
+                // own, to a stopped actor, is a dead letter).
+                let _ = cx.send(*other.get().unwrap(), n + 1);
+                if done {
+                    Flow::Stop
+                } else {
+                    Flow::Continue
+                }
+            })
+        };
+        let p1 = rt.spawn_on(1, player(player0.clone(), None)).unwrap();
+        let p1_cell: Arc<std::sync::OnceLock<Addr<usize>>> = Arc::default();
+        p1_cell.set(p1).unwrap();
+        let p0 = rt.spawn_on(0, player(p1_cell, Some(watcher))).unwrap();
+        player0.set(p0).unwrap();
+        on(&rt, 0, move |lp| lp.send(p0, 0)).unwrap();
+        run_within(&mut rt);
+        let at = seen_at.load(SeqCst);
+        assert!(
+            (WATCH_AT..WATCH_AT + 100).contains(&at),
+            "{backend}: watched after {WATCH_AT} hops, readiness seen after {at}"
+        );
+        drop(writer);
+    }
+}
+
 // ----------------------------------------------------------- backpressure
 
 // R26: with the receiving loop not taking anything, a pair's ring accepts
