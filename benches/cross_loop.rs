@@ -47,11 +47,13 @@
 //! `--only jzx` runs the 2-loop jzx side alone, `--only tokio` the
 //! baselines (for skynet: the 1-loop run).
 //!
-//! Floor (ping_pong): two bare threads bouncing a value through two cache
-//! lines, pinned as the others (`floor=`): what moving a message between
-//! these two CPUs costs at least, whatever the runtime. On this VM it moves
-//! between ~0.2 and ~10 M round trips/s with where the host runs the two
-//! vCPUs, which is why only figures of one process are compared.
+//! Floor (ping_pong and tell): two bare threads bouncing a value through
+//! two cache lines, pinned as the others (`floor=`, round trips/s): what
+//! moving a message between these two CPUs costs at least, whatever the
+//! runtime. On this VM it moves between ~0.2 and ~10 M round trips/s with
+//! where the host runs the two vCPUs, which is why only figures of one
+//! process are compared; tell prints it as the phase the run was in (N/10
+//! round trips, scaled).
 //!
 //! `--diag 1` prints, for every jzx run, each loop's CPU time, the times it
 //! blocked and its turns (to stderr).
@@ -855,7 +857,12 @@ fn main() {
             || jzx_tell(n, batch, pin),
             |probe| tokio_tell(n, pin_cpus, probe),
             || tokio_split_tell(n, pin_cpus),
-            None,
+            // Where the host runs the two vCPUs at the time (see the
+            // floor in the module's doc): N/10 round trips, scaled to N.
+            Some(&mut || {
+                let part = (n / 10).max(1);
+                atomic_floor(part, pin_cpus) * (n as f64 / part as f64)
+            }),
             &[
                 ("size", std::mem::size_of::<u64>().to_string()),
                 ("cap", CAP.to_string()),
