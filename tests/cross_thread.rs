@@ -1104,29 +1104,56 @@ fn a_new_actor_in_a_stopped_targets_slot_gets_none_of_its_parked_messages() {
 // again as it catches up (every quarter of its share taken in, or when its
 // park is empty), so a producer that retries refused sends finishes, in
 // order. Bound 1,024 and a 1-message mailbox: share 256, a new grant every
-// 64 messages; the producer sends 20 times the bound.
+// 64 messages; the producer sends 20 times the bound. The target holds its
+// loop in its first message until the producer has been refused once (at
+// the bound), so that its park starts far over its share whatever the
+// speeds of the two threads.
 #[test]
 fn a_limited_target_is_granted_room_again_as_it_catches_up() {
     const N: u32 = 20_000;
     for backend in backends() {
         let mut lp = bounded_loop(backend, 1024);
         let log: Log<u32> = Log::default();
+        let (refused_tx, refused_rx) = std::sync::mpsc::channel::<()>();
+        let l = log.clone();
+        let held = actor(move |_cx, m: u32| {
+            if m == 0 {
+                refused_rx
+                    .recv_timeout(util::WAIT)
+                    .expect("the producer was refused");
+            }
+            l.push(m);
+            if l.len() >= N as usize {
+                Flow::Stop
+            } else {
+                Flow::Continue
+            }
+        });
         let target = lp
-            .spawn_with(
-                collector(&log, N as usize),
-                SpawnOptions::new().mailbox_cap(1),
-            )
+            .spawn_with(held, SpawnOptions::new().mailbox_cap(1))
             .unwrap();
         let handle = lp.handle();
         let producer = thread::spawn(move || {
-            (0..N)
-                .map(|i| send_retrying(&handle, target, i))
-                .sum::<usize>()
+            // Up to the first refusal, which releases the target.
+            let mut next = 0;
+            let first = loop {
+                match handle.send(target, next) {
+                    Ok(()) => next += 1,
+                    Err(e) => break e,
+                }
+            };
+            refused_tx.send(()).unwrap();
+            assert_eq!((first.error, first.message), (Error::MailboxFull, next));
+            for i in next..N {
+                send_retrying(&handle, target, i);
+            }
         });
         run_within(&mut lp, LIMIT);
-        let refused = producer.join().unwrap();
+        // The producer checked its first refusal (MailboxFull, the message
+        // handed back): at the bound, or at the target's share once the
+        // loop had parked that many.
+        producer.join().unwrap();
         assert_eq!(log.get(), (0..N).collect::<Vec<_>>(), "{backend}");
-        assert!(refused > 0, "{backend}: never limited");
         assert_eq!(lp.cross_thread_pending(), 0, "{backend}");
     }
 }
