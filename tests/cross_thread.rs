@@ -1106,8 +1106,8 @@ fn a_new_actor_in_a_stopped_targets_slot_gets_none_of_its_parked_messages() {
 // order. Bound 1,024 and a 1-message mailbox: share 256, a new grant every
 // 64 messages; the producer sends 20 times the bound. The target holds its
 // loop in its first message until the producer has been refused once (at
-// the bound), so that its park starts far over its share whatever the
-// speeds of the two threads.
+// the bound, or at its share if the loop parked that many first), so that
+// its park starts over its share whatever the speeds of the two threads.
 #[test]
 fn a_limited_target_is_granted_room_again_as_it_catches_up() {
     const N: u32 = 20_000;

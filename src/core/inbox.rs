@@ -57,8 +57,94 @@ pub(crate) trait RemoteBatch<C>: Send {
 
 pub(crate) type RemoteMsg<C> = Box<dyn RemoteBatch<C>>;
 
-/// The messages of one run, with their targets.
-pub(crate) struct Batch<M>(pub(crate) VecDeque<(Addr<M>, M)>);
+/// The messages of one run, with their targets: each target once per
+/// stretch of consecutive messages for it (a stream to one actor carries
+/// its address once, not with every message: half the bytes that cross
+/// to the other thread for a `u64`).
+pub(crate) struct Batch<M> {
+    /// The targets in order, each with its number of consecutive messages.
+    targets: VecDeque<(Addr<M>, usize)>,
+    /// The messages in order.
+    msgs: VecDeque<M>,
+}
+
+impl<M> Batch<M> {
+    /// An empty run.
+    pub(crate) fn new() -> Batch<M> {
+        Batch {
+            targets: VecDeque::new(),
+            msgs: VecDeque::new(),
+        }
+    }
+
+    /// Adds a message for `to` at the back.
+    #[inline]
+    pub(crate) fn push(&mut self, to: Addr<M>, msg: M) {
+        match self.targets.back_mut() {
+            Some((t, n)) if *t == to => *n += 1,
+            _ => self.targets.push_back((to, 1)),
+        }
+        self.msgs.push_back(msg);
+    }
+
+    /// Messages in the run.
+    #[inline]
+    pub(crate) fn len(&self) -> usize {
+        self.msgs.len()
+    }
+
+    /// Room the run holds (what a spare keeps allocated).
+    pub(crate) fn capacity(&self) -> usize {
+        self.msgs.capacity() + self.targets.capacity()
+    }
+
+    /// The target of the front message, and how many in a row go to it.
+    #[inline]
+    pub(crate) fn front(&self) -> Option<(Addr<M>, usize)> {
+        self.targets.front().copied()
+    }
+
+    /// Takes the front message, with its target.
+    #[inline]
+    pub(crate) fn pop(&mut self) -> Option<(Addr<M>, M)> {
+        let (to, n) = self.targets.front_mut()?;
+        let to = *to;
+        let msg = self.msgs.pop_front()?;
+        *n -= 1;
+        if *n == 0 {
+            self.targets.pop_front();
+        }
+        Some((to, msg))
+    }
+
+    /// Puts `msg` for `to` back at the front (refused by a full mailbox).
+    #[inline]
+    pub(crate) fn unpop(&mut self, to: Addr<M>, msg: M) {
+        match self.targets.front_mut() {
+            Some((t, n)) if *t == to => *n += 1,
+            _ => self.targets.push_front((to, 1)),
+        }
+        self.msgs.push_front(msg);
+    }
+
+    /// Takes the next `k` messages, all for the front target (`k` at most
+    /// its count in a row).
+    pub(crate) fn drain_front(&mut self, k: usize) -> std::collections::vec_deque::Drain<'_, M> {
+        if let Some((_, n)) = self.targets.front_mut() {
+            *n -= k.min(*n);
+            if *n == 0 {
+                self.targets.pop_front();
+            }
+        }
+        self.msgs.drain(..k.min(self.msgs.len()))
+    }
+
+    /// Takes every message (to drop them).
+    pub(crate) fn drain_all(&mut self) -> std::collections::vec_deque::Drain<'_, M> {
+        self.targets.clear();
+        self.msgs.drain(..)
+    }
+}
 
 // SAFETY: a `Batch<M>` moves its messages to another thread, which needs
 // `M: Send`. Runs are made in two places only: `Remote::post`, whose
@@ -221,16 +307,16 @@ impl<C> Remote<C> {
                 .last_mut()
                 .and_then(|b| b.as_any_mut().downcast_mut::<Batch<M>>())
             {
-                Some(batch) => batch.0.push_back((to, msg)),
+                Some(batch) => batch.push(to, msg),
                 None => {
                     let spare = q
                         .spare
                         .iter_mut()
                         .rposition(|b| b.as_any_mut().is::<Batch<M>>())
                         .map(|i| q.spare.swap_remove(i));
-                    let mut run = spare.unwrap_or_else(|| Box::new(Batch::<M>(VecDeque::new())));
+                    let mut run = spare.unwrap_or_else(|| Box::new(Batch::<M>::new()));
                     if let Some(batch) = run.as_any_mut().downcast_mut::<Batch<M>>() {
-                        batch.0.push_back((to, msg));
+                        batch.push(to, msg);
                     }
                     q.msgs.push(run);
                 }
@@ -430,5 +516,35 @@ mod tests {
         assert!(remote.drain(&mut into, &mut spent, true));
         assert_eq!(into.len(), 1);
         assert_eq!(remote.in_flight(), 2);
+    }
+
+    // A run keeps each stretch of messages for one target as the target
+    // once and a count; taking from it, giving one back and draining a
+    // stretch keep the order and the targets of the messages.
+    #[test]
+    fn a_batch_keeps_order_and_targets_with_each_stretch_stored_once() {
+        let (a, b) = (
+            Addr::<u32>::new(ActorId::new(0, 1, 1)),
+            Addr::<u32>::new(ActorId::new(0, 2, 1)),
+        );
+        let mut run = Batch::new();
+        for (to, m) in [(a, 0), (a, 1), (a, 2), (b, 3), (a, 4), (a, 5)] {
+            run.push(to, m);
+        }
+        assert_eq!(run.len(), 6);
+        assert_eq!(run.targets.len(), 3, "three stretches");
+        assert_eq!(run.front(), Some((a, 3)));
+        assert_eq!(run.pop(), Some((a, 0)));
+        run.unpop(a, 0);
+        assert_eq!(run.front(), Some((a, 3)));
+        assert_eq!(run.drain_front(2).collect::<Vec<_>>(), [0, 1]);
+        assert_eq!(run.pop(), Some((a, 2)));
+        assert_eq!(run.front(), Some((b, 1)));
+        run.unpop(a, 2);
+        assert_eq!(run.front(), Some((a, 1)), "given back before b's stretch");
+        assert_eq!(run.pop(), Some((a, 2)));
+        assert_eq!(run.pop(), Some((b, 3)));
+        assert_eq!(run.drain_all().collect::<Vec<_>>(), [4, 5]);
+        assert_eq!((run.len(), run.front()), (0, None));
     }
 }

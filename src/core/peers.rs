@@ -427,7 +427,7 @@ impl<C> Outbox<C> {
                 // `Batch<M>` (set where such a run is pushed, cleared when
                 // another kind is pushed or the runs are emptied).
                 let batch = unsafe { &mut *run.cast::<Batch<M>>() };
-                batch.0.push_back((to, msg));
+                batch.push(to, msg);
                 self.open_len += 1;
                 return;
             }
@@ -456,10 +456,10 @@ impl<C> Outbox<C> {
             .rposition(|r| r.as_any_mut().is::<Batch<M>>())
         {
             Some(i) => self.spares.swap_remove(i),
-            None => Box::new(Batch::<M>(VecDeque::new())),
+            None => Box::new(Batch::<M>::new()),
         };
         if let Some(b) = run.as_any_mut().downcast_mut::<Batch<M>>() {
-            b.0.push_back((to, msg));
+            b.push(to, msg);
         }
         self.runs.push_back(run);
         self.open_type = Some(TypeId::of::<M>());

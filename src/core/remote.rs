@@ -45,22 +45,22 @@ impl<M: 'static> RemoteBatch<Core> for Batch<M> {
     }
 
     fn len(&self) -> usize {
-        self.0.len()
+        Batch::len(self)
     }
 
     fn capacity(&self) -> usize {
-        self.0.capacity()
+        Batch::capacity(self)
     }
 
     fn deliver(&mut self, core: &mut Core) -> usize {
         let mut done = 0;
-        while let Some(&(to, _)) = self.0.front() {
-            let burst = core.deliver_burst(to, &mut self.0);
+        while let Some((to, _)) = self.front() {
+            let burst = core.deliver_burst(to, self);
             if burst != 0 {
                 done += burst;
                 continue;
             }
-            let Some((to, msg)) = self.0.pop_front() else {
+            let Some((to, msg)) = self.pop() else {
                 break;
             };
             if core.deliver_remote(to, msg) {
@@ -69,16 +69,16 @@ impl<M: 'static> RemoteBatch<Core> for Batch<M> {
             }
             // It waits for room: so do the messages right behind it for the
             // same target, moved into its park at once.
-            let same = self.0.iter().take_while(|(t, _)| *t == to).count();
+            let same = self.front().filter(|&(t, _)| t == to).map_or(0, |(_, n)| n);
             if same != 0 {
-                core.park_behind(to, self.0.drain(..same).map(|(_, msg)| msg));
+                core.park_behind(to, self.drain_front(same));
             }
         }
         done
     }
 
     fn drop_each(&mut self) {
-        drop_each_quietly(self.0.drain(..));
+        drop_each_quietly(self.drain_all());
     }
 }
 
@@ -132,11 +132,7 @@ impl Core {
     /// message waits in a park, the target has no mailbox yet, is gone, or
     /// its mailbox is full): [`Core::deliver_remote`] then takes the first.
     #[inline]
-    pub(crate) fn deliver_burst<M: 'static>(
-        &mut self,
-        to: Addr<M>,
-        run: &mut VecDeque<(Addr<M>, M)>,
-    ) -> usize {
+    pub(crate) fn deliver_burst<M: 'static>(&mut self, to: Addr<M>, run: &mut Batch<M>) -> usize {
         if self.remote_parked != 0 {
             return 0;
         }
@@ -148,12 +144,12 @@ impl Core {
             return 0;
         };
         let mut n = 0;
-        while run.front().is_some_and(|(t, _)| *t == to) {
-            let Some((_, msg)) = run.pop_front() else {
+        while run.front().is_some_and(|(t, _)| t == to) {
+            let Some((_, msg)) = run.pop() else {
                 break;
             };
             if let Err(msg) = mailbox.push(msg, cap) {
-                run.push_front((to, msg));
+                run.unpop(to, msg);
                 break;
             }
             n += 1;
