@@ -93,9 +93,10 @@ impl<M> Batch<M> {
         self.msgs.len()
     }
 
-    /// Room the run holds (what a spare keeps allocated).
+    /// Room the run holds (what a spare keeps allocated). Saturating: a
+    /// queue of zero-sized messages says its capacity is `usize::MAX`.
     pub(crate) fn capacity(&self) -> usize {
-        self.msgs.capacity() + self.targets.capacity()
+        self.msgs.capacity().saturating_add(self.targets.capacity())
     }
 
     /// The target of the front message, and how many in a row go to it.
@@ -546,5 +547,9 @@ mod tests {
         assert_eq!(run.pop(), Some((b, 3)));
         assert_eq!(run.drain_all().collect::<Vec<_>>(), [4, 5]);
         assert_eq!((run.len(), run.front()), (0, None));
+        // Zero-sized messages: a queue of them has room for `usize::MAX`.
+        let mut units = Batch::new();
+        units.push(Addr::<()>::new(ActorId::new(0, 1, 1)), ());
+        assert_eq!(units.capacity(), usize::MAX);
     }
 }
