@@ -147,6 +147,18 @@ impl<M> Batch<M> {
     }
 }
 
+impl<M> Drop for Batch<M> {
+    /// Messages still in a run when it is dropped (in a ring or a queue that
+    /// outlived its loops): each destructor runs contained, as in
+    /// `RemoteBatch::drop_each`, so that a panicking one neither escapes nor
+    /// skips the others.
+    fn drop(&mut self) {
+        if !self.msgs.is_empty() {
+            crate::observer::drop_each_quietly(self.drain_all());
+        }
+    }
+}
+
 // SAFETY: a `Batch<M>` moves its messages to another thread, which needs
 // `M: Send`. Runs are made in two places only: `Remote::post`, whose
 // signature requires `M: Send`, and a send from one loop of a runtime to an
@@ -551,5 +563,34 @@ mod tests {
         let mut units = Batch::new();
         units.push(Addr::<()>::new(ActorId::new(0, 1, 1)), ());
         assert_eq!(units.capacity(), usize::MAX);
+    }
+
+    /// Counts its drops, and panics in every other one.
+    struct Bomb(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+    impl Drop for Bomb {
+        fn drop(&mut self) {
+            let n = self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            if n % 2 == 0 {
+                panic!("bomb {n}");
+            }
+        }
+    }
+
+    // A run dropped with messages in it (a ring or queue outliving its
+    // loops) runs each destructor once, contained: a panicking one neither
+    // escapes nor skips the rest.
+    #[test]
+    fn a_run_dropped_with_messages_drops_each_once_contained() {
+        let drops = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let to = Addr::<Bomb>::new(ActorId::new(0, 1, 1));
+        let mut run = Batch::new();
+        for _ in 0..5 {
+            run.push(to, Bomb(drops.clone()));
+        }
+        let run: RemoteMsg<Core> = Box::new(run);
+        let dropped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(run)));
+        assert!(dropped.is_ok(), "no panic escapes the drop");
+        assert_eq!(drops.load(std::sync::atomic::Ordering::SeqCst), 5);
     }
 }

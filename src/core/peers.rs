@@ -129,6 +129,16 @@ pub(crate) type Control<C> = Box<dyn FnOnce(&mut C) + Send>;
 /// A run of controls.
 pub(crate) struct Controls<C>(VecDeque<Control<C>>);
 
+impl<C> Drop for Controls<C> {
+    /// Controls still in a run when it is dropped: each contained (see
+    /// `Batch`'s drop).
+    fn drop(&mut self) {
+        if !self.0.is_empty() {
+            crate::observer::drop_each_quietly(self.0.drain(..));
+        }
+    }
+}
+
 impl<C: 'static> RemoteBatch<C> for Controls<C> {
     fn as_any_mut(&mut self) -> &mut dyn std::any::Any {
         self
