@@ -326,7 +326,11 @@ impl Core {
     /// between incarnations (it ended and its supervisor has not started the
     /// next one yet, or waits for a delayed restart); `NoSuchActor` when it
     /// ended for good or the supervisor is gone; `MailboxFull` as for
-    /// [`Core::send`].
+    /// [`Core::send`]. A child on another loop of a runtime cannot be
+    /// looked at from here: until its exit has reached its supervisor, a
+    /// send to it is accepted, and if it has ended meanwhile the message
+    /// is a dead letter on its loop (as any send to an actor that ends
+    /// before the message arrives).
     pub fn send_child<M: 'static>(
         &mut self,
         child: ChildRef<M>,
