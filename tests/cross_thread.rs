@@ -3,48 +3,18 @@
 
 mod util;
 
-use jzx::{Actor, Config, Context, Error, Flow, Interest, SpawnOptions};
+use jzx::{Config, Error, Flow, Interest, SpawnOptions};
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Barrier, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
+use util::fn_actor::{actor, collector};
 use util::{backends, config_loop, new_loop, run_within, AlwaysBomb, Log};
 
 /// How long any one `run` may take before the test fails instead of hanging.
 const LIMIT: Duration = Duration::from_secs(10);
-
-type Behavior<M> = Box<dyn FnMut(&mut Context<'_, FnActor<M>>, M) -> Flow>;
-
-/// An actor whose behavior is a closure.
-struct FnActor<M: 'static>(Behavior<M>);
-
-impl<M: 'static> Actor for FnActor<M> {
-    type Msg = M;
-    fn handle(&mut self, cx: &mut Context<'_, Self>, msg: M) -> Flow {
-        (self.0)(cx, msg)
-    }
-}
-
-fn actor<M: 'static>(
-    f: impl FnMut(&mut Context<'_, FnActor<M>>, M) -> Flow + 'static,
-) -> FnActor<M> {
-    FnActor(Box::new(f))
-}
-
-/// Logs every message; stops after `n` of them.
-fn collector<M: Clone + Send + 'static>(log: &Log<M>, n: usize) -> FnActor<M> {
-    let log = log.clone();
-    actor(move |_cx, m: M| {
-        log.push(m);
-        if log.len() >= n {
-            Flow::Stop
-        } else {
-            Flow::Continue
-        }
-    })
-}
 
 /// A payload that counts how often it was dropped.
 struct Counted(Arc<AtomicUsize>);

@@ -18,28 +18,11 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
+use util::fn_actor::{actor, collector, FnActor};
 use util::{backends, Log, Recorder, WAIT};
 
 /// How long any one `run` may take before the test fails instead of hanging.
 const LIMIT: Duration = Duration::from_secs(60);
-
-type Behavior<M> = Box<dyn FnMut(&mut Context<'_, FnActor<M>>, M) -> Flow + Send>;
-
-/// An actor whose behavior is a closure (`Send`, to be spawned on any loop).
-struct FnActor<M: 'static>(Behavior<M>);
-
-impl<M: 'static> Actor for FnActor<M> {
-    type Msg = M;
-    fn handle(&mut self, cx: &mut Context<'_, Self>, msg: M) -> Flow {
-        (self.0)(cx, msg)
-    }
-}
-
-fn actor<M: 'static>(
-    f: impl FnMut(&mut Context<'_, FnActor<M>>, M) -> Flow + Send + 'static,
-) -> FnActor<M> {
-    FnActor(Box::new(f))
-}
 
 /// An actor that sends itself `()` when it is spawned and runs its
 /// behavior on each `()`: a producer that starts when its loop runs.
@@ -60,19 +43,6 @@ impl Actor for Starter {
     fn handle(&mut self, cx: &mut Context<'_, Self>, _: ()) -> Flow {
         (self.0)(cx)
     }
-}
-
-/// Logs every message; stops after `n` of them.
-fn collector<M: Clone + Send + 'static>(log: &Log<M>, n: usize) -> FnActor<M> {
-    let log = log.clone();
-    actor(move |_cx, m: M| {
-        log.push(m);
-        if log.len() >= n {
-            Flow::Stop
-        } else {
-            Flow::Continue
-        }
-    })
 }
 
 /// A runtime of `loops` loops on `backend`, otherwise default.

@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod fn_actor;
 pub mod kernel;
 pub mod wait;
 
