@@ -100,7 +100,7 @@
 //! only when the other loop sleeps, a wakeup (a system call) are paid once
 //! per run of messages at the end of the turn, not per message, and the
 //! receiving loop moves a run's consecutive messages for one actor into its
-//! mailbox at once. A stream from one loop to another runs at 26-79 M
+//! mailbox at once. A stream from one loop to another runs at 38-86 M
 //! messages/s on the 2-core machines of `BENCHMARKS.md`. A round trip
 //! between two loops is another matter: it moves cache lines between cores
 //! (at best ~100 ns there), where a round trip on one loop is a few ns, so
