@@ -2,8 +2,8 @@
 //! item 5), three cases, each against its baseline in the same process, each
 //! printing one `BENCH cross_loop_<case>` line:
 //!
-//! - `tell` (target ≥ 3 × tokio): a `Producer` actor on loop 0 sends N `u64`
-//!   to a `Consumer` on loop 1 (default mailbox, 1024), as benches/tell.rs
+//! - `tell` (target ≥ 3 × tokio): a `Sender` actor on loop 0 sends N `u64`
+//!   to a `Sink` on loop 1 (default mailbox, 1024), as benches/tell.rs
 //!   does on one loop: on each `Go` up to `--batch` (512) sends, stopping at
 //!   the first refusal (the ring of the pair of loops, or loop 1's
 //!   cross-thread bound, is full), whose message it keeps for its next turn,
@@ -63,7 +63,7 @@
 //! [--diag 1]`
 mod common;
 
-use common::{Args, Kind, Report, Samples, Stats};
+use common::{Args, Go, Kind, Report, Samples, Sender, Sink, Sky, SkyNode, Stats};
 use jzx::{Actor, Addr, Context, Flow, Runtime, RuntimeConfig};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier, OnceLock};
@@ -235,100 +235,18 @@ fn probe_at(probe: bool, k: u64, seen: &mut Vec<ThreadId>) {
 
 // -------------------------------------------------------------------- tell
 
-struct Go;
-
-/// Sends `0..n` to `to` in batches, keeping a refused message for the next.
-struct Producer {
-    to: Addr<u64>,
-    next: u64,
-    n: u64,
-    batch: u64,
-    /// A message the full ring or bound handed back, sent first next time.
-    held: Option<u64>,
-}
-
-impl Actor for Producer {
-    type Msg = Go;
-    fn handle(&mut self, cx: &mut Context<'_, Self>, _: Go) -> Flow {
-        let mut sent = 0;
-        while sent < self.batch {
-            let v = match self.held.take() {
-                Some(v) => v,
-                None if self.next < self.n => {
-                    self.next += 1;
-                    self.next - 1
-                }
-                None => break,
-            };
-            match cx.send(self.to, v) {
-                Ok(()) => sent += 1,
-                Err(e) => {
-                    self.held = Some(e.into_message());
-                    break;
-                }
-            }
-        }
-        if self.held.is_none() && self.next == self.n {
-            return Flow::Stop;
-        }
-        let me = cx.addr();
-        cx.send(me, Go).expect("own mailbox has room");
-        Flow::Continue
-    }
-}
-
-/// Adds up `n` messages, then publishes the sum and stops (common's `Sink`
-/// keeps its sum in an `Rc`, which cannot go to another loop's thread).
-struct Consumer {
-    left: u64,
-    sum: u64,
-    out: Arc<AtomicU64>,
-}
-
-impl Actor for Consumer {
-    type Msg = u64;
-    fn handle(&mut self, _cx: &mut Context<'_, Self>, v: u64) -> Flow {
-        self.sum = self.sum.wrapping_add(v);
-        self.left -= 1;
-        if self.left == 0 {
-            self.out.store(self.sum, Ordering::Release);
-            Flow::Stop
-        } else {
-            Flow::Continue
-        }
-    }
-}
-
 fn jzx_tell(n: u64, batch: u64, pin: bool) -> f64 {
     let mut rt = jzx_runtime(2, pin);
-    let out = Arc::new(AtomicU64::new(0));
-    let consumer = rt
-        .spawn_on(
-            1,
-            Consumer {
-                left: n,
-                sum: 0,
-                out: out.clone(),
-            },
-        )
-        .expect("spawn consumer");
+    let (consumer, out) = Sink::<u64>::new(n);
+    let consumer = rt.spawn_on(1, consumer).expect("spawn consumer");
     let producer = rt
-        .spawn_on(
-            0,
-            Producer {
-                to: consumer,
-                next: 0,
-                n,
-                batch,
-                held: None,
-            },
-        )
+        .spawn_on(0, Sender::new(consumer, n, batch))
         .expect("spawn producer");
     rt.on_loop(0, move |lp| lp.send(producer, Go).map_err(|e| e.error))
         .expect("loop 0")
         .expect("send Go");
     let took = run_timed(&mut rt);
-    assert_eq!(out.load(Ordering::Acquire), n * (n - 1) / 2, "jzx sum");
+    assert_eq!(out.get(), n * (n - 1) / 2, "jzx sum");
     took
 }
 
@@ -566,61 +484,6 @@ fn atomic_floor(n: u64, pin: Option<&[usize]>) -> f64 {
 
 // ------------------------------------------------------------------ skynet
 
-enum Sky {
-    Start,
-    Sum(u64),
-}
-
-/// A node of the tree below the root, as in benches/skynet.rs.
-struct Node {
-    num: u64,
-    size: u64,
-    parent: Addr<Sky>,
-    sum: u64,
-    waiting: u32,
-}
-
-impl Actor for Node {
-    type Msg = Sky;
-    fn handle(&mut self, cx: &mut Context<'_, Self>, msg: Sky) -> Flow {
-        match msg {
-            Sky::Start if self.size == 1 => {
-                cx.send(self.parent, Sky::Sum(self.num))
-                    .expect("parent alive");
-                Flow::Stop
-            }
-            Sky::Start => {
-                let me = cx.addr();
-                let step = self.size / 10;
-                for i in 0..10 {
-                    let child = cx
-                        .spawn(Node {
-                            num: self.num + i * step,
-                            size: step,
-                            parent: me,
-                            sum: 0,
-                            waiting: 0,
-                        })
-                        .expect("spawn");
-                    cx.send(child, Sky::Start).expect("child alive");
-                }
-                self.waiting = 10;
-                Flow::Continue
-            }
-            Sky::Sum(s) => {
-                self.sum += s;
-                self.waiting -= 1;
-                if self.waiting > 0 {
-                    return Flow::Continue;
-                }
-                cx.send(self.parent, Sky::Sum(self.sum))
-                    .expect("parent alive");
-                Flow::Stop
-            }
-        }
-    }
-}
-
 /// The root: its ten children were spawned on their loops before the run
 /// (after it, so their addresses reach it through `children`); it starts
 /// them, adds up their sums and publishes the total.
@@ -675,13 +538,7 @@ fn jzx_skynet(n: u64, loops: usize, pin: bool) -> f64 {
     let step = n / 10;
     let mut children = Vec::with_capacity(10);
     for i in 0..10 {
-        let child = Node {
-            num: i * step,
-            size: step,
-            parent: root,
-            sum: 0,
-            waiting: 0,
-        };
+        let child = SkyNode::new(i * step, step, root);
         children.push(rt.spawn_on(i as usize % loops, child).expect("spawn"));
     }
     slots.set(children).expect("children set once");

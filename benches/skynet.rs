@@ -2,11 +2,12 @@
 //! number and each parent the sum of its children's answers (SPEC §8: ≤ 0.5 ×
 //! the time of the tokio-task version).
 //!
-//! jzx: a `Node { num, size, parent }` actor started with `Start` spawns ten
-//! children covering `num + i * size / 10` (size / 10 each), sends each
-//! `Start`, sums the ten `Sum`s it receives, sends its own `Sum` to its parent
-//! and stops. A leaf (size 1) answers `Sum(num)` at once and stops. The root's
-//! parent is a `Collector` that records the total. With N = 1,000,000 that is
+//! jzx: a `SkyNode { num, size, parent }` actor (benches/common) started
+//! with `Start` spawns ten children covering `num + i * size / 10` (size / 10
+//! each), sends each `Start`, sums the ten `Sum`s it receives, sends its
+//! own `Sum` to its parent and stops. A leaf (size 1) answers `Sum(num)` at
+//! once and stops. The root's parent is a `Collector` that records the
+//! total. With N = 1,000,000 that is
 //! 1,111,111 node actors (each lives from its spawn to its answer).
 //!
 //! tokio: the same tree of `tokio::spawn`ed tasks on a current-thread runtime,
@@ -19,79 +20,25 @@
 //! `cargo bench --bench skynet -- [--n 1M] [--runs 5] [--smoke]`
 mod common;
 
-use common::{Args, Kind, Report};
-use jzx::{Actor, Addr, Context, Flow, Loop};
+use common::{Args, Kind, Report, Sky, SkyNode};
+use jzx::{Actor, Context, Flow, Loop};
 use std::cell::Cell;
 use std::rc::Rc;
 use std::time::Instant;
-
-enum Msg {
-    Start,
-    Sum(u64),
-}
-
-struct Node {
-    num: u64,
-    size: u64,
-    parent: Addr<Msg>,
-    sum: u64,
-    waiting: u32,
-}
-
-impl Actor for Node {
-    type Msg = Msg;
-    fn handle(&mut self, cx: &mut Context<'_, Self>, msg: Msg) -> Flow {
-        match msg {
-            Msg::Start if self.size == 1 => {
-                cx.send(self.parent, Msg::Sum(self.num))
-                    .expect("parent alive");
-                Flow::Stop
-            }
-            Msg::Start => {
-                let me = cx.addr();
-                let step = self.size / 10;
-                for i in 0..10 {
-                    let child = cx
-                        .spawn(Node {
-                            num: self.num + i * step,
-                            size: step,
-                            parent: me,
-                            sum: 0,
-                            waiting: 0,
-                        })
-                        .expect("spawn");
-                    cx.send(child, Msg::Start).expect("child alive");
-                }
-                self.waiting = 10;
-                Flow::Continue
-            }
-            Msg::Sum(s) => {
-                self.sum += s;
-                self.waiting -= 1;
-                if self.waiting > 0 {
-                    return Flow::Continue;
-                }
-                cx.send(self.parent, Msg::Sum(self.sum))
-                    .expect("parent alive");
-                Flow::Stop
-            }
-        }
-    }
-}
 
 struct Collector {
     out: Rc<Cell<u64>>,
 }
 
 impl Actor for Collector {
-    type Msg = Msg;
-    fn handle(&mut self, _cx: &mut Context<'_, Self>, msg: Msg) -> Flow {
+    type Msg = Sky;
+    fn handle(&mut self, _cx: &mut Context<'_, Self>, msg: Sky) -> Flow {
         match msg {
-            Msg::Sum(s) => {
+            Sky::Sum(s) => {
                 self.out.set(s);
                 Flow::Stop
             }
-            Msg::Start => Flow::Continue,
+            Sky::Start => Flow::Continue,
         }
     }
 }
@@ -100,17 +47,9 @@ fn jzx_run(n: u64) -> f64 {
     let mut lp = Loop::new().expect("loop");
     let out = Rc::new(Cell::new(0));
     let collector = lp.spawn(Collector { out: out.clone() }).expect("spawn");
-    let root = lp
-        .spawn(Node {
-            num: 0,
-            size: n,
-            parent: collector,
-            sum: 0,
-            waiting: 0,
-        })
-        .expect("spawn");
+    let root = lp.spawn(SkyNode::new(0, n, collector)).expect("spawn");
     let start = Instant::now();
-    lp.send(root, Msg::Start).expect("send");
+    lp.send(root, Sky::Start).expect("send");
     lp.run().expect("run");
     let took = common::secs(start);
     assert_eq!(out.get(), n * (n - 1) / 2, "jzx skynet sum");
@@ -167,6 +106,6 @@ fn main() {
     Report::new("skynet", Kind::Time, &samples, false, 0.5)
         .param("n", n)
         .param("actors", actors)
-        .param("size", std::mem::size_of::<Msg>())
+        .param("size", std::mem::size_of::<Sky>())
         .print();
 }

@@ -18,67 +18,18 @@
 //! `cargo bench --bench tell -- [--n 10M] [--runs 5] [--batch 512] [--smoke]`
 mod common;
 
-use common::{Args, Kind, Report, Sink};
-use jzx::{Actor, Addr, Context, Flow, Loop};
+use common::{Args, Go, Kind, Report, Sender, Sink};
+use jzx::Loop;
 use std::hint::black_box;
 use std::time::Instant;
 
 const CAP: usize = 1024;
 
-struct Go;
-
-struct Sender {
-    to: Addr<u64>,
-    next: u64,
-    n: u64,
-    batch: u64,
-    /// A message the full mailbox handed back, sent first next time.
-    held: Option<u64>,
-}
-
-impl Actor for Sender {
-    type Msg = Go;
-    fn handle(&mut self, cx: &mut Context<'_, Self>, _: Go) -> Flow {
-        let mut sent = 0;
-        while sent < self.batch {
-            let v = match self.held.take() {
-                Some(v) => v,
-                None if self.next < self.n => {
-                    self.next += 1;
-                    self.next - 1
-                }
-                None => break,
-            };
-            match cx.send(self.to, v) {
-                Ok(()) => sent += 1,
-                Err(e) => {
-                    self.held = Some(e.into_message());
-                    break;
-                }
-            }
-        }
-        if self.held.is_none() && self.next == self.n {
-            return Flow::Stop;
-        }
-        let me = cx.addr();
-        cx.send(me, Go).expect("own mailbox has room");
-        Flow::Continue
-    }
-}
-
 fn jzx_run(n: u64, batch: u64) -> f64 {
     let mut lp = Loop::new().expect("loop");
     let (sink, out) = Sink::<u64>::new(n);
     let rx = lp.spawn(sink).expect("spawn");
-    let tx = lp
-        .spawn(Sender {
-            to: rx,
-            next: 0,
-            n,
-            batch,
-            held: None,
-        })
-        .expect("spawn");
+    let tx = lp.spawn(Sender::new(rx, n, batch)).expect("spawn");
     let start = Instant::now();
     lp.send(tx, Go).expect("send");
     lp.run().expect("run");

@@ -13,11 +13,11 @@
 //! warm-up of each side, so both see the same machine noise.
 #![allow(dead_code)]
 
-use jzx::{Actor, Context, Flow};
-use std::cell::Cell;
+use jzx::{Actor, Addr, Context, Flow};
 use std::fmt::Write as _;
 use std::marker::PhantomData;
-use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 /// The parsed command line.
@@ -542,20 +542,32 @@ fn ms_bare(s: f64) -> String {
     }
 }
 
+/// Where a [`Sink`] leaves its sum (shared, so that the sink can live on
+/// another loop's thread).
+#[derive(Clone, Default)]
+pub struct SinkSum(Arc<AtomicU64>);
+
+impl SinkSum {
+    /// The sum the sink stored (0 before it has all its messages).
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Acquire)
+    }
+}
+
 /// An actor that adds up the first `n` messages it receives (`u64` or
-/// `u32`), then stores the sum where [`Sink::sum`] reads it and stops: the
-/// receiving end of tell, cross_thread and timers.
+/// `u32`), then stores the sum where its [`SinkSum`] reads it and stops:
+/// the receiving end of tell, cross_thread, timers and cross_loop.
 pub struct Sink<T> {
     left: u64,
     sum: u64,
-    out: Rc<Cell<u64>>,
+    out: SinkSum,
     _msg: PhantomData<fn(T)>,
 }
 
 impl<T> Sink<T> {
     /// A sink for `n` messages (`n` ≥ 1) and where its sum will be.
-    pub fn new(n: u64) -> (Sink<T>, Rc<Cell<u64>>) {
-        let out = Rc::new(Cell::new(0));
+    pub fn new(n: u64) -> (Sink<T>, SinkSum) {
+        let out = SinkSum::default();
         let sink = Sink {
             left: n,
             sum: 0,
@@ -572,10 +584,134 @@ impl<T: Into<u64> + 'static> Actor for Sink<T> {
         self.sum = self.sum.wrapping_add(v.into());
         self.left -= 1;
         if self.left == 0 {
-            self.out.set(self.sum);
+            self.out.0.store(self.sum, Ordering::Release);
             Flow::Stop
         } else {
             Flow::Continue
+        }
+    }
+}
+
+/// Tells a [`Sender`] to send its next batch.
+pub struct Go;
+
+/// Sends `0..n` to `to`, at most `batch` per [`Go`], stopping a batch at the
+/// first refusal (a full mailbox, ring or bound), whose message it keeps for
+/// its next turn; then sends itself `Go`. The sending end of tell and
+/// cross_loop's tell.
+pub struct Sender {
+    to: Addr<u64>,
+    next: u64,
+    n: u64,
+    batch: u64,
+    /// A message handed back, sent first next time.
+    held: Option<u64>,
+}
+
+impl Sender {
+    /// A sender of `0..n` to `to`, `batch` per turn.
+    pub fn new(to: Addr<u64>, n: u64, batch: u64) -> Sender {
+        Sender {
+            to,
+            next: 0,
+            n,
+            batch,
+            held: None,
+        }
+    }
+}
+
+impl Actor for Sender {
+    type Msg = Go;
+    fn handle(&mut self, cx: &mut Context<'_, Self>, _: Go) -> Flow {
+        let mut sent = 0;
+        while sent < self.batch {
+            let v = match self.held.take() {
+                Some(v) => v,
+                None if self.next < self.n => {
+                    self.next += 1;
+                    self.next - 1
+                }
+                None => break,
+            };
+            match cx.send(self.to, v) {
+                Ok(()) => sent += 1,
+                Err(e) => {
+                    self.held = Some(e.into_message());
+                    break;
+                }
+            }
+        }
+        if self.held.is_none() && self.next == self.n {
+            return Flow::Stop;
+        }
+        let me = cx.addr();
+        cx.send(me, Go).expect("own mailbox has room");
+        Flow::Continue
+    }
+}
+
+/// Skynet's messages: start your subtree; the sum of a subtree.
+pub enum Sky {
+    Start,
+    Sum(u64),
+}
+
+/// A node of skynet's 10-ary tree: a leaf (`size` 1) sends its number to its
+/// parent; an inner node spawns ten children on its own loop, starts them,
+/// and sends the sum of their sums to its parent.
+pub struct SkyNode {
+    num: u64,
+    size: u64,
+    parent: Addr<Sky>,
+    sum: u64,
+    waiting: u32,
+}
+
+impl SkyNode {
+    /// The node for the `size` leaves from `num` on, reporting to `parent`.
+    pub fn new(num: u64, size: u64, parent: Addr<Sky>) -> SkyNode {
+        SkyNode {
+            num,
+            size,
+            parent,
+            sum: 0,
+            waiting: 0,
+        }
+    }
+}
+
+impl Actor for SkyNode {
+    type Msg = Sky;
+    fn handle(&mut self, cx: &mut Context<'_, Self>, msg: Sky) -> Flow {
+        match msg {
+            Sky::Start if self.size == 1 => {
+                cx.send(self.parent, Sky::Sum(self.num))
+                    .expect("parent alive");
+                Flow::Stop
+            }
+            Sky::Start => {
+                let me = cx.addr();
+                let step = self.size / 10;
+                for i in 0..10 {
+                    let child = cx
+                        .spawn(SkyNode::new(self.num + i * step, step, me))
+                        .expect("spawn");
+                    cx.send(child, Sky::Start).expect("child alive");
+                }
+                self.waiting = 10;
+                Flow::Continue
+            }
+            Sky::Sum(s) => {
+                self.sum += s;
+                self.waiting -= 1;
+                if self.waiting > 0 {
+                    return Flow::Continue;
+                }
+                cx.send(self.parent, Sky::Sum(self.sum))
+                    .expect("parent alive");
+                Flow::Stop
+            }
         }
     }
 }
