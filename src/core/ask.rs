@@ -189,10 +189,13 @@ impl Core {
         }
     }
 
-    /// The asker in actor slot `slot` ended: its asks go, unanswered.
+    /// The asker in actor slot `slot` ended: its asks go, unanswered. Only
+    /// from its teardown, which removes all of the asker's timers next
+    /// (`TimerQueue::remove_owner`), those of its asks' timeouts that are in the
+    /// timer queue with them: they are not cancelled one by one here.
     pub(super) fn drop_asks_of(&mut self, slot: u32) {
         while let Some(pending) = self.asks.remove_one_of(slot) {
-            self.drop_pending(pending);
+            drop_quietly(pending.deliver);
         }
     }
 }

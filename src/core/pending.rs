@@ -111,7 +111,6 @@ struct Queue {
     tail: u32,
     /// The first entry without a deadline (all after it have none either).
     unstamped: u32,
-    len: u32,
 }
 
 /// Pending asks (see the module's doc), each with its payload `P`.
@@ -259,7 +258,7 @@ impl<P> AskTable<P> {
         };
         let q = match found {
             Some(q) => q,
-            None => match self.queues.iter().position(|q| q.len == 0) {
+            None => match self.queues.iter().position(|q| q.head == NIL) {
                 Some(q) => {
                     self.queues[q].ms = ms;
                     q
@@ -270,7 +269,6 @@ impl<P> AskTable<P> {
                         head: NIL,
                         tail: NIL,
                         unstamped: NIL,
-                        len: 0,
                     });
                     self.queues.len() - 1
                 }
@@ -307,7 +305,6 @@ impl<P> AskTable<P> {
             self.slots[tail as usize].next = slot;
         }
         queue.tail = slot;
-        queue.len += 1;
         self.timed += 1;
         true
     }
@@ -403,7 +400,6 @@ impl<P> AskTable<P> {
             } else {
                 self.slots[next as usize].prev = prev;
             }
-            q.len -= 1;
             self.timed -= 1;
             if !stamped {
                 self.unstamped -= 1;
