@@ -3,7 +3,7 @@
 //! other loops pushed at the start of one (the rings and outboxes are in
 //! `peers.rs`, which explains the path).
 
-use super::peers::{Outbox, Peers, FLUSH_AT, POOL_SLOTS, SPIN_POLLS};
+use super::peers::{Outbox, Peers, POOL_SLOTS, SPIN_POLLS};
 use super::Core;
 use crate::message::{ChildExit, StopReason, SysEvent};
 use crate::observer::drop_quietly;
@@ -320,12 +320,10 @@ impl Core {
             });
         }
         out.add(to, msg);
-        peers.talked = true;
-        if out.pending == 1 {
+        if out.note_added() {
             peers.dirty.push(index);
-        } else if out.open_len >= FLUSH_AT {
-            out.flush();
         }
+        peers.talked = true;
         Ok(())
     }
 
@@ -341,26 +339,10 @@ impl Core {
             return false;
         };
         out.add_control(Box::new(f));
-        self.queued_for(index);
-        true
-    }
-
-    /// Something was added to the outbox for loop `index`: it is flushed
-    /// at the end of the turn, or now if its open run is long.
-    #[inline]
-    fn queued_for(&mut self, index: usize) {
-        let Some(peers) = self.peers.as_deref_mut() else {
-            return;
-        };
-        peers.talked = true;
-        let Some(out) = peers.out[index].as_mut() else {
-            return;
-        };
-        if out.pending == 1 {
-            peers.dirty.push(index);
-        } else if out.open_len >= FLUSH_AT {
-            out.flush();
+        if let Some(peers) = self.peers.as_deref_mut() {
+            peers.queued(index);
         }
+        true
     }
 
     /// This loop's index in its runtime (0 for a lone loop).
@@ -482,11 +464,7 @@ impl Core {
             return false;
         };
         fence(Ordering::SeqCst);
-        peers
-            .inbound
-            .iter_mut()
-            .flatten()
-            .any(|i| i.ring.has_items())
+        peers.has_news()
     }
 
     /// Messages of this loop not yet pushed to the rings (which were full)
@@ -522,12 +500,7 @@ impl Core {
             return false;
         }
         for _ in 0..SPIN_POLLS {
-            if peers
-                .inbound
-                .iter_mut()
-                .flatten()
-                .any(|i| i.ring.has_items())
-            {
+            if peers.has_news() {
                 return true;
             }
             std::hint::spin_loop();

@@ -46,7 +46,7 @@ use std::sync::Arc;
 
 /// Messages in one run before it is pushed without waiting for the end of
 /// the turn, so that the destination can start on a long burst.
-pub(super) const FLUSH_AT: usize = 256;
+const FLUSH_AT: usize = 256;
 
 /// Runs a ring holds (beyond them, runs wait in the outbox).
 const RING_RUNS: usize = 1024;
@@ -390,6 +390,30 @@ pub(crate) fn connect<C>(
     (peers, quiet)
 }
 
+impl<C> Peers<C> {
+    /// Something was added to `out`, the outbox for loop `index`: it is
+    /// flushed at the end of the turn (`dirty`), or now if its open run is
+    /// long.
+    #[inline]
+    pub(super) fn queued(&mut self, index: usize) {
+        self.talked = true;
+        if let Some(out) = self.out[index].as_mut() {
+            if out.note_added() {
+                self.dirty.push(index);
+            }
+        }
+    }
+
+    /// Whether another loop has pushed runs not yet taken.
+    #[inline]
+    pub(super) fn has_news(&mut self) -> bool {
+        self.inbound
+            .iter_mut()
+            .flatten()
+            .any(|i| i.ring.has_items())
+    }
+}
+
 impl<C> Outbox<C> {
     /// Whether one more message fits the pair's bound.
     #[inline]
@@ -507,6 +531,20 @@ impl<C> Outbox<C> {
         self.runs.push_back(Box::new(Controls(VecDeque::from([f]))));
         self.open_type = None;
         self.open_len = 1;
+    }
+
+    /// After a message or control was added: true when the outbox has just
+    /// turned non-empty (to be flushed at the end of the turn); pushes the
+    /// runs now when the open one is long.
+    #[inline]
+    pub(super) fn note_added(&mut self) -> bool {
+        if self.pending == 1 {
+            return true;
+        }
+        if self.open_len >= FLUSH_AT {
+            self.flush();
+        }
+        false
     }
 
     /// Pushes the runs the ring has room for and wakes the destination if
