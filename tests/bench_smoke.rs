@@ -127,6 +127,19 @@ fn field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
         .find_map(|w| w.strip_prefix(key)?.strip_prefix('='))
 }
 
+/// The number at the start of `key=`'s value in `line` (before a unit such
+/// as `M/s` or `us/echo`); `name` says which benchmark, in the panic.
+fn figure(name: &str, line: &str, key: &str) -> f64 {
+    let v = field(line, key).unwrap_or_else(|| panic!("{name}: no {key}= in {line}"));
+    let digits: String = v
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.')
+        .collect();
+    digits
+        .parse()
+        .unwrap_or_else(|_| panic!("{name}: {key}={v} is not a figure"))
+}
+
 #[test]
 fn every_benchmark_prints_its_bench_line_in_smoke_mode() {
     let t0 = Instant::now();
@@ -168,15 +181,8 @@ fn check_line(name: &str, line: &str) {
         assert!(!v.is_empty(), "{name}: empty {key}= in {line}");
     }
     for key in ["jzx", baseline] {
-        let v = field(line, key).expect("checked");
-        let digits: String = v
-            .chars()
-            .take_while(|c| c.is_ascii_digit() || *c == '.')
-            .collect();
-        let x: f64 = digits
-            .parse()
-            .unwrap_or_else(|_| panic!("{name}: {key}={v} is not a figure"));
-        assert!(x.is_finite(), "{name}: {key}={v}");
+        let x = figure(name, line, key);
+        assert!(x.is_finite(), "{name}: {key}={x}");
     }
     assert!(
         line.contains(" target>=") || line.contains(" target<="),
@@ -270,15 +276,8 @@ fn echo_benchmark_prints_its_bench_lines_in_smoke_mode() {
             assert!(!v.is_empty(), "echo: empty {key}= in {line}");
         }
         for key in ["jzx", "tokio", "jzx_rps", "tokio_rps"] {
-            let v = field(line, key).expect("checked");
-            let digits: String = v
-                .chars()
-                .take_while(|c| c.is_ascii_digit() || *c == '.')
-                .collect();
-            let x: f64 = digits
-                .parse()
-                .unwrap_or_else(|_| panic!("echo: {key}={v} is not a figure"));
-            assert!(x.is_finite() && x > 0.0, "echo: {key}={v}");
+            let x = figure("echo", line, key);
+            assert!(x.is_finite() && x > 0.0, "echo: {key}={x}");
         }
         assert!(line.contains(" target<=0.9"), "echo: no target in {line}");
     }
