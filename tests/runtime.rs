@@ -696,6 +696,55 @@ fn a_lone_loop_sending_to_another_loops_id_is_no_such_actor() {
     }
 }
 
+/// The CPUs in a `Cpus_allowed_list` of /proc (`0-1`, `0,2-3`).
+fn cpu_list(list: &str) -> Vec<usize> {
+    list.trim()
+        .split(',')
+        .filter(|r| !r.is_empty())
+        .flat_map(|r| {
+            let (a, b) = r.split_once('-').unwrap_or((r, r));
+            a.parse::<usize>().unwrap()..=b.parse::<usize>().unwrap()
+        })
+        .collect()
+}
+
+/// The CPUs the calling thread may run on.
+fn allowed_cpus() -> Vec<usize> {
+    let status = std::fs::read_to_string("/proc/thread-self/status").unwrap();
+    let list = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+        .expect("Cpus_allowed_list");
+    cpu_list(list)
+}
+
+// R25: with `pin`, loop i's thread may run only on the i-th CPU the process
+// may use (modulo their number); without it, on all of them.
+#[cfg(target_os = "linux")]
+#[test]
+fn pinned_loops_run_each_on_its_own_cpu() {
+    let usable = allowed_cpus();
+    for pin in [true, false] {
+        let rt = runtime_with(
+            BackendKind::Auto,
+            RuntimeConfig {
+                loops: 3,
+                pin,
+                ..RuntimeConfig::default()
+            },
+        );
+        for i in 0..3 {
+            let got = on(&rt, i, |_| allowed_cpus());
+            let want = if pin {
+                vec![usable[i % usable.len()]]
+            } else {
+                usable.clone()
+            };
+            assert_eq!(got, want, "pin {pin}: loop {i}");
+        }
+    }
+}
+
 // --------------------------------------------------------------- shutdown
 
 // R26, R13: dropping a runtime while messages are still in an outbox (the
