@@ -548,6 +548,24 @@ fn one_for_all_stops_and_restarts_a_sibling_on_another_loop() {
 }
 
 #[test]
+fn one_for_all_restarts_only_after_the_sibling_on_another_loop_has_ended() {
+    // `a` (loop 0) fails; `b` (loop 1) is stopped there, and nothing of the
+    // restart starts before it has ended, as a supervisor of Erlang/OTP
+    // waits for each child it stops.
+    let log = supervise(jzx::Strategy::OneForAll, |log| {
+        vec![
+            child_spec(0, "a", false, log),
+            child_spec(1, "b", true, log),
+        ]
+    });
+    let at = |line: &str| log.iter().position(|l| l == line).unwrap();
+    assert!(
+        at("b stop Normal") < at("a start 1 on 0"),
+        "the restart waited for b's end: {log:?}"
+    );
+}
+
+#[test]
 fn spawns_placed_from_an_actor_follow_the_runtime_policy() {
     struct Placer(Arc<Mutex<Vec<usize>>>, RuntimeHandle);
     impl Actor for Placer {
@@ -1046,4 +1064,127 @@ fn runs_end_exactly_when_work_from_another_loop_is_done_under_a_stream_of_wakeup
     }
     stop.store(true, SeqCst);
     hammer.join().unwrap();
+}
+
+/// Reports its supervisor's end (as its parent) and what its monitor of the
+/// supervisor brings, in one log with the children's stops.
+struct Top {
+    children: fn(&Log) -> Vec<jzx::ChildSpec>,
+    log: Log,
+    sup: Option<ActorId>,
+}
+
+impl Actor for Top {
+    type Msg = ();
+    fn handle(&mut self, cx: &mut Context<'_, Self>, _: ()) -> Flow {
+        match self.sup {
+            None => {
+                let me = cx.id();
+                let spec = jzx::SupervisorSpec::new(jzx::Strategy::OneForOne);
+                let sup = cx
+                    .spawn_supervisor_with(
+                        spec,
+                        (self.children)(&self.log),
+                        SpawnOptions::new().parent(me),
+                    )
+                    .unwrap()
+                    .id();
+                cx.monitor(sup);
+                self.sup = Some(sup);
+                // Once every child has started (they are on other loops).
+                let addr = cx.addr();
+                cx.send_after(addr, std::time::Duration::from_millis(20), ())
+                    .unwrap();
+            }
+            Some(sup) => cx.stop_actor(sup).unwrap(),
+        }
+        Flow::Continue
+    }
+    fn on_child_exit(&mut self, _cx: &mut Context<'_, Self>, exit: jzx::ChildExit) -> Flow {
+        log(&self.log, format!("supervisor exit {:?}", exit.reason));
+        Flow::Stop
+    }
+    fn on_down(&mut self, _cx: &mut Context<'_, Self>, down: Down) -> Flow {
+        log(&self.log, format!("supervisor down {:?}", down.reason));
+        Flow::Continue
+    }
+}
+
+/// Starts a supervisor with `children` under a [`Top`] on loop 0, stops it,
+/// and returns the stops and reports in the order they happened.
+fn stop_supervisor(loops: usize, children: fn(&Log) -> Vec<jzx::ChildSpec>) -> Vec<String> {
+    let mut rt = runtime(loops);
+    let log_ = Log::default();
+    let top = rt
+        .spawn_on(
+            0,
+            Top {
+                children,
+                log: log_.clone(),
+                sup: None,
+            },
+        )
+        .unwrap();
+    kick_and_run(&mut rt, top);
+    let alive: Vec<usize> = (0..loops)
+        .map(|i| rt.on_loop(i, |lp| lp.actor_count()).unwrap())
+        .collect();
+    assert_eq!(alive, vec![0; loops]);
+    let out = log_
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|l| l.contains("stop") || l.contains("supervisor"))
+        .cloned()
+        .collect();
+    out
+}
+
+#[test]
+fn a_supervisors_end_is_reported_only_after_its_children_on_other_loops_have_ended() {
+    let log = stop_supervisor(3, |log| {
+        vec![
+            child_spec(0, "a", true, log),
+            child_spec(1, "b", true, log),
+            child_spec(2, "c", true, log),
+        ]
+    });
+    assert_eq!(
+        log,
+        [
+            "c stop Normal",
+            "b stop Normal",
+            "a stop Normal",
+            "supervisor down Exited(Normal)",
+            "supervisor exit Normal"
+        ]
+    );
+}
+
+#[test]
+fn a_nested_supervisor_with_children_on_other_loops_ends_before_its_elder_siblings() {
+    // The outer supervisor's children: `a` (loop 0), then a supervisor (loop
+    // 0) of `b` (loop 1). Stopping the outer one stops the inner one first,
+    // and `a` only once `b` has ended on its loop.
+    let log = stop_supervisor(2, |log| {
+        let log = log.clone();
+        vec![
+            child_spec(0, "a", true, &log),
+            jzx::ChildSpec::supervisor(move || {
+                (
+                    jzx::SupervisorSpec::new(jzx::Strategy::OneForOne),
+                    vec![child_spec(1, "b", true, &log)],
+                )
+            }),
+        ]
+    });
+    assert_eq!(
+        log,
+        [
+            "b stop Normal",
+            "a stop Normal",
+            "supervisor down Exited(Normal)",
+            "supervisor exit Normal"
+        ]
+    );
 }

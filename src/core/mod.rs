@@ -44,6 +44,7 @@ mod ask;
 mod cross_loop;
 mod fd_table;
 mod groups;
+mod held;
 pub(crate) mod inbox;
 mod io;
 mod links;
@@ -56,6 +57,7 @@ mod remote;
 mod ring;
 pub(crate) mod scheduler;
 pub(crate) mod spawn;
+mod stop_chain;
 mod table;
 mod timers;
 
@@ -63,11 +65,11 @@ use crate::backend::xev::{BackendError, Reactor, ReadyEvent};
 use crate::clock::Clock;
 use crate::mailbox::erased::AnyMailbox;
 use crate::mailbox::Mailbox;
-use crate::message::{ChildExit, StopReason, SysEvent};
+use crate::message::{StopReason, SysEvent};
 use crate::metrics::Counters;
 use crate::observer::{drop_each_quietly, drop_quietly, ObserverSlot};
 use crate::timer::{TimerMsg, TimerQueue};
-use crate::trace::{trace_actor_stop, trace_mailbox_full};
+use crate::trace::trace_mailbox_full;
 use crate::{ActorId, Addr, BackendKind, ClockKind, Config, Error, SendError};
 use std::any::Any;
 use std::any::TypeId;
@@ -76,6 +78,8 @@ use std::sync::Arc;
 
 use fd_table::FdTable;
 use groups::SharedGroups;
+pub(crate) use held::Then;
+use held::{HeldEnd, HeldEnds};
 use inbox::{Remote, RemoteMsg};
 use park::Limited;
 use pending::{AskTable, DroppedReplies, PendingAsk, Registered};
@@ -188,6 +192,9 @@ pub struct Core {
     peers: Option<Box<peers::Peers<Core>>>,
     /// Runs taken from other loops' rings, being delivered (kept for reuse).
     peer_runs: Vec<peers::TakenRun<Core>>,
+    /// Actors waiting for stops in flight on other loops, and the ends
+    /// they hold back (`stop_chain.rs`).
+    held: HeldEnds<Core>,
 }
 
 impl fmt::Debug for Core {
@@ -260,6 +267,7 @@ impl Core {
             current: None,
             peers: None,
             peer_runs: Vec::new(),
+            held: HeldEnds::default(),
         })
     }
 
@@ -616,25 +624,8 @@ impl Core {
 
     /// Tears down a live actor that is not running, at once (a supervisor
     /// stopping its children); its parent is not told.
-    /// Tears down `ids` one after the other, in that order, as
-    /// [`Core::terminate_now`], also when they live on several loops: the
-    /// ones of this loop up to the first of another are torn down now, and
-    /// the rest of the list goes to that loop, which goes on the same way,
-    /// so each ends only after the ones before it (a supervisor's shutdown
-    /// in reverse start order, R24, across loops).
-    pub(crate) fn terminate_in_order(&mut self, mut ids: std::collections::VecDeque<ActorId>) {
-        while let Some(&id) = ids.front() {
-            if self.is_remote(id) {
-                let index = id.route();
-                self.post_to_loop(index, move |core| core.terminate_in_order(ids));
-                return;
-            }
-            ids.pop_front();
-            self.terminate_now(id);
-        }
-    }
-
-    /// One on another loop is torn down there, at its next turn.
+    /// One on another loop is torn down there, at its next turn (in order
+    /// with others: [`Core::stop_in_order`]).
     pub(crate) fn terminate_now(&mut self, id: ActorId) {
         if self.is_remote(id) {
             // Its name is free at once: a supervisor restarting it with its
@@ -703,7 +694,6 @@ impl Core {
             if !e.fds.is_empty() {
                 self.remove_watches_of(id, std::mem::take(&mut e.fds));
             }
-            self.signal_exit(id, reason, e);
             if !e.groups.is_empty() {
                 self.leave_groups(id, std::mem::take(&mut e.groups));
             }
@@ -719,10 +709,17 @@ impl Core {
         if limited || park.is_some() {
             self.release_park(id, limited, park.as_deref());
         }
-        trace_actor_stop!(id, reason);
-        self.observer.notify(|o| o.on_actor_stop(id, reason));
-        if let Some(parent) = removed.parent {
-            self.push_sys(parent, SysEvent::ChildExit(ChildExit { child: id, reason }));
+        // Reported now, or once the stops it started on other loops have
+        // ended (`stop_chain.rs`).
+        let end = HeldEnd {
+            reason,
+            parent: removed.parent,
+            extras: extras.take(),
+        };
+        if self.end_waits(id) {
+            self.hold_end(id, end);
+        } else {
+            self.report_end(id, end);
         }
         // Pending messages, timer messages and the actor itself are dropped
         // last; a panicking destructor must not take the loop down (each
@@ -753,9 +750,6 @@ impl Core {
             self.note_dead_letters(id, type_name, dead);
         }
         drop_quietly(removed.actor);
-        if let Some(extras) = extras {
-            drop_quietly(extras);
-        }
     }
 
     /// Tears down every actor (the loop is going away); no reports. Actors

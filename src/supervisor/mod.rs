@@ -15,7 +15,13 @@
 //! - children stopped by their supervisor (for a strategy, an escalation or
 //!   the supervisor's own end) are torn down at once, in reverse start order,
 //!   and reported to the observer as a normal stop (a panic in the child's
-//!   [`Actor::on_stop`] makes it a panic);
+//!   [`Actor::on_stop`] makes it a panic). A child on another loop of a
+//!   runtime ends at that loop's next turn, and the supervisor waits for it
+//!   as Erlang/OTP's waits for each child's exit: the next child is stopped,
+//!   the restart made, and the supervisor's own end reported (to its parent,
+//!   monitors, links and the observer) only once it has ended
+//!   (`Core::stop_in_order`). A monitor or link set on the supervisor while
+//!   its end is held finds it gone at once;
 //! - a child that cannot be started (its factory panicked, the actor table
 //!   is full, its name is taken) at a restart is a failure of that child,
 //!   as in Erlang/OTP: it counts toward the intensity and the child is
@@ -37,7 +43,7 @@ mod spec;
 pub use backoff::{Backoff, BackoffKind};
 pub use spec::{ChildSpec, RestartMode, Strategy, SupervisorSpec};
 
-use crate::core::Core;
+use crate::core::{Core, Then};
 use crate::message::{ChildExit, StopReason};
 use crate::observer::drop_quietly;
 use crate::trace::{trace_actor_restart, trace_escalate};
@@ -454,21 +460,38 @@ impl Core {
                 delay,
                 epoch,
             } => {
-                for id in stop {
-                    self.terminate_now(id);
+                // Children on other loops end at their loops' next turns:
+                // the restart waits for them (as a supervisor of Erlang/OTP
+                // waits for each child it stops).
+                let later_targets = targets.clone();
+                let later: Then<Core> = Box::new(move |core: &mut Core| {
+                    core.sup_restart_after(sup, later_targets, delay, epoch);
+                });
+                if !self.stop_in_order(sup, stop.into(), Some(later)) {
+                    return Flow::Continue;
                 }
                 if now_ok && delay.is_zero() {
                     return self.sup_restart_now(sup, &targets);
                 }
-                let msg = SupMsg::Restart {
-                    indices: targets,
-                    epoch,
-                };
-                // The supervisor is alive (it is running), so this cannot fail.
-                let _: Result<TimerId, _> = self.send_after(crate::Addr::new(sup), delay, msg);
+                self.sup_restart_after(sup, targets, delay, epoch);
                 Flow::Continue
             }
         }
+    }
+
+    /// Restarts `indices` after `delay`, from a turn of the supervisor's
+    /// own (a timer message).
+    fn sup_restart_after(
+        &mut self,
+        sup: ActorId,
+        indices: Vec<usize>,
+        delay: Duration,
+        epoch: u64,
+    ) {
+        let msg = SupMsg::Restart { indices, epoch };
+        // Refused only when the supervisor has ended meanwhile: nothing to
+        // restart then.
+        let _: Result<TimerId, _> = self.send_after(crate::Addr::new(sup), delay, msg);
     }
 
     /// A delayed restart is due.
@@ -523,22 +546,15 @@ impl Core {
     /// calls this first, R24).
     fn sup_teardown(&mut self, sup: ActorId) {
         // The table stays attached while the children's `on_stop` hooks
-        // run, so that they can still reach their siblings. Children of
-        // this loop are stopped one by one, as long as none of another loop
-        // comes before them; from the first child of another loop on, the
-        // rest are stopped in a chain across their loops, each after the
-        // ones before it (`terminate_in_order`).
+        // run, so that they can still reach their siblings. Children on
+        // other loops make a chain (`Core::stop_in_order`), and the
+        // supervisor's end is held until it is over.
         let n = self.sup_state(sup).map_or(0, |s| s.children.len());
-        let mut chain = std::collections::VecDeque::new();
-        for i in (0..n).rev() {
-            let current = self.sup_child_mut(sup, i).and_then(|c| c.current.take());
-            match current {
-                Some(id) if chain.is_empty() && !self.is_remote(id) => self.terminate_now(id),
-                Some(id) => chain.push_back(id),
-                None => {}
-            }
-        }
-        self.terminate_in_order(chain);
+        let children = (0..n)
+            .rev()
+            .filter_map(|i| self.sup_child_mut(sup, i).and_then(|c| c.current.take()))
+            .collect();
+        self.stop_in_order(sup, children, None);
         // The specs hold user closures.
         drop_quietly(self.detach(sup));
     }

@@ -187,7 +187,10 @@ impl ChildSpec {
     /// it must be `Send` (and so must its messages). Its exits reach the
     /// supervisor across loops and restarts place it there again; when the
     /// supervisor stops its children, one on another loop is stopped at
-    /// that loop's next turn. On a lone loop, or with the supervisor's own
+    /// that loop's next turn, and the supervisor waits for its end as for
+    /// any other: the next child in reverse start order, a restart, or the
+    /// report of the supervisor's own end (to its parent, monitors and
+    /// links) only comes after it. On a lone loop, or with the supervisor's own
     /// index, it is an ordinary child; an index past the last loop is a
     /// start the loop refuses (see [`ChildSpec::new`]).
     ///
