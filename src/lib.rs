@@ -73,8 +73,15 @@
 //!   by messages waiting for full mailboxes, refuses the send with
 //!   `MailboxFull` and hands the message back (the sending loop reads that
 //!   bound after each flush and then every 256 sends, so it may be passed
-//!   by up to 255 messages per sending loop); a message for an actor that
-//!   has ended when it arrives is a dead letter there;
+//!   by up to 255 messages per sending loop). A slow actor whose messages
+//!   wait for room there until they reach its share of that bound (its
+//!   mailbox capacity, or a quarter of the bound if more) is limited, as
+//!   for [`LoopHandle`] sends: sends to it are refused the same way until it
+//!   catches up, and sends to its neighbours go on. A message for an actor
+//!   that has ended when it arrives is a dead letter there;
+//! - **supervision**: a supervisor waits for each child it stops on
+//!   another loop before it stops the next, restarts, or reports its own
+//!   end, as in Erlang/OTP;
 //! - **placement** ([`Placement`]): [`Core::spawn`] spawns on this loop,
 //!   [`Core::spawn_on`] on a given loop, [`Core::spawn_placed`] by the
 //!   runtime's policy (round robin or least loaded); before a run,

@@ -591,6 +591,143 @@ fn a_loop_at_its_cross_thread_bound_refuses_sends_from_other_loops() {
     }
 }
 
+/// What [`a_slow_target_on_another_loop_is_limited_and_spares_its_neighbours`]'s
+/// fast actor gets.
+enum FastMsg {
+    Ping(Addr<()>),
+    Count,
+}
+
+// One slow actor on loop 1 cannot take the whole of that loop's
+// cross-thread bound from senders on loop 0: once its waiting messages
+// reach its share (a quarter of the bound here), sends to it are refused,
+// and sends to its neighbour go on.
+#[test]
+fn a_slow_target_on_another_loop_is_limited_and_spares_its_neighbours() {
+    const CAP: u32 = 4096;
+    const SHARE: usize = CAP as usize / 4;
+    const ROUND: usize = 64;
+    const AFTER: usize = 100;
+    for backend in backends() {
+        let mut rt = runtime_with(
+            backend,
+            RuntimeConfig {
+                loops: 2,
+                config: Config {
+                    cross_thread_cap: CAP,
+                    ..Config::default()
+                },
+                ..RuntimeConfig::default()
+            },
+        );
+        // Slow until released: one message per turn (mailbox of one), 100
+        // µs each. It stops once it has every message accepted for it.
+        let release = Arc::new(AtomicBool::new(false));
+        let total = Arc::new(AtomicUsize::new(usize::MAX));
+        let (r, t, mut got) = (release.clone(), total.clone(), 0);
+        let slow = actor(move |_cx, n: usize| {
+            assert_eq!(n, got, "in order");
+            got += 1;
+            if !r.load(SeqCst) {
+                thread::sleep(Duration::from_micros(100));
+            }
+            if got == t.load(SeqCst) {
+                Flow::Stop
+            } else {
+                Flow::Continue
+            }
+        });
+        let slow = on(&rt, 1, move |lp| {
+            lp.spawn_with(slow, SpawnOptions::new().mailbox_cap(1))
+        })
+        .unwrap();
+        let mut counted = 0;
+        let fast = actor(move |cx, m: FastMsg| match m {
+            FastMsg::Ping(back) => {
+                cx.send(back, ()).unwrap();
+                Flow::Continue
+            }
+            FastMsg::Count => {
+                counted += 1;
+                if counted == AFTER {
+                    Flow::Stop
+                } else {
+                    Flow::Continue
+                }
+            }
+        });
+        let fast = on(&rt, 1, move |lp| lp.spawn(fast)).unwrap();
+        // Rounds of ROUND sends to the slow actor, each after the fast one
+        // answered the round before (so loop 1 has taken it), until one is
+        // refused; then AFTER sends to the fast one, and, once released,
+        // the slow one is retried every 5 ms until it is granted room again.
+        let outcome: Log<(usize, Error, usize)> = Log::default();
+        let retries = Arc::new(AtomicUsize::new(0));
+        let (o, tries, mut sent, mut refused_once) = (outcome.clone(), retries.clone(), 0, false);
+        let producer = starter(move |cx| {
+            let me = cx.addr();
+            if refused_once {
+                match cx.send(slow, sent) {
+                    Ok(()) => {
+                        total.store(sent + 1, SeqCst);
+                        return Flow::Stop;
+                    }
+                    Err(_) if tries.fetch_add(1, SeqCst) < 2000 => {
+                        cx.send_after(me, Duration::from_millis(5), ()).unwrap();
+                        return Flow::Continue;
+                    }
+                    Err(_) => {
+                        // Never granted room again: end the run anyway.
+                        total.store(sent, SeqCst);
+                        return Flow::Stop;
+                    }
+                }
+            }
+            for _ in 0..ROUND {
+                match cx.send(slow, sent) {
+                    Ok(()) => sent += 1,
+                    Err(refused) => {
+                        assert_eq!(refused.message, sent, "handed back");
+                        refused_once = true;
+                        release.store(true, SeqCst);
+                        let to_fast = (0..AFTER)
+                            .filter(|_| cx.send(fast, FastMsg::Count).is_ok())
+                            .count();
+                        o.push((sent, refused.error, to_fast));
+                        if to_fast < AFTER {
+                            // Shut out: it would wait for them forever.
+                            cx.stop_actor(fast.id()).unwrap();
+                        }
+                        cx.send(me, ()).unwrap();
+                        return Flow::Continue;
+                    }
+                }
+            }
+            cx.send(fast, FastMsg::Ping(me)).unwrap();
+            Flow::Continue
+        });
+        rt.spawn_on(0, producer).unwrap();
+        run_within(&mut rt);
+        let [(accepted, error, to_fast)] = outcome.get()[..] else {
+            panic!("{backend}: one refusal, {:?}", outcome.get().len());
+        };
+        assert_eq!(error, Error::MailboxFull, "{backend}");
+        // Limited once a share waits (the mailbox holds one more), and
+        // refused within two rounds of that: far below the bound.
+        assert!(
+            (SHARE + 1..SHARE + 1 + 2 * ROUND + 64).contains(&accepted),
+            "{backend}: {accepted} accepted before the first refusal"
+        );
+        assert_eq!(to_fast, AFTER, "{backend}: the neighbour is not shut out");
+        assert!(
+            retries.load(SeqCst) <= 2000,
+            "{backend}: the slow actor, caught up, is granted room again"
+        );
+        assert_eq!(on(&rt, 1, |lp| lp.cross_thread_pending()), 0, "{backend}");
+        assert_eq!(actor_counts(&rt), [0, 0], "{backend}");
+    }
+}
+
 // -------------------------------------------------------------- stale ids
 
 // R6, R26: an actor on loop 1 ends and a new one takes its slot; messages

@@ -312,7 +312,7 @@ impl Core {
                 message: msg,
             });
         };
-        if !out.has_room() || !out.dest_has_room() {
+        if !out.has_room() || !out.dest_has_room() || !out.admit(to.id()) {
             self.note_refused(to.id());
             return Err(SendError {
                 error: Error::MailboxFull,
@@ -447,6 +447,9 @@ impl Core {
             // until they are in a mailbox.
             self.remote.adopt(taken.len - done);
         }
+        // Targets that now wait for room get their limits, which the
+        // other loops see (`peers.rs`).
+        self.update_limits_if_any();
         if let Some(peers) = self.peers.as_deref_mut() {
             for taken in runs.drain(..) {
                 if let Some(inb) = peers.inbound[taken.src].as_mut() {

@@ -22,7 +22,10 @@
 //! it, the loop also *limits* a target whose waiting messages reached its
 //! share (`Limit`): until it has caught up, sends to it are accepted only
 //! within the room the loop grants it, and refused with `MailboxFull`
-//! otherwise, while sends to every other actor go on.
+//! otherwise, while sends to every other actor go on. Other loops of a
+//! runtime, which send through rings of their own, keep a copy of the
+//! limits (`Remote::copy_limits`), taken again when `limits_epoch` says
+//! they changed (`peers.rs`).
 //!
 //! A producer wakes the loop only when the loop has said it is about to block
 //! (`sleeping`), and the loop re-checks for queued messages after saying so:
@@ -185,6 +188,8 @@ pub(crate) struct Remote<C: 'static> {
     /// before any starts, cleared by each as its run returns. Other loops
     /// wait for room in its rings only while it is set (`peers.rs`).
     in_runtime_run: AtomicBool,
+    /// Bumped, under the queue's lock, each time the limits change.
+    limits_epoch: AtomicUsize,
     waker: Waker,
 }
 
@@ -222,8 +227,23 @@ impl<C> RemoteQueue<C> {
     }
 }
 
-/// The loop's view of the limits, under the queue's lock.
-pub(crate) struct Limits<'a, C: 'static>(std::sync::MutexGuard<'a, RemoteQueue<C>>);
+/// The loop's view of the limits, under the queue's lock. Dropping it
+/// publishes a change (`Remote::limits_epoch`).
+pub(crate) struct Limits<'a, C: 'static> {
+    queue: std::sync::MutexGuard<'a, RemoteQueue<C>>,
+    epoch: &'a AtomicUsize,
+    changed: bool,
+}
+
+impl<C> Drop for Limits<'_, C> {
+    fn drop(&mut self) {
+        // Still under the lock (the guard drops after this), so an epoch
+        // read under the lock matches the limits.
+        if self.changed {
+            self.epoch.fetch_add(1, SeqCst);
+        }
+    }
+}
 
 impl<C> Limits<'_, C> {
     /// Sets the room of `target`, which has `waiting` messages in the loop
@@ -231,13 +251,13 @@ impl<C> Limits<'_, C> {
     /// `most` until it has caught up (nothing waiting nor queued). Returns
     /// whether it is limited.
     pub(crate) fn update(&mut self, target: ActorId, waiting: usize, most: usize) -> bool {
-        let limits = &mut self.0.limits;
+        let limits = &mut self.queue.limits;
         let at = match limits.iter().position(|l| l.target == target) {
             Some(at) => at,
             None if waiting >= most => {
                 limits.push(Limit {
                     target,
-                    room: 0,
+                    room: usize::MAX,
                     queued: 0,
                 });
                 limits.len() - 1
@@ -247,15 +267,20 @@ impl<C> Limits<'_, C> {
         let l = &mut limits[at];
         if waiting == 0 && l.queued == 0 {
             limits.swap_remove(at);
+            self.changed = true;
             return false;
         }
-        l.room = most.saturating_sub(waiting + l.queued);
+        let room = most.saturating_sub(waiting + l.queued);
+        self.changed |= room != l.room;
+        l.room = room;
         true
     }
 
     /// `target` is gone: its limit, if any, with it.
     pub(crate) fn remove(&mut self, target: ActorId) {
-        self.0.limits.retain(|l| l.target != target);
+        let before = self.queue.limits.len();
+        self.queue.limits.retain(|l| l.target != target);
+        self.changed |= self.queue.limits.len() != before;
     }
 }
 
@@ -280,6 +305,7 @@ impl<C> Remote<C> {
             sleeping: AtomicBool::new(false),
             stop: AtomicBool::new(false),
             in_runtime_run: AtomicBool::new(false),
+            limits_epoch: AtomicUsize::new(0),
             waker,
         })
     }
@@ -378,7 +404,27 @@ impl<C> Remote<C> {
 
     /// The per-target limits, to update (see `Limits`).
     pub(crate) fn limits(&self) -> Limits<'_, C> {
-        Limits(self.lock())
+        Limits {
+            queue: self.lock(),
+            epoch: &self.limits_epoch,
+            changed: false,
+        }
+    }
+
+    /// A number that changes whenever the per-target limits do.
+    #[inline]
+    pub(crate) fn limits_epoch(&self) -> usize {
+        self.limits_epoch.load(SeqCst)
+    }
+
+    /// Copies the per-target limits — each limited target and the room it
+    /// has left — into `into` (cleared first); returns the epoch they are
+    /// of.
+    pub(crate) fn copy_limits(&self, into: &mut Vec<(ActorId, usize)>) -> usize {
+        let q = self.lock();
+        into.clear();
+        into.extend(q.limits.iter().map(|l| (l.target, l.room)));
+        self.limits_epoch.load(SeqCst)
     }
 
     /// Most messages in flight (`Config::cross_thread_cap`).

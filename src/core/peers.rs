@@ -32,13 +32,24 @@
 //! `FLUSH_AT - 1` messages per other loop. Memory is bounded by `ring_cap`
 //! per pair plus the destination's `cross_thread_cap` (plus that slack).
 //!
+//! Per target: a slow actor whose waiting messages reach its share of the
+//! destination's bound is limited there (`inbox.rs`, `remote.rs`), so that
+//! it cannot shut out sends to the destination's other actors. Each outbox
+//! keeps a copy of the destination's limits, taken again when their epoch
+//! has changed, looked at as often as the bound (and at once when a send
+//! is refused for a limit, so that room granted since is seen): a send to a
+//! limited target is accepted while the room of that copy lasts, and
+//! refused with `MailboxFull` after. Each other loop has its own copy, so a
+//! target may be sent its room once per loop, and sends from this loop may
+//! pass a new limit by up to `FLUSH_AT - 1` before the copy is taken.
+//!
 //! A message for an actor that is dead when it arrives (a stale id) is never
 //! given to the slot's next occupant: it is dropped there as a dead letter.
 
 use super::inbox::{Batch, Remote, RemoteBatch, RemoteMsg, MAX_SPARE_CAPACITY};
 use super::padded::Padded;
 use super::ring::{ring, Consumer, Producer};
-use crate::Addr;
+use crate::{ActorId, Addr};
 use std::any::TypeId;
 use std::collections::VecDeque;
 use std::sync::atomic::{fence, AtomicU32, AtomicUsize, Ordering};
@@ -281,8 +292,12 @@ pub(super) struct Outbox<C: 'static> {
     counts: Arc<PairCounts>,
     /// Most messages sent and not yet taken.
     cap: usize,
-    /// The destination's inbox: its bound and its sleep flag.
+    /// The destination's inbox: its bound, limits and sleep flag.
     pub(super) dest: Arc<Remote<C>>,
+    /// The destination's limited targets and the room each has left (see
+    /// the module's doc), as of `limits_seen`.
+    limits: Vec<(ActorId, usize)>,
+    limits_seen: usize,
     /// Slots reserved there for actors this loop spawns there.
     pool: Arc<SlotPool>,
     /// The destination's count of claimed slots.
@@ -349,6 +364,8 @@ pub(crate) fn connect<C>(
                 counts: counts.clone(),
                 cap: ring_cap.max(1),
                 dest: remotes[dst].clone(),
+                limits: Vec::new(),
+                limits_seen: 0,
             });
             inbound[dst][src] = Some(Inbound {
                 ring: rx,
@@ -442,7 +459,45 @@ impl<C> Outbox<C> {
             return false;
         }
         self.unchecked = FLUSH_AT - 1;
+        self.see_limits();
         true
+    }
+
+    /// Takes a copy of the destination's limits if they changed since the
+    /// last one; true if they had.
+    fn see_limits(&mut self) -> bool {
+        if self.dest.limits_epoch() == self.limits_seen {
+            return false;
+        }
+        self.limits_seen = self.dest.copy_limits(&mut self.limits);
+        true
+    }
+
+    /// Whether a message for `to` may be sent as far as its limit goes
+    /// (see the module's doc); counts it if so.
+    #[inline]
+    pub(super) fn admit(&mut self, to: ActorId) -> bool {
+        self.limits.is_empty() || self.admit_limited(to)
+    }
+
+    #[cold]
+    fn admit_limited(&mut self, to: ActorId) -> bool {
+        let mut again = true;
+        loop {
+            let Some(at) = self.limits.iter().position(|&(t, _)| t == to) else {
+                return true;
+            };
+            let room = &mut self.limits[at].1;
+            if *room != 0 {
+                *room -= 1;
+                return true;
+            }
+            // No room left in this copy: the destination may have granted
+            // more since.
+            if !std::mem::take(&mut again) || !self.see_limits() {
+                return false;
+            }
+        }
     }
 
     /// Adds a message to the open run if it carries messages of this type,

@@ -121,6 +121,12 @@ impl Core {
         }
         self.remote.settle(done);
         self.remote_buf = msgs;
+        self.update_limits_if_any();
+    }
+
+    /// After a drain: sets the limits of the targets that wait for room.
+    #[inline]
+    pub(super) fn update_limits_if_any(&mut self) {
         if !self.limited.is_empty() {
             self.update_limits();
         }
