@@ -441,3 +441,81 @@ impl fmt::Debug for Runtime {
             .finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! A loop that panics outside any behavior, or whose thread has died,
+    //! is reported by `run` (R25). Neither can happen through the public
+    //! API, where user code is contained, so the panics are injected as
+    //! runtime code: a control between loops, and a command to a loop's
+    //! thread.
+    use super::*;
+    use crate::{Actor, Context, Flow};
+
+    /// Sends itself a message at every turn: its loop is never idle, so a
+    /// run ends only if it is stopped.
+    struct Busy;
+
+    impl Actor for Busy {
+        type Msg = ();
+        fn on_start(&mut self, cx: &mut Context<'_, Self>) {
+            let me = cx.addr();
+            cx.send(me, ()).unwrap();
+        }
+        fn handle(&mut self, cx: &mut Context<'_, Self>, _: ()) -> Flow {
+            let me = cx.addr();
+            cx.send(me, ()).unwrap();
+            Flow::Continue
+        }
+    }
+
+    /// `rt.run()`, with a watchdog that stops it after 30 s: a hang fails
+    /// the test instead of blocking it.
+    fn run_watched(rt: &mut Runtime) -> Result<(), Error> {
+        let handle = rt.handle();
+        let (done, returned) = mpsc::channel::<()>();
+        let dog = std::thread::spawn(move || {
+            let late = returned.recv_timeout(std::time::Duration::from_secs(30))
+                == Err(mpsc::RecvTimeoutError::Timeout);
+            if late {
+                handle.request_stop();
+            }
+            late
+        });
+        let result = rt.run();
+        drop(done);
+        assert!(!dog.join().unwrap(), "run did not return by itself");
+        result
+    }
+
+    #[test]
+    fn a_loop_that_panics_outside_any_behavior_fails_the_run_and_stops_the_others() {
+        let mut rt = Runtime::new(2).unwrap();
+        rt.spawn_on(0, Busy).unwrap();
+        // Loop 1 runs this at its first turn, in its run, outside any
+        // behavior.
+        let posted = rt
+            .on_loop(0, |lp| lp.post_to_loop(1, |_| panic!("injected")))
+            .unwrap();
+        assert!(posted);
+        assert_eq!(run_watched(&mut rt), Err(Error::LoopPanicked));
+        // Both threads are still there; loop 0's actor was stopped, not
+        // torn down.
+        assert_eq!(rt.on_loop(0, |lp| lp.actor_count()), Ok(1));
+        assert_eq!(rt.on_loop(1, |lp| lp.actor_count()), Ok(0));
+    }
+
+    #[test]
+    fn a_loop_whose_thread_has_died_is_reported_by_run_and_on_loop() {
+        let mut rt = Runtime::new(2).unwrap();
+        rt.spawn_on(0, Busy).unwrap();
+        let died: Command = Box::new(|_| panic!("injected"));
+        rt.threads[1].commands.as_ref().unwrap().send(died).unwrap();
+        let thread = rt.threads[1].thread.take().unwrap();
+        assert!(thread.join().is_err(), "the thread died of the panic");
+        assert_eq!(run_watched(&mut rt), Err(Error::LoopPanicked));
+        assert_eq!(rt.on_loop(1, |_| ()), Err(Error::LoopPanicked));
+        // The live loop ran, was stopped, and still answers.
+        assert_eq!(rt.on_loop(0, |lp| lp.actor_count()), Ok(1));
+    }
+}
