@@ -78,8 +78,8 @@ use std::sync::Arc;
 
 use fd_table::FdTable;
 use groups::SharedGroups;
+use held::HeldEnds;
 pub(crate) use held::Then;
-use held::{HeldEnd, HeldEnds};
 use inbox::{Remote, RemoteMsg};
 use park::Limited;
 use pending::{AskTable, DroppedReplies, PendingAsk, Registered};
@@ -711,15 +711,10 @@ impl Core {
         }
         // Reported now, or once the stops it started on other loops have
         // ended (`stop_chain.rs`).
-        let end = HeldEnd {
-            reason,
-            parent: removed.parent,
-            extras: extras.take(),
-        };
         if self.end_waits(id) {
-            self.hold_end(id, end);
+            self.hold_end(id, reason, removed.parent, extras.take());
         } else {
-            self.report_end(id, end);
+            self.report_end(id, reason, removed.parent, extras.as_deref_mut());
         }
         // Pending messages, timer messages and the actor itself are dropped
         // last; a panicking destructor must not take the loop down (each
@@ -750,6 +745,9 @@ impl Core {
             self.note_dead_letters(id, type_name, dead);
         }
         drop_quietly(removed.actor);
+        if let Some(extras) = extras {
+            drop_quietly(extras);
+        }
     }
 
     /// Tears down every actor (the loop is going away); no reports. Actors

@@ -25,8 +25,10 @@
 //! that is being dropped holds none either: it reports nothing.
 
 use super::held::{HeldEnd, Then};
+use super::table::Extras;
 use super::Core;
-use crate::message::{ChildExit, SysEvent};
+use crate::message::{ChildExit, StopReason, SysEvent};
+use crate::observer::drop_quietly;
 use crate::trace::trace_actor_stop;
 use crate::ActorId;
 use std::collections::VecDeque;
@@ -106,8 +108,9 @@ impl Core {
         let Some(released) = self.held.chain_ended(owner) else {
             return;
         };
-        if let Some(end) = released.end {
-            self.report_end(owner, end);
+        if let Some(mut end) = released.end {
+            self.report_end(owner, end.reason, end.parent, end.extras.as_deref_mut());
+            drop_quietly(end.extras);
         }
         for then in released.after {
             then(self);
@@ -123,20 +126,34 @@ impl Core {
 
     /// Keeps what the teardown of `id` has not reported (see the module's
     /// doc).
-    pub(super) fn hold_end(&mut self, id: ActorId, end: HeldEnd) {
+    #[cold]
+    pub(super) fn hold_end(
+        &mut self,
+        id: ActorId,
+        reason: StopReason,
+        parent: Option<ActorId>,
+        extras: Option<Box<Extras>>,
+    ) {
+        let end = HeldEnd {
+            reason,
+            parent,
+            extras,
+        };
         self.held.hold(id, end);
     }
 
-    /// Reports the end of `id`, torn down before: its monitors, links,
-    /// the observer and its parent are told, in the order of
-    /// `Core::teardown`.
-    pub(super) fn report_end(&mut self, id: ActorId, end: HeldEnd) {
-        let HeldEnd {
-            reason,
-            parent,
-            mut extras,
-        } = end;
-        if let Some(e) = extras.as_deref_mut() {
+    /// Reports the end of `id`, torn down (`Core::teardown`), now or
+    /// after it was held: its monitors and links, the observer and its
+    /// parent are told.
+    #[inline]
+    pub(super) fn report_end(
+        &mut self,
+        id: ActorId,
+        reason: StopReason,
+        parent: Option<ActorId>,
+        extras: Option<&mut Extras>,
+    ) {
+        if let Some(e) = extras {
             self.signal_exit(id, reason, e);
         }
         trace_actor_stop!(id, reason);
@@ -144,6 +161,5 @@ impl Core {
         if let Some(parent) = parent {
             self.push_sys(parent, SysEvent::ChildExit(ChildExit { child: id, reason }));
         }
-        crate::observer::drop_quietly(extras);
     }
 }
