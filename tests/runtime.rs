@@ -67,6 +67,22 @@ fn runtime_with(backend: BackendKind, mut config: RuntimeConfig) -> Runtime {
     Runtime::with_config(config).expect("runtime")
 }
 
+/// Two loops on `backend`, each with a cross-thread bound of `cap`.
+#[track_caller]
+fn two_loops_bounded(backend: BackendKind, cap: u32) -> Runtime {
+    runtime_with(
+        backend,
+        RuntimeConfig {
+            loops: 2,
+            config: Config {
+                cross_thread_cap: cap,
+                ..Config::default()
+            },
+            ..RuntimeConfig::default()
+        },
+    )
+}
+
 /// Runs `rt` on a watchdog: the test fails (instead of hanging) if `run`
 /// does not return within [`LIMIT`]; `run` itself must succeed.
 #[track_caller]
@@ -528,17 +544,7 @@ fn a_loop_at_its_cross_thread_bound_refuses_sends_from_other_loops() {
     const MAILBOX: u32 = 4;
     const BURST: u32 = MAILBOX + CAP;
     for backend in backends() {
-        let mut rt = runtime_with(
-            backend,
-            RuntimeConfig {
-                loops: 2,
-                config: Config {
-                    cross_thread_cap: CAP,
-                    ..Config::default()
-                },
-                ..RuntimeConfig::default()
-            },
-        );
+        let mut rt = two_loops_bounded(backend, CAP);
         // The consumer holds its loop (in its first message) until the
         // producer has tried its extra send.
         let (parked_tx, parked_rx) = mpsc::channel::<()>();
@@ -609,17 +615,7 @@ fn a_slow_target_on_another_loop_is_limited_and_spares_its_neighbours() {
     const ROUND: usize = 64;
     const AFTER: usize = 100;
     for backend in backends() {
-        let mut rt = runtime_with(
-            backend,
-            RuntimeConfig {
-                loops: 2,
-                config: Config {
-                    cross_thread_cap: CAP,
-                    ..Config::default()
-                },
-                ..RuntimeConfig::default()
-            },
-        );
+        let mut rt = two_loops_bounded(backend, CAP);
         // Slow until released: one message per turn (mailbox of one), 100
         // µs each. It stops once it has every message accepted for it.
         let release = Arc::new(AtomicBool::new(false));
