@@ -1188,3 +1188,123 @@ fn a_nested_supervisor_with_children_on_other_loops_ends_before_its_elder_siblin
         ]
     );
 }
+
+/// A child for [`a_restart_decided_while_stops_are_in_flight_waits_for_them`]:
+/// its first incarnation fails after `fail_after` (if any) and, when
+/// `slow_stop`, takes 150 ms in its `on_stop` (holding its loop); later
+/// incarnations stop at once.
+struct Kid {
+    tag: &'static str,
+    n: usize,
+    fail_after: Option<u64>,
+    slow_stop: bool,
+    log: Log,
+}
+
+impl Actor for Kid {
+    type Msg = &'static str;
+    fn on_start(&mut self, cx: &mut Context<'_, Self>) {
+        log(&self.log, format!("{} start {}", self.tag, self.n));
+        let me = cx.addr();
+        match (self.n, self.fail_after) {
+            (0, Some(ms)) => {
+                cx.send_after(me, std::time::Duration::from_millis(ms), "fail")
+                    .unwrap();
+            }
+            (0, None) => {}
+            _ => cx.send(me, "stop").unwrap(),
+        }
+    }
+    fn handle(&mut self, _cx: &mut Context<'_, Self>, m: &'static str) -> Flow {
+        if m == "fail" {
+            Flow::Fail
+        } else {
+            Flow::Stop
+        }
+    }
+    fn on_stop(&mut self, _cx: &mut Context<'_, Self>, reason: StopReason) {
+        if self.n == 0 && self.slow_stop {
+            std::thread::sleep(std::time::Duration::from_millis(150));
+        }
+        log(
+            &self.log,
+            format!("{} stop {} {reason:?}", self.tag, self.n),
+        );
+    }
+}
+
+fn kid(
+    on: usize,
+    tag: &'static str,
+    fail_after: Option<u64>,
+    slow: bool,
+    log: &Log,
+) -> jzx::ChildSpec {
+    let starts = Arc::new(AtomicUsize::new(0));
+    let log = log.clone();
+    jzx::ChildSpec::on_loop(on, move || Kid {
+        tag,
+        n: starts.fetch_add(1, SeqCst),
+        fail_after,
+        slow_stop: slow,
+        log: log.clone(),
+    })
+    .mode(jzx::RestartMode::Transient)
+}
+
+#[test]
+fn a_restart_decided_while_stops_are_in_flight_waits_for_them() {
+    // Rest-for-one over a (loop 0), b (loop 0), c (loop 2, named) and d
+    // (loop 1, slow to stop). b fails at once: d, then c are stopped on
+    // their loops. a fails while d is still stopping: its restart, which
+    // stops nothing more, must still wait for c and d to end — else c's
+    // next incarnation would start beside the old one, and could not take
+    // its name.
+    let rt = runtime(3);
+    let log_ = Log::default();
+    let l = log_.clone();
+    let sup = rt
+        .on_loop(0, move |lp| {
+            let spec = jzx::SupervisorSpec::new(jzx::Strategy::RestForOne)
+                .intensity(5, std::time::Duration::from_secs(60))
+                .auto_shutdown(true);
+            let children = vec![
+                kid(0, "a", Some(30), false, &l),
+                kid(0, "b", Some(0), false, &l),
+                kid(2, "c", None, false, &l).name("c"),
+                kid(1, "d", None, true, &l),
+            ];
+            lp.spawn_supervisor(spec, children).map(|s| s.id())
+        })
+        .unwrap()
+        .unwrap();
+    let _ = sup;
+    let mut rt = rt;
+    rt.run().unwrap();
+    let log = log_.lock().unwrap().clone();
+    let at = |line: &str| {
+        log.iter()
+            .position(|l| l == line)
+            .unwrap_or_else(|| panic!("{line:?} in {log:?}"))
+    };
+    assert!(at("a stop 0 Fail") < at("d stop 0 Normal"), "{log:?}");
+    for tag in ["c", "d"] {
+        assert!(
+            at(&format!("{tag} stop 0 Normal")) < at(&format!("{tag} start 1")),
+            "one incarnation of {tag} at a time: {log:?}"
+        );
+    }
+    // Each child restarted once, then stopped normally: no escalation.
+    for tag in ["a", "b", "c", "d"] {
+        assert!(log.contains(&format!("{tag} stop 1 Normal")), "{log:?}");
+        assert!(!log.contains(&format!("{tag} start 2")), "{log:?}");
+    }
+    let alive: Vec<usize> = (0..3)
+        .map(|i| rt.on_loop(i, |lp| lp.actor_count()).unwrap())
+        .collect();
+    assert_eq!(
+        alive,
+        [0, 0, 0],
+        "the supervisor shut down with its children"
+    );
+}

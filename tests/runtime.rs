@@ -620,10 +620,11 @@ fn a_slow_target_on_another_loop_is_limited_and_spares_its_neighbours() {
         // µs each. It stops once it has every message accepted for it.
         let release = Arc::new(AtomicBool::new(false));
         let total = Arc::new(AtomicUsize::new(usize::MAX));
-        let (r, t, mut got) = (release.clone(), total.clone(), 0);
+        let consumed = Arc::new(AtomicUsize::new(0));
+        let (r, t, c) = (release.clone(), total.clone(), consumed.clone());
         let slow = actor(move |_cx, n: usize| {
-            assert_eq!(n, got, "in order");
-            got += 1;
+            let got = c.fetch_add(1, SeqCst) + 1;
+            assert_eq!(n + 1, got, "in order");
             if !r.load(SeqCst) {
                 thread::sleep(Duration::from_micros(100));
             }
@@ -657,7 +658,7 @@ fn a_slow_target_on_another_loop_is_limited_and_spares_its_neighbours() {
         // answered the round before (so loop 1 has taken it), until one is
         // refused; then AFTER sends to the fast one, and, once released,
         // the slow one is retried every 5 ms until it is granted room again.
-        let outcome: Log<(usize, Error, usize)> = Log::default();
+        let outcome: Log<(usize, usize, Error, usize)> = Log::default();
         let retries = Arc::new(AtomicUsize::new(0));
         let (o, tries, mut sent, mut refused_once) = (outcome.clone(), retries.clone(), 0, false);
         let producer = starter(move |cx| {
@@ -689,7 +690,8 @@ fn a_slow_target_on_another_loop_is_limited_and_spares_its_neighbours() {
                         let to_fast = (0..AFTER)
                             .filter(|_| cx.send(fast, FastMsg::Count).is_ok())
                             .count();
-                        o.push((sent, refused.error, to_fast));
+                        let waiting = sent - consumed.load(SeqCst);
+                        o.push((sent, waiting, refused.error, to_fast));
                         if to_fast < AFTER {
                             // Shut out: it would wait for them forever.
                             cx.stop_actor(fast.id()).unwrap();
@@ -704,15 +706,18 @@ fn a_slow_target_on_another_loop_is_limited_and_spares_its_neighbours() {
         });
         rt.spawn_on(0, producer).unwrap();
         run_within(&mut rt);
-        let [(accepted, error, to_fast)] = outcome.get()[..] else {
+        let [(accepted, waiting, error, to_fast)] = outcome.get()[..] else {
             panic!("{backend}: one refusal, {:?}", outcome.get().len());
         };
         assert_eq!(error, Error::MailboxFull, "{backend}");
         // Limited once a share waits (the mailbox holds one more), and
-        // refused within two rounds of that: far below the bound.
+        // refused within about two rounds of that: far below the bound.
+        // (What the slow actor took meanwhile is not waiting: a busy
+        // machine lets it take more, and the limit comes later.)
+        assert!(accepted > SHARE, "{backend}: {accepted} accepted");
         assert!(
-            (SHARE + 1..SHARE + 1 + 2 * ROUND + 64).contains(&accepted),
-            "{backend}: {accepted} accepted before the first refusal"
+            waiting <= SHARE + 1 + 3 * ROUND,
+            "{backend}: {waiting} waiting ({accepted} accepted) at the first refusal"
         );
         assert_eq!(to_fast, AFTER, "{backend}: the neighbour is not shut out");
         assert!(

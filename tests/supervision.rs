@@ -1203,3 +1203,61 @@ fn a_panicking_observer_hook_leaves_the_tree_whole_and_is_removed() {
         }
     }
 }
+
+/// Child 0 of that test: takes what it is sent.
+struct Elder;
+
+impl Actor for Elder {
+    type Msg = u32;
+    fn handle(&mut self, _cx: &mut Context<'_, Self>, _: u32) -> Flow {
+        Flow::Continue
+    }
+}
+
+/// Sends to its elder sibling (child 0) through a `ChildRef` from its
+/// `on_stop`, and records what the send gave.
+struct Younger {
+    sup: Rc<Cell<Option<ActorId>>>,
+    sent: Rc<RefCell<Vec<Result<(), Error>>>>,
+}
+
+impl Actor for Younger {
+    type Msg = u32;
+    fn handle(&mut self, _cx: &mut Context<'_, Self>, _: u32) -> Flow {
+        Flow::Continue
+    }
+    fn on_stop(&mut self, cx: &mut Context<'_, Self>, _reason: StopReason) {
+        let sup = self.sup.get().expect("supervisor started");
+        let elder = cx.child_ref::<u32>(sup, 0).unwrap();
+        let sent = cx.send_child(elder, 7).map_err(|e| e.error);
+        self.sent.borrow_mut().push(sent);
+    }
+}
+
+#[test]
+fn a_child_stopping_with_its_supervisor_still_reaches_its_elder_siblings() {
+    // Children stop in reverse start order, one after the other, with the
+    // supervisor's table in place: the younger one, stopping first, can
+    // still send to the elder one, which is alive.
+    for backend in backends() {
+        let mut lp = new_loop(backend);
+        let sup_id = Rc::new(Cell::new(None));
+        let sent = Rc::new(RefCell::new(Vec::new()));
+        let (s, r) = (sup_id.clone(), sent.clone());
+        let children = vec![
+            ChildSpec::new(|| Elder),
+            ChildSpec::new(move || Younger {
+                sup: s.clone(),
+                sent: r.clone(),
+            }),
+        ];
+        let sup = lp
+            .spawn_supervisor(SupervisorSpec::new(Strategy::OneForOne), children)
+            .unwrap();
+        sup_id.set(Some(sup.id()));
+        lp.stop_actor(sup.id()).unwrap();
+        run_within(&mut lp, LIMIT);
+        assert_eq!(*sent.borrow(), [Ok(())], "{backend}");
+        assert_eq!(lp.actor_count(), 0, "{backend}");
+    }
+}

@@ -6,7 +6,8 @@ use super::table::Extras;
 use crate::message::StopReason;
 use crate::ActorId;
 
-/// Work for a loop's core `C`, run once an end it waits for is reported.
+/// Work for a loop's core `C` that waits: the rest of a stop chain until
+/// an end is reported, or what an owner does once its stops have ended.
 pub(crate) type Then<C> = Box<dyn FnOnce(&mut C) + Send>;
 
 /// What an actor's teardown did not report yet: the rest of its teardown
@@ -86,8 +87,8 @@ impl<C> HeldEnds<C> {
         self.entries.iter().any(|e| e.id == id && e.end.is_some())
     }
 
-    /// Runs `then` once the held end of `id` is reported (see
-    /// [`HeldEnds::is_held`]).
+    /// Runs `then` once `id` waits no more: its stops in flight have ended
+    /// (and its end, if held, is reported). Only for an `id` that waits.
     pub(super) fn after(&mut self, id: ActorId, then: Then<C>) {
         if let Some(e) = self.find(id) {
             e.after.push(then);

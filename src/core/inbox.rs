@@ -257,7 +257,7 @@ impl<C> Limits<'_, C> {
             None if waiting >= most => {
                 limits.push(Limit {
                     target,
-                    room: usize::MAX,
+                    room: 0,
                     queued: 0,
                 });
                 limits.len() - 1
@@ -270,9 +270,10 @@ impl<C> Limits<'_, C> {
             self.changed = true;
             return false;
         }
-        let room = most.saturating_sub(waiting + l.queued);
-        self.changed |= room != l.room;
-        l.room = room;
+        // A change even when the room is the same: other loops spend
+        // copies of it (`peers.rs`), which this grant renews.
+        l.room = most.saturating_sub(waiting + l.queued);
+        self.changed = true;
         true
     }
 
@@ -517,7 +518,10 @@ impl<C> Remote<C> {
         let mut q = self.lock();
         q.closed = true;
         q.spare.clear();
-        q.limits.clear();
+        if !q.limits.is_empty() {
+            q.limits.clear();
+            self.limits_epoch.fetch_add(1, SeqCst);
+        }
         std::mem::take(&mut q.msgs)
     }
 }

@@ -40,8 +40,11 @@
 //! is refused for a limit, so that room granted since is seen): a send to a
 //! limited target is accepted while the room of that copy lasts, and
 //! refused with `MailboxFull` after. Each other loop has its own copy, so a
-//! target may be sent its room once per loop, and sends from this loop may
-//! pass a new limit by up to `FLUSH_AT - 1` before the copy is taken.
+//! target may be sent its room once per loop; and the destination grants
+//! room from what it has taken, not counting what is still in the rings,
+//! so a limit is passed by at most what one loop has in flight to it
+//! (`ring_cap`) plus `FLUSH_AT - 1` sends before the copy is taken. That
+//! only spreads the bound a little further; memory stays bounded.
 //!
 //! A message for an actor that is dead when it arrives (a stale id) is never
 //! given to the slot's next occupant: it is dropped there as a dead letter.

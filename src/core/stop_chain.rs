@@ -5,24 +5,31 @@
 //! order, each only once the one before has ended, as a supervisor of
 //! Erlang/OTP waits for each child's exit. On one loop a stop is immediate.
 //! A child on another loop ends at that loop's next turn, so the stops form
-//! a **chain**: [`Core::stop_in_order`] stops the children of this loop at
-//! once, up to the first one of another loop, and posts the rest of the
-//! chain there, which does the same, and so on. A child that is itself a
-//! supervisor with a chain of its own in flight holds the chain until its
-//! end is reported. When the last child has ended, the chain goes back to
-//! its owner's loop and runs the owner's `later` work (a restart).
+//! a **chain**, run from the owner's loop: [`Core::stop_in_order`] stops
+//! the children of this loop at once, up to the first one of another loop;
+//! that one is stopped on its loop (the stop travels in the ring that
+//! carried its spawn, so it has arrived), which sends the rest of the chain
+//! back, and so on. A child that is itself a supervisor with stops of its
+//! own in flight holds the chain until its end is reported. When the last
+//! child has ended, the owner's `later` work runs (a restart) — or, if the
+//! owner has other chains in flight (an earlier restart's), once those have
+//! ended too.
 //!
 //! Meanwhile the owner's end is **held**: if it ends with chains in flight
 //! (its own shutdown, or a restart under way), its teardown frees its slot
-//! as always but keeps the reports of its end — its parent's
-//! `ChildExit`, its monitors' `Down`, its links' exit
-//! signals, the observer's `on_actor_stop` — until the chains have ended
-//! (`held.rs`). So whoever learns that a supervisor has ended knows that its
-//! children have, and a parent that restarts it never runs two
-//! incarnations of one child at once.
+//! as always but keeps the reports of its end — its parent's `ChildExit`,
+//! its monitors' `Down`, its links' exit signals, the observer's
+//! `on_actor_stop` — until the chains have ended (`held.rs`). So a parent,
+//! a monitor or a link that hears of a supervisor's end hears it after its
+//! children have ended, and a parent that restarts it never runs two
+//! incarnations of one child at once. The supervisor itself is gone at
+//! once: lookups, `is_alive`, and monitors or links set during the hold see
+//! no such actor.
 //!
 //! A lone loop never holds an end: every stop there is immediate. A loop
-//! that is being dropped holds none either: it reports nothing.
+//! that is being dropped starts no chain that holds, and reports nothing.
+//! A chain lost with a loop that panicked (`LoopPanicked`) never ends: the
+//! end of its owner stays held, unreported.
 
 use super::held::{HeldEnd, Then};
 use super::table::Extras;
@@ -41,10 +48,11 @@ struct Chain {
 }
 
 impl Core {
-    /// Stops `ids` in this order, each after the one before has ended
-    /// (see the module's doc). True when all have ended now; else the chain
-    /// goes on across loops, `owner`'s end is held until it is over, and
-    /// then `later` runs on `owner`'s loop (not when all ended now).
+    /// Stops `ids` (children of `owner`, an actor of this loop) in this
+    /// order, each after the one before has ended (see the module's doc).
+    /// True when all have ended now and `owner` has no other stops in
+    /// flight; else `owner`'s end is held until they are over, and then
+    /// `later` runs on this loop (not when this returns true).
     pub(crate) fn stop_in_order(
         &mut self,
         owner: ActorId,
@@ -52,30 +60,33 @@ impl Core {
         later: Option<Then<Core>>,
     ) -> bool {
         let chain = Chain { owner, ids, later };
-        if self.run_chain(chain).is_some() {
+        let Some(chain) = self.run_chain(chain) else {
+            if !self.closing {
+                self.held.begin(owner);
+            }
+            return false;
+        };
+        if !self.held.waits(owner) {
             return true;
         }
-        if !self.closing {
-            self.held.begin(owner);
+        // Stops of an earlier chain are still in flight: `later` waits for
+        // them too.
+        if let Some(later) = chain.later {
+            self.held.after(owner, later);
         }
         false
     }
 
-    /// Stops the chain's actors of this loop, in order, until one of
-    /// another loop or one whose end is held: the rest goes on from there.
-    /// Gives the chain back when all have ended here.
+    /// On the owner's loop: stops the chain's actors of this loop, in
+    /// order, until one of another loop or one whose end is held; the rest
+    /// goes on from there. Gives the chain back when all have ended.
     fn run_chain(&mut self, mut chain: Chain) -> Option<Chain> {
-        while let Some(&id) = chain.ids.front() {
+        while let Some(id) = chain.ids.pop_front() {
             if self.is_remote(id) {
-                self.post_to_loop(id.route(), move |core| core.resume_chain(chain));
+                self.post_to_loop(id.route(), move |core| core.stop_link(id, chain));
                 return None;
             }
-            chain.ids.pop_front();
             self.terminate_now(id);
-            // Ended, with its end held: the rest waits for it. (Not ended:
-            // a spawn from another loop still on its way, which ends on
-            // arrival, or the running actor, at the end of its turn; the
-            // chain does not wait for those.)
             if self.held.is_held(id) {
                 self.held
                     .after(id, Box::new(move |core| core.resume_chain(chain)));
@@ -85,16 +96,26 @@ impl Core {
         Some(chain)
     }
 
-    /// Goes on with a chain that was posted here or waited here.
-    fn resume_chain(&mut self, chain: Chain) {
-        let Some(chain) = self.run_chain(chain) else {
-            return;
-        };
-        let Chain { owner, later, .. } = chain;
-        if self.is_remote(owner) {
-            self.post_to_loop(owner.route(), move |core| core.chain_ended(owner, later));
+    /// On the loop of `id`, a link of a chain: stops it (it has arrived:
+    /// this came after its spawn, in the same ring), then sends the chain
+    /// back to its owner's loop once `id` has ended.
+    fn stop_link(&mut self, id: ActorId, chain: Chain) {
+        self.terminate_now(id);
+        let owner = chain.owner.route();
+        let back: Then<Core> = Box::new(move |core| {
+            core.post_to_loop(owner, move |core| core.resume_chain(chain));
+        });
+        if self.held.is_held(id) {
+            self.held.after(id, back);
         } else {
-            self.chain_ended(owner, later);
+            back(self);
+        }
+    }
+
+    /// On the owner's loop: goes on with a chain that came back or waited.
+    fn resume_chain(&mut self, chain: Chain) {
+        if let Some(chain) = self.run_chain(chain) {
+            self.chain_ended(chain.owner, chain.later);
         }
     }
 
@@ -115,6 +136,12 @@ impl Core {
         for then in released.after {
             then(self);
         }
+    }
+
+    /// Whether `id` has ended and its end is held (a supervisor stopped
+    /// with stops in flight): what comes after its end must wait.
+    pub(crate) fn end_is_held(&self, id: ActorId) -> bool {
+        self.held.is_held(id)
     }
 
     /// Whether the end of `id`, being torn down, must wait for its stops

@@ -444,9 +444,11 @@ impl Core {
 
     /// Carries out a decision, with the table in place: stops the children
     /// it names (in that order), then restarts, schedules or escalates.
-    /// Restarts at once only when `now_ok` and there is no delay; else a
-    /// timer message restarts them (a failed start is retried from a later
-    /// turn, never in a loop of its own).
+    /// Restarts at once only when `now_ok`, there is no delay, and every
+    /// stop of this supervisor has ended (none is in flight on another
+    /// loop); else a timer message restarts them, once the stops have
+    /// ended (a failed start is retried from a later turn, never in a loop
+    /// of its own).
     fn sup_apply(&mut self, sup: ActorId, decision: Decision, now_ok: bool) -> Flow {
         match decision {
             Decision::Escalate => {
@@ -546,15 +548,29 @@ impl Core {
     /// calls this first, R24).
     fn sup_teardown(&mut self, sup: ActorId) {
         // The table stays attached while the children's `on_stop` hooks
-        // run, so that they can still reach their siblings. Children on
-        // other loops make a chain (`Core::stop_in_order`), and the
-        // supervisor's end is held until it is over.
+        // run, so that they can still reach their elder siblings. Children
+        // of this loop are stopped one by one, until one of another loop,
+        // or one whose end is held (a supervisor with children of other
+        // loops): from there on, the rest make a chain across the loops
+        // (`Core::stop_in_order`), and this supervisor's end is held until
+        // it is over.
         let n = self.sup_state(sup).map_or(0, |s| s.children.len());
-        let children = (0..n)
-            .rev()
-            .filter_map(|i| self.sup_child_mut(sup, i).and_then(|c| c.current.take()))
-            .collect();
-        self.stop_in_order(sup, children, None);
+        let mut chain = std::collections::VecDeque::new();
+        for i in (0..n).rev() {
+            let Some(id) = self.sup_child_mut(sup, i).and_then(|c| c.current.take()) else {
+                continue;
+            };
+            if chain.is_empty() && !self.is_remote(id) {
+                self.terminate_now(id);
+                if self.end_is_held(id) {
+                    // The chain starts by waiting for its end.
+                    chain.push_back(id);
+                }
+            } else {
+                chain.push_back(id);
+            }
+        }
+        self.stop_in_order(sup, chain, None);
         // The specs hold user closures.
         drop_quietly(self.detach(sup));
     }
