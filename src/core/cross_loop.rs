@@ -449,7 +449,7 @@ impl Core {
         }
         // Targets that now wait for room get their limits, which the
         // other loops see (`peers.rs`).
-        self.update_limits_if_any();
+        self.set_new_limits();
         if let Some(peers) = self.peers.as_deref_mut() {
             for taken in runs.drain(..) {
                 if let Some(inb) = peers.inbound[taken.src].as_mut() {

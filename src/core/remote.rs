@@ -124,10 +124,23 @@ impl Core {
         self.update_limits_if_any();
     }
 
-    /// After a drain: sets the limits of the targets that wait for room.
+    /// After a drain of the cross-thread queue: sets the limits of the
+    /// targets that wait for room (what the queue's producers were granted
+    /// is now counted as waiting).
     #[inline]
-    pub(super) fn update_limits_if_any(&mut self) {
+    fn update_limits_if_any(&mut self) {
         if !self.limited.is_empty() {
+            self.update_limits();
+        }
+    }
+
+    /// After a drain of the rings from other loops: sets the limits of the
+    /// targets that have just reached their share (their room is renewed
+    /// as they catch up, `refill_park`), so that a loop that keeps sending
+    /// to a limited target does not take the queue's lock at every drain.
+    #[inline]
+    pub(super) fn set_new_limits(&mut self) {
+        if self.limited.iter().any(|l| l.granted_at == usize::MAX) {
             self.update_limits();
         }
     }
