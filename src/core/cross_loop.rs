@@ -452,8 +452,9 @@ impl Core {
         self.set_new_limits();
         if let Some(peers) = self.peers.as_deref_mut() {
             for taken in runs.drain(..) {
+                let keep = peers.out[taken.src].as_mut();
                 if let Some(inb) = peers.inbound[taken.src].as_mut() {
-                    inb.settle(taken);
+                    inb.settle(taken, keep);
                 }
             }
         }
