@@ -71,7 +71,7 @@ impl<M: 'static> RemoteBatch<Core> for Batch<M> {
             // same target, moved into its park at once.
             let same = self.front().filter(|&(t, _)| t == to).map_or(0, |(_, n)| n);
             if same != 0 {
-                core.park_behind(to, self.drain_front(same));
+                core.park_behind(to, same, self.drain_front(same));
             }
         }
         done
@@ -229,15 +229,15 @@ impl Core {
         Ok(())
     }
 
-    /// Parks `msgs` behind the message for `to` that has just been parked
+    /// Parks `msgs` (`n` of them) behind the message for `to` that has just been parked
     /// (or has joined its park).
     pub(crate) fn park_behind<M: 'static>(
         &mut self,
         to: Addr<M>,
-        msgs: impl ExactSizeIterator<Item = M>,
+        n: usize,
+        msgs: impl Iterator<Item = M>,
     ) {
         let slot = to.id().slot();
-        let n = msgs.len();
         let park = self
             .park_mut(slot)
             .and_then(|p| p.as_any_mut().downcast_mut::<Parked<M>>());
