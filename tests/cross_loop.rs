@@ -1308,3 +1308,45 @@ fn a_restart_decided_while_stops_are_in_flight_waits_for_them() {
         "the supervisor shut down with its children"
     );
 }
+
+#[test]
+fn a_restart_whose_own_stops_end_first_waits_for_earlier_ones() {
+    // Rest-for-one over a (loop 0, fails at 30 ms), b (loop 2), c (loop 0,
+    // fails at once) and d (loop 1, slow to stop, named). c fails: d is
+    // stopped on loop 1 (150 ms). a fails meanwhile: b is stopped on loop 2,
+    // which comes back at once. The restart of a..d must wait for d too.
+    let rt = runtime(3);
+    let log_ = Log::default();
+    let l = log_.clone();
+    rt.on_loop(0, move |lp| {
+        let spec = jzx::SupervisorSpec::new(jzx::Strategy::RestForOne)
+            .intensity(5, std::time::Duration::from_secs(60))
+            .auto_shutdown(true);
+        let children = vec![
+            kid(0, "a", Some(30), false, &l),
+            kid(2, "b", None, false, &l),
+            kid(0, "c", Some(0), false, &l),
+            kid(1, "d", None, true, &l).name("d"),
+        ];
+        lp.spawn_supervisor(spec, children).map(|s| s.id())
+    })
+    .unwrap()
+    .unwrap();
+    let mut rt = rt;
+    rt.run().unwrap();
+    let log = log_.lock().unwrap().clone();
+    let at = |line: &str| {
+        log.iter()
+            .position(|l| l == line)
+            .unwrap_or_else(|| panic!("{line:?} in {log:?}"))
+    };
+    assert!(at("a stop 0 Fail") < at("d stop 0 Normal"), "{log:?}");
+    assert!(at("b stop 0 Normal") < at("d stop 0 Normal"), "{log:?}");
+    for tag in ["a", "b", "c", "d"] {
+        assert!(
+            at("d stop 0 Normal") < at(&format!("{tag} start 1")),
+            "restart of {tag} waited for d: {log:?}"
+        );
+    }
+    assert!(!log.contains(&"d start 2".to_string()), "{log:?}");
+}

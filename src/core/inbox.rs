@@ -136,6 +136,10 @@ impl<M> Batch<M> {
     /// front when it has none left.
     #[inline]
     fn shorten_head(&mut self, k: usize) {
+        debug_assert!(
+            self.head.map_or(k == 0, |(_, n)| k <= n),
+            "k past the stretch"
+        );
         if let Some((_, n)) = self.head.as_mut() {
             *n -= k.min(*n);
             if *n == 0 {
@@ -697,5 +701,151 @@ mod tests {
         let dropped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(run)));
         assert!(dropped.is_ok(), "no panic escapes the drop");
         assert_eq!(drops.load(std::sync::atomic::Ordering::SeqCst), 5);
+    }
+}
+
+/// `Batch` against a model (a queue of target and message pairs) under
+/// random pushes, pops, give-backs and drains: the same order, targets,
+/// stretches and counts, and every message dropped exactly once.
+#[cfg(test)]
+mod batch_model {
+    use super::*;
+    use proptest::prelude::*;
+    use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+    use std::sync::Arc;
+
+    #[derive(Debug, Clone, Copy)]
+    enum Op {
+        Push(u8),
+        Pop,
+        PopUnpop,
+        UnpopOther(u8),
+        DrainFront(u8),
+        DrainFrontPartial(u8),
+        DrainAll,
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            4 => (0u8..3).prop_map(Op::Push),
+            2 => Just(Op::Pop),
+            2 => Just(Op::PopUnpop),
+            1 => (0u8..3).prop_map(Op::UnpopOther),
+            2 => (0u8..5).prop_map(Op::DrainFront),
+            1 => (0u8..5).prop_map(Op::DrainFrontPartial),
+            1 => Just(Op::DrainAll),
+        ]
+    }
+
+    struct Tracked(u32, Arc<AtomicUsize>);
+    impl Drop for Tracked {
+        fn drop(&mut self) {
+            self.1.fetch_add(1, SeqCst);
+        }
+    }
+
+    fn addr(t: u8) -> Addr<Tracked> {
+        Addr::new(ActorId::new(0, u32::from(t) + 1, 1))
+    }
+
+    fn front_model(m: &VecDeque<(u8, u32)>) -> Option<(u8, usize)> {
+        let &(t, _) = m.front()?;
+        Some((t, m.iter().take_while(|(x, _)| *x == t).count()))
+    }
+
+    fn check(b: &Batch<Tracked>, m: &VecDeque<(u8, u32)>) {
+        assert_eq!(b.len(), m.len());
+        let f = front_model(m).map(|(t, n)| (addr(t), n));
+        assert_eq!(b.front(), f);
+        // Invariants: `head` is `None` exactly when the run is empty; the
+        // stretches' counts add up to its length, none is 0, and no two
+        // neighbours have the same target.
+        assert_eq!(b.head.is_none(), b.len() == 0);
+        if b.head.is_none() {
+            assert!(b.targets.is_empty());
+            assert!(b.first.is_none() && b.msgs.is_empty());
+        }
+        let all: Vec<_> = b.head.iter().chain(b.targets.iter()).copied().collect();
+        assert_eq!(all.iter().map(|s| s.1).sum::<usize>(), b.len());
+        assert!(all.iter().all(|s| s.1 != 0));
+        assert!(
+            all.windows(2).all(|w| w[0].0 != w[1].0),
+            "adjacent stretches merged"
+        );
+        // Stretches in the batch match the model when expanded.
+        let expanded: Vec<Addr<Tracked>> = all
+            .iter()
+            .flat_map(|&(t, n)| std::iter::repeat(t).take(n))
+            .collect();
+        let model_t: Vec<_> = m.iter().map(|&(t, _)| addr(t)).collect();
+        assert_eq!(expanded, model_t);
+        let vals: Vec<u32> = b.first.iter().chain(b.msgs.iter()).map(|x| x.0).collect();
+        let mv: Vec<u32> = m.iter().map(|&(_, v)| v).collect();
+        assert_eq!(vals, mv);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+        #[test]
+        fn batch_matches_model(ops in proptest::collection::vec(op(), 0..60)) {
+            let drops = Arc::new(AtomicUsize::new(0));
+            let mut made = 0usize;
+            let mut b: Batch<Tracked> = Batch::new();
+            let mut m: VecDeque<(u8, u32)> = VecDeque::new();
+            let mut next = 0u32;
+            for o in ops {
+                match o {
+                    Op::Push(t) => {
+                        b.push(addr(t), Tracked(next, drops.clone()));
+                        made += 1;
+                        m.push_back((t, next));
+                        next += 1;
+                    }
+                    Op::Pop => {
+                        let got = b.pop().map(|(a, x)| (a, x.0));
+                        let want = m.pop_front().map(|(t, v)| (addr(t), v));
+                        prop_assert_eq!(got, want);
+                    }
+                    Op::PopUnpop => {
+                        if let Some((a, x)) = b.pop() {
+                            b.unpop(a, x);
+                        }
+                    }
+                    Op::UnpopOther(t) => {
+                        b.unpop(addr(t), Tracked(next, drops.clone()));
+                        made += 1;
+                        m.push_front((t, next));
+                        next += 1;
+                    }
+                    Op::DrainFront(k) => {
+                        // Within the contract: k at most the front count.
+                        let n = front_model(&m).map_or(0, |f| f.1);
+                        let k = usize::from(k).min(n);
+                        let got: Vec<u32> = b.drain_front(k).map(|x| x.0).collect();
+                        let want: Vec<u32> = m.drain(..k).map(|x| x.1).collect();
+                        prop_assert_eq!(got, want);
+                    }
+                    Op::DrainFrontPartial(k) => {
+                        // The iterator dropped before it is used up.
+                        let n = front_model(&m).map_or(0, |f| f.1);
+                        let k = usize::from(k).min(n);
+                        let mut it = b.drain_front(k);
+                        let firstv = it.next().map(|x| x.0);
+                        drop(it);
+                        let want: Vec<u32> = m.drain(..k).map(|x| x.1).collect();
+                        prop_assert_eq!(firstv, want.first().copied());
+                    }
+                    Op::DrainAll => {
+                        let got: Vec<u32> = b.drain_all().map(|x| x.0).collect();
+                        let want: Vec<u32> = m.drain(..).map(|x| x.1).collect();
+                        prop_assert_eq!(got, want);
+                    }
+                }
+                check(&b, &m);
+                prop_assert_eq!(drops.load(SeqCst) + b.len(), made);
+            }
+            drop(b);
+            prop_assert_eq!(drops.load(SeqCst), made, "each dropped exactly once");
+        }
     }
 }

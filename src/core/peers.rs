@@ -5,10 +5,12 @@
 //! destination, the other hands the emptied runs back for reuse, so a steady
 //! stream allocates nothing. The destination first keeps up to
 //! `KEPT_SPARES` emptied runs for its own sends back to the source: in a
-//! conversation (a request, its reply) each side then writes its next run
-//! into memory its own core has just read, instead of into a run the other
-//! core emptied last (one more cache line moved per hop, and a slot of the
-//! return ring). A send to an actor on another loop is the same
+//! conversation whose messages have one type both ways (a rally, a
+//! protocol enum) each side then writes its next run into memory its own
+//! core has just read, instead of into a run the other core emptied last
+//! (one more cache line moved per hop, and a slot of the return ring).
+//! With a different type each way the kept runs serve nothing, and the
+//! source makes two runs more (once). A send to an actor on another loop is the same
 //! [`Core::send`](crate::Core::send); its id's loop index routes it here
 //! (`send_to_loop`), where it joins the source's *outbox* for that
 //! destination: the open run, if its messages have the same type, else a

@@ -119,14 +119,22 @@ impl Core {
         }
     }
 
-    /// One of `owner`'s chains is over (on its loop): its `later` work
-    /// runs, and if no other chain of its is in flight, its held end is
-    /// reported and what waited for it goes on.
+    /// One of `owner`'s chains is over (on its loop). If another of its
+    /// chains is still in flight, its `later` work waits for that one too;
+    /// else it runs, `owner`'s held end (if any) is reported, and what
+    /// waited for it goes on.
     fn chain_ended(&mut self, owner: ActorId, later: Option<Then<Core>>) {
+        let released = self.held.chain_ended(owner);
+        if released.is_none() && self.held.waits(owner) {
+            if let Some(later) = later {
+                self.held.after(owner, later);
+            }
+            return;
+        }
         if let Some(later) = later {
             later(self);
         }
-        let Some(released) = self.held.chain_ended(owner) else {
+        let Some(released) = released else {
             return;
         };
         if let Some(mut end) = released.end {
