@@ -79,6 +79,30 @@ pub(crate) struct Batch<M> {
     msgs: VecDeque<M>,
 }
 
+/// A new run of messages of type `M`, holding `msg` for `to`: the newest
+/// emptied run of that type in `spares` (taken out), else a new one. The
+/// cross-thread queue and the outboxes to other loops open their runs so.
+pub(crate) fn open_run_in<C, M: 'static>(
+    spares: &mut Vec<RemoteMsg<C>>,
+    to: Addr<M>,
+    msg: M,
+) -> RemoteMsg<C>
+where
+    Batch<M>: RemoteBatch<C>,
+{
+    let mut run = match spares
+        .iter_mut()
+        .rposition(|r| r.as_any_mut().is::<Batch<M>>())
+    {
+        Some(i) => spares.swap_remove(i),
+        None => Box::new(Batch::<M>::new()),
+    };
+    if let Some(batch) = run.as_any_mut().downcast_mut::<Batch<M>>() {
+        batch.push(to, msg);
+    }
+    run
+}
+
 /// The messages [`Batch::drain_front`] and [`Batch::drain_all`] take, in
 /// order.
 pub(crate) type Drained<'a, M> =
@@ -390,15 +414,7 @@ impl<C> Remote<C> {
             {
                 Some(batch) => batch.push(to, msg),
                 None => {
-                    let spare = q
-                        .spare
-                        .iter_mut()
-                        .rposition(|b| b.as_any_mut().is::<Batch<M>>())
-                        .map(|i| q.spare.swap_remove(i));
-                    let mut run = spare.unwrap_or_else(|| Box::new(Batch::<M>::new()));
-                    if let Some(batch) = run.as_any_mut().downcast_mut::<Batch<M>>() {
-                        batch.push(to, msg);
-                    }
+                    let run = open_run_in(&mut q.spare, to, msg);
                     q.msgs.push(run);
                 }
             }

@@ -628,8 +628,8 @@ impl Core {
     /// with others: [`Core::stop_in_order`]).
     pub(crate) fn terminate_now(&mut self, id: ActorId) {
         if self.is_remote(id) {
-            // Its name is free at once: a supervisor restarting it with its
-            // name must not find it taken by the incarnation it stops.
+            // A child started on another loop for a supervisor that has
+            // just gone away (`start_child`): its name is free at once.
             self.forget_name_of(id);
             self.post_to_loop(id.route(), move |core| core.terminate_now(id));
             return;

@@ -56,7 +56,7 @@
 //! A message for an actor that is dead when it arrives (a stale id) is never
 //! given to the slot's next occupant: it is dropped there as a dead letter.
 
-use super::inbox::{Batch, Remote, RemoteBatch, RemoteMsg, MAX_SPARE_CAPACITY};
+use super::inbox::{open_run_in, Batch, Remote, RemoteBatch, RemoteMsg, MAX_SPARE_CAPACITY};
 use super::padded::Padded;
 use super::ring::{ring, Consumer, Producer};
 use crate::{ActorId, Addr};
@@ -555,17 +555,7 @@ impl<C> Outbox<C> {
             }
             self.spares.push(run);
         }
-        let mut run = match self
-            .spares
-            .iter_mut()
-            .rposition(|r| r.as_any_mut().is::<Batch<M>>())
-        {
-            Some(i) => self.spares.swap_remove(i),
-            None => Box::new(Batch::<M>::new()),
-        };
-        if let Some(b) = run.as_any_mut().downcast_mut::<Batch<M>>() {
-            b.push(to, msg);
-        }
+        let run = open_run_in(&mut self.spares, to, msg);
         self.runs.push_back(run);
         self.open_type = Some(TypeId::of::<M>());
         self.open_len = 1;

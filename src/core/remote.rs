@@ -121,14 +121,7 @@ impl Core {
         }
         self.remote.settle(done);
         self.remote_buf = msgs;
-        self.update_limits_if_any();
-    }
-
-    /// After a drain of the cross-thread queue: sets the limits of the
-    /// targets that wait for room (what the queue's producers were granted
-    /// is now counted as waiting).
-    #[inline]
-    fn update_limits_if_any(&mut self) {
+        // What the queue's producers were granted is now counted as waiting.
         if !self.limited.is_empty() {
             self.update_limits();
         }
@@ -229,8 +222,8 @@ impl Core {
         Ok(())
     }
 
-    /// Parks `msgs` (`n` of them) behind the message for `to` that has just been parked
-    /// (or has joined its park).
+    /// Parks `msgs` (`n` of them) behind the message for `to` that has just
+    /// been parked (or has joined its park).
     pub(crate) fn park_behind<M: 'static>(
         &mut self,
         to: Addr<M>,
