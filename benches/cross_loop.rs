@@ -63,7 +63,7 @@
 //! [--diag 1]`
 mod common;
 
-use common::{Args, Go, Kind, Report, Samples, Sender, Sink, Sky, SkyNode, Stats};
+use common::{Args, Go, Kind, Report, Samples, Sender, Sink, Sky, SkyNode, Stats, Sums};
 use jzx::{Actor, Addr, Context, Flow, Runtime, RuntimeConfig};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier, OnceLock};
@@ -489,8 +489,7 @@ fn atomic_floor(n: u64, pin: Option<&[usize]>) -> f64 {
 /// them, adds up their sums and publishes the total.
 struct Root {
     children: Arc<OnceLock<Vec<Addr<Sky>>>>,
-    sum: u64,
-    waiting: usize,
+    sums: Sums,
     out: Arc<AtomicU64>,
 }
 
@@ -503,16 +502,14 @@ impl Actor for Root {
                 for &child in children {
                     cx.send(child, Sky::Start).expect("child alive");
                 }
-                self.waiting = children.len();
+                self.sums.expect(children.len());
                 Flow::Continue
             }
             Sky::Sum(s) => {
-                self.sum += s;
-                self.waiting -= 1;
-                if self.waiting > 0 {
+                let Some(total) = self.sums.add(s) else {
                     return Flow::Continue;
-                }
-                self.out.store(self.sum, Ordering::Release);
+                };
+                self.out.store(total, Ordering::Release);
                 Flow::Stop
             }
         }
@@ -529,8 +526,7 @@ fn jzx_skynet(n: u64, loops: usize, pin: bool) -> f64 {
             0,
             Root {
                 children: slots.clone(),
-                sum: 0,
-                waiting: 0,
+                sums: Sums::default(),
                 out: out.clone(),
             },
         )

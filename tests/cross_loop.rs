@@ -451,14 +451,20 @@ impl Actor for Child {
         }
     }
     fn handle(&mut self, _cx: &mut Context<'_, Self>, m: &'static str) -> Flow {
-        if m == "fail" {
-            Flow::Fail
-        } else {
-            Flow::Stop
-        }
+        fail_or_stop(m)
     }
     fn on_stop(&mut self, _cx: &mut Context<'_, Self>, reason: StopReason) {
         log(&self.log, format!("{} stop {reason:?}", self.tag));
+    }
+}
+
+/// What a supervised test child does with its message: `"fail"` fails it,
+/// anything else stops it.
+fn fail_or_stop(m: &str) -> Flow {
+    if m == "fail" {
+        Flow::Fail
+    } else {
+        Flow::Stop
     }
 }
 
@@ -1216,11 +1222,7 @@ impl Actor for Kid {
         }
     }
     fn handle(&mut self, _cx: &mut Context<'_, Self>, m: &'static str) -> Flow {
-        if m == "fail" {
-            Flow::Fail
-        } else {
-            Flow::Stop
-        }
+        fail_or_stop(m)
     }
     fn on_stop(&mut self, _cx: &mut Context<'_, Self>, reason: StopReason) {
         if self.n == 0 && self.slow_stop {
@@ -1252,6 +1254,35 @@ fn kid(
     .mode(jzx::RestartMode::Transient)
 }
 
+/// Runs a rest-for-one supervisor (intensity 5 a minute, shutting down
+/// when its children have) of the `children` it gets on loop 0 of a runtime
+/// of three loops; returns the runtime, ended, and its children's log.
+fn rest_for_one_on_three_loops(
+    children: impl FnOnce(&Log) -> Vec<jzx::ChildSpec> + Send + 'static,
+) -> (Runtime, Vec<String>) {
+    let mut rt = runtime(3);
+    let log_ = Log::default();
+    let l = log_.clone();
+    rt.on_loop(0, move |lp| {
+        let spec = jzx::SupervisorSpec::new(jzx::Strategy::RestForOne)
+            .intensity(5, std::time::Duration::from_secs(60))
+            .auto_shutdown(true);
+        lp.spawn_supervisor(spec, children(&l)).map(|s| s.id())
+    })
+    .unwrap()
+    .unwrap();
+    rt.run().unwrap();
+    let log = log_.lock().unwrap().clone();
+    (rt, log)
+}
+
+/// Where `line` is in `log` (a test failure if it is not).
+fn position_of(log: &[String], line: &str) -> usize {
+    log.iter()
+        .position(|l| l == line)
+        .unwrap_or_else(|| panic!("{line:?} in {log:?}"))
+}
+
 #[test]
 fn a_restart_decided_while_stops_are_in_flight_waits_for_them() {
     // Rest-for-one over a (loop 0), b (loop 0), c (loop 2, named) and d
@@ -1260,33 +1291,15 @@ fn a_restart_decided_while_stops_are_in_flight_waits_for_them() {
     // stops nothing more, must still wait for c and d to end — else c's
     // next incarnation would start beside the old one, and could not take
     // its name.
-    let rt = runtime(3);
-    let log_ = Log::default();
-    let l = log_.clone();
-    let sup = rt
-        .on_loop(0, move |lp| {
-            let spec = jzx::SupervisorSpec::new(jzx::Strategy::RestForOne)
-                .intensity(5, std::time::Duration::from_secs(60))
-                .auto_shutdown(true);
-            let children = vec![
-                kid(0, "a", Some(30), false, &l),
-                kid(0, "b", Some(0), false, &l),
-                kid(2, "c", None, false, &l).name("c"),
-                kid(1, "d", None, true, &l),
-            ];
-            lp.spawn_supervisor(spec, children).map(|s| s.id())
-        })
-        .unwrap()
-        .unwrap();
-    let _ = sup;
-    let mut rt = rt;
-    rt.run().unwrap();
-    let log = log_.lock().unwrap().clone();
-    let at = |line: &str| {
-        log.iter()
-            .position(|l| l == line)
-            .unwrap_or_else(|| panic!("{line:?} in {log:?}"))
-    };
+    let (rt, log) = rest_for_one_on_three_loops(|l| {
+        vec![
+            kid(0, "a", Some(30), false, l),
+            kid(0, "b", Some(0), false, l),
+            kid(2, "c", None, false, l).name("c"),
+            kid(1, "d", None, true, l),
+        ]
+    });
+    let at = |line: &str| position_of(&log, line);
     assert!(at("a stop 0 Fail") < at("d stop 0 Normal"), "{log:?}");
     for tag in ["c", "d"] {
         assert!(
@@ -1315,31 +1328,15 @@ fn a_restart_whose_own_stops_end_first_waits_for_earlier_ones() {
     // fails at once) and d (loop 1, slow to stop, named). c fails: d is
     // stopped on loop 1 (150 ms). a fails meanwhile: b is stopped on loop 2,
     // which comes back at once. The restart of a..d must wait for d too.
-    let rt = runtime(3);
-    let log_ = Log::default();
-    let l = log_.clone();
-    rt.on_loop(0, move |lp| {
-        let spec = jzx::SupervisorSpec::new(jzx::Strategy::RestForOne)
-            .intensity(5, std::time::Duration::from_secs(60))
-            .auto_shutdown(true);
-        let children = vec![
-            kid(0, "a", Some(30), false, &l),
-            kid(2, "b", None, false, &l),
-            kid(0, "c", Some(0), false, &l),
-            kid(1, "d", None, true, &l).name("d"),
-        ];
-        lp.spawn_supervisor(spec, children).map(|s| s.id())
-    })
-    .unwrap()
-    .unwrap();
-    let mut rt = rt;
-    rt.run().unwrap();
-    let log = log_.lock().unwrap().clone();
-    let at = |line: &str| {
-        log.iter()
-            .position(|l| l == line)
-            .unwrap_or_else(|| panic!("{line:?} in {log:?}"))
-    };
+    let (_rt, log) = rest_for_one_on_three_loops(|l| {
+        vec![
+            kid(0, "a", Some(30), false, l),
+            kid(2, "b", None, false, l),
+            kid(0, "c", Some(0), false, l),
+            kid(1, "d", None, true, l).name("d"),
+        ]
+    });
+    let at = |line: &str| position_of(&log, line);
     assert!(at("a stop 0 Fail") < at("d stop 0 Normal"), "{log:?}");
     assert!(at("b stop 0 Normal") < at("d stop 0 Normal"), "{log:?}");
     for tag in ["a", "b", "c", "d"] {

@@ -664,8 +664,30 @@ pub struct SkyNode {
     num: u64,
     size: u64,
     parent: Addr<Sky>,
+    sums: Sums,
+}
+
+/// The sums a skynet node waits for from its children, added up as they
+/// come.
+#[derive(Debug, Default)]
+pub struct Sums {
     sum: u64,
-    waiting: u32,
+    waiting: usize,
+}
+
+impl Sums {
+    /// `n` children will report.
+    pub fn expect(&mut self, n: usize) {
+        self.waiting = n;
+    }
+
+    /// Adds one child's sum: the total once the last one has come.
+    #[inline]
+    pub fn add(&mut self, s: u64) -> Option<u64> {
+        self.sum += s;
+        self.waiting -= 1;
+        (self.waiting == 0).then_some(self.sum)
+    }
 }
 
 impl SkyNode {
@@ -675,8 +697,7 @@ impl SkyNode {
             num,
             size,
             parent,
-            sum: 0,
-            waiting: 0,
+            sums: Sums::default(),
         }
     }
 }
@@ -699,17 +720,14 @@ impl Actor for SkyNode {
                         .expect("spawn");
                     cx.send(child, Sky::Start).expect("child alive");
                 }
-                self.waiting = 10;
+                self.sums.expect(10);
                 Flow::Continue
             }
             Sky::Sum(s) => {
-                self.sum += s;
-                self.waiting -= 1;
-                if self.waiting > 0 {
+                let Some(total) = self.sums.add(s) else {
                     return Flow::Continue;
-                }
-                cx.send(self.parent, Sky::Sum(self.sum))
-                    .expect("parent alive");
+                };
+                cx.send(self.parent, Sky::Sum(total)).expect("parent alive");
                 Flow::Stop
             }
         }
